@@ -1,0 +1,92 @@
+//! Diagnostics: the reasons behind every routing decision.
+
+use crate::rules::RuleMeta;
+use crate::span::Span;
+
+/// How much a reason matters to the person reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// Explains a decision; nothing to act on.
+    Info,
+    /// The cell runs, but something about it deserves attention.
+    Warning,
+    /// The cell cannot run as written.
+    Error,
+}
+
+impl Severity {
+    /// The lowercase name used in machine-readable output.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A secondary location attached to a diagnostic (for example, the import a call resolved through).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    /// Where, in the same cell.
+    pub span: Span,
+    /// What is there.
+    pub message: String,
+}
+
+/// One reason for a routing decision: a rule, a message and the span it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The rule that produced this reason.
+    pub rule: &'static RuleMeta,
+    /// Severity of this particular reason (usually the rule's default).
+    pub severity: Severity,
+    /// One sentence for a person.
+    pub message: String,
+    /// Where in the cell.
+    pub span: Span,
+    /// What to do about it, when there is something to do.
+    pub help: Option<String>,
+    /// Other places in the same cell that explain this one.
+    pub related: Vec<Related>,
+}
+
+impl Diagnostic {
+    /// A diagnostic for `rule` with the rule's default severity.
+    pub fn new(rule: &'static RuleMeta, message: impl Into<String>, span: Span) -> Self {
+        Self {
+            rule,
+            severity: rule.severity,
+            message: message.into(),
+            span,
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// Attach a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Override the severity.
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// Attach a related location.
+    pub fn with_related(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.related.push(Related {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    /// The rule's code, e.g. `PR201`.
+    pub fn code(&self) -> &'static str {
+        self.rule.code
+    }
+}

@@ -1,0 +1,392 @@
+//! pyrepl3's cell analyzer: routes every Python cell to its execution mode and explains why.
+//!
+//! The analyzer is pure Rust: no Python, no I/O, no panics. A syntax error is data
+//! ([`Mode::SyntaxError`] with a [`CellError`]), never an `Err`. Cells of one session are analyzed
+//! in order against a [`SessionState`] that carries what earlier cells established (imports,
+//! typed bindings, summaries of the functions they defined).
+//!
+//! ```ignore (enabled once blocking detection and top-level await land)
+//! use pyrepl3_analyzer::{analyze_cell, Mode, SessionState};
+//!
+//! let mut session = SessionState::new();
+//! let first = analyze_cell("import time as t\nx = 1", &mut session);
+//! assert_eq!(first.mode, Mode::SimpleSync);
+//! assert_eq!(first.bound_names, ["t", "x"]);
+//!
+//! let second = analyze_cell("t.sleep(x)", &mut session);
+//! assert_eq!(second.mode, Mode::BlockingSync);
+//! assert_eq!(second.blocking_calls[0].name, "time.sleep");
+//!
+//! let third = analyze_cell("import asyncio\nawait asyncio.sleep(0)", &mut session);
+//! assert_eq!(third.mode, Mode::TopLevelAwait);
+//! ```
+
+mod bindings;
+mod blocking;
+pub mod diagnostic;
+mod ipython;
+pub mod mode;
+mod parse;
+pub mod pyast;
+pub mod rules;
+pub mod span;
+mod stack;
+mod syntax;
+mod tla;
+
+pub use diagnostic::{Diagnostic, Related, Severity};
+pub use mode::Mode;
+pub use rules::RuleMeta;
+pub use span::{CpyPosition, HumanPosition, LineIndex, Span};
+
+use rules::Rule;
+use rules::routing::{
+    BlockingOnLoop, CoroutineFunctionDefined, DynamicNamespaceWrite, IpythonEscape, LoopBoundCall,
+    PlainSync, TopLevelAwait,
+};
+use rules::syntax::{SyntaxError as SyntaxErrorRule, TooDeeplyNested};
+
+/// What earlier cells of one session established, carried forward to later cells.
+///
+/// Analyze the cells of one session in order with the same state.
+#[derive(Debug, Clone, Default)]
+pub struct SessionState {
+    pub(crate) symbols: blocking::SymbolTable,
+    cells: u32,
+}
+
+impl SessionState {
+    /// A fresh session: nothing imported, nothing defined.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many cells have been analyzed in this session.
+    pub fn cells_analyzed(&self) -> u32 {
+        self.cells
+    }
+}
+
+/// Options for analyzing one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellOptions {
+    /// The line of the enclosing file where the cell starts (1-based). Messages that mention
+    /// lines (such as "import time (line 3)") use file lines. Spans stay relative to the cell.
+    pub first_line: u32,
+    /// Parse IPython escape commands (`%magic`, `!shell`, `?help`) and report them instead of
+    /// treating them as syntax errors (for notebook cells).
+    pub ipython: bool,
+}
+
+impl Default for CellOptions {
+    fn default() -> Self {
+        Self {
+            first_line: 1,
+            ipython: false,
+        }
+    }
+}
+
+/// Why CPython would refuse to compile a cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellError {
+    /// CPython's exception type: `SyntaxError`, `IndentationError`, `RecursionError`...
+    pub kind: String,
+    /// The message, in CPython's words where pyrepl3 knows them.
+    pub message: String,
+    /// Where the error is.
+    pub span: Span,
+}
+
+/// A blocking call found on a cell's execution path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockingCall {
+    /// The resolved qualified name, e.g. `time.sleep`, `requests.get`, `sqlite3.Connection.execute`.
+    pub name: String,
+    /// The call expression (in the cell).
+    pub span: Span,
+    /// How the name was resolved: the import or binding it came through,
+    /// e.g. `import time (line 1)`, or `conn = sqlite3.connect(...) (line 4)`.
+    pub via: String,
+    /// The blocking-I/O rule (family) this call belongs to.
+    pub rule: &'static RuleMeta,
+}
+
+/// The analysis of one cell: its mode and everything that explains it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellAnalysis {
+    /// How the cell runs.
+    pub mode: Mode,
+    /// Every reason, in source order within each group; at least one.
+    pub reasons: Vec<Diagnostic>,
+    /// Blocking calls on the execution path, in source order.
+    pub blocking_calls: Vec<BlockingCall>,
+    /// Names the cell binds (or deletes) at module scope, sorted.
+    pub bound_names: Vec<String>,
+    /// The cell may write names that are not in [`Self::bound_names`] (`globals()[...] = ...`,
+    /// `exec`, `from m import *`...): find its changes by comparing the whole namespace.
+    pub dynamic_writes: bool,
+    /// The cell must run on the event loop's thread (it awaits, or calls loop-bound asyncio APIs).
+    pub needs_loop_thread: bool,
+    /// Why CPython would refuse the cell, when [`Self::mode`] is [`Mode::SyntaxError`].
+    pub error: Option<CellError>,
+    /// Line starts of the cell, for converting spans.
+    pub line_index: LineIndex,
+}
+
+impl CellAnalysis {
+    /// CPython's position (1-based line, 0-based UTF-8 byte column) of a span's start and end.
+    pub fn cpython_range(&self, span: Span) -> (CpyPosition, CpyPosition) {
+        (
+            self.line_index.cpython(span.start),
+            self.line_index.cpython(span.end),
+        )
+    }
+
+    /// A person's position (1-based line and character column) of a span's start and end.
+    pub fn human_range(&self, source: &str, span: Span) -> (HumanPosition, HumanPosition) {
+        (
+            self.line_index.human(source, span.start),
+            self.line_index.human(source, span.end),
+        )
+    }
+}
+
+/// What the analysis passes know about the cell under analysis.
+#[allow(dead_code)] // used by the passes as they are filled in
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CellContext<'a> {
+    pub(crate) source: &'a str,
+    pub(crate) line_index: &'a LineIndex,
+    pub(crate) options: &'a CellOptions,
+}
+
+#[allow(dead_code)]
+impl CellContext<'_> {
+    /// The 1-based line in the enclosing file of a byte offset in the cell.
+    pub(crate) fn file_line(&self, offset: u32) -> u32 {
+        self.line_index.cpython(offset).line + self.options.first_line.saturating_sub(1)
+    }
+}
+
+/// Analyze one cell of a session with default options.
+///
+/// Never panics and never fails: a cell CPython would refuse comes back as
+/// [`Mode::SyntaxError`] with [`CellAnalysis::error`] set.
+pub fn analyze_cell(source: &str, state: &mut SessionState) -> CellAnalysis {
+    analyze_cell_with(source, state, &CellOptions::default())
+}
+
+/// Analyze one cell of a session.
+pub fn analyze_cell_with(
+    source: &str,
+    state: &mut SessionState,
+    options: &CellOptions,
+) -> CellAnalysis {
+    let analysis = stack::guard(|| analyze_inner(source, state, options));
+    state.cells += 1;
+    analysis
+}
+
+/// Analyze raw bytes as CPython reads a source file: a UTF-8 BOM is skipped and invalid UTF-8
+/// is a syntax error (spans then refer to the text after the BOM).
+pub fn analyze_bytes(
+    bytes: &[u8],
+    state: &mut SessionState,
+    options: &CellOptions,
+) -> CellAnalysis {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => analyze_cell_with(text, state, options),
+        Err(e) => {
+            let valid = e.valid_up_to();
+            // Analyze nothing; report where decoding failed, in terms of the valid prefix.
+            let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+            let line_index = LineIndex::new(prefix);
+            let span = Span::empty(valid as u32);
+            let message = format!(
+                "(unicode error) 'utf-8' codec can't decode byte 0x{:02x} in position {valid}: invalid start byte",
+                bytes[valid]
+            );
+            state.cells += 1;
+            syntax_error_analysis(
+                CellError {
+                    kind: "SyntaxError".into(),
+                    message,
+                    span,
+                },
+                Diagnostic::new(SyntaxErrorRule::meta(), "the cell is not valid UTF-8", span),
+                line_index,
+            )
+        }
+    }
+}
+
+fn syntax_error_analysis(
+    error: CellError,
+    reason: Diagnostic,
+    line_index: LineIndex,
+) -> CellAnalysis {
+    CellAnalysis {
+        mode: Mode::SyntaxError,
+        reasons: vec![reason],
+        blocking_calls: Vec::new(),
+        bound_names: Vec::new(),
+        dynamic_writes: false,
+        needs_loop_thread: false,
+        error: Some(error),
+        line_index,
+    }
+}
+
+fn analyze_inner(source: &str, state: &mut SessionState, options: &CellOptions) -> CellAnalysis {
+    let line_index = LineIndex::new(source);
+    let ctx = CellContext {
+        source,
+        line_index: &line_index,
+        options,
+    };
+    let cell = match parse::parse_cell(source, options.ipython) {
+        Ok(cell) => cell,
+        Err(f) => {
+            let rule = if f.too_deep {
+                TooDeeplyNested::meta()
+            } else {
+                SyntaxErrorRule::meta()
+            };
+            let reason = Diagnostic::new(rule, format!("{}: {}", f.kind, f.message), f.span)
+                .with_help("CPython refuses to compile this cell, so none of it runs");
+            let error = CellError {
+                kind: f.kind.to_string(),
+                message: f.message,
+                span: f.span,
+            };
+            return syntax_error_analysis(error, reason, line_index);
+        }
+    };
+    let module = cell.module();
+
+    if let Some(err) = syntax::check(module, &ctx) {
+        let error = CellError {
+            kind: err.kind.to_string(),
+            message: err.message,
+            span: err.span,
+        };
+        return syntax_error_analysis(error, err.reason, line_index);
+    }
+
+    let mut reasons = Vec::new();
+    if options.ipython {
+        for span in ipython::escape_commands(module) {
+            reasons.push(Diagnostic::new(
+                IpythonEscape::meta(),
+                "IPython escape command: reported, not run by pyrepl3",
+                span,
+            ));
+        }
+    }
+
+    let awaits = tla::find(module);
+    let bindings = bindings::collect(module);
+    let blocking = blocking::analyze(module, &ctx, &mut state.symbols);
+
+    let on_loop_for_await = !awaits.is_empty();
+    let loop_bound = !blocking.loop_bound.is_empty();
+    let blocks = !blocking.calls.is_empty();
+
+    for a in &awaits {
+        reasons.push(Diagnostic::new(
+            TopLevelAwait::meta(),
+            format!(
+                "{} at top level: the cell is compiled as a coroutine and awaited on the session's event loop",
+                a.what
+            ),
+            a.span,
+        ));
+    }
+    for (span, name) in &blocking.loop_bound {
+        reasons.push(Diagnostic::new(
+            LoopBoundCall::meta(),
+            format!("`{name}` needs the running event loop: the cell runs on the loop's thread"),
+            *span,
+        ));
+    }
+    let stays_on_loop = on_loop_for_await || loop_bound;
+    for r in &blocking.reasons {
+        reasons.push(r.clone());
+    }
+    if stays_on_loop && blocks {
+        for call in &blocking.calls {
+            reasons.push(
+                Diagnostic::new(
+                    BlockingOnLoop::meta(),
+                    format!(
+                        "`{}` blocks while the cell runs on the event loop: the loop stalls here",
+                        call.name
+                    ),
+                    call.span,
+                )
+                .with_help(format!(
+                    "use an async equivalent, or `await asyncio.to_thread({}, ...)`",
+                    call.name
+                )),
+            );
+        }
+    }
+    for (name, span) in &bindings.coroutine_defs {
+        reasons.push(Diagnostic::new(
+            CoroutineFunctionDefined::meta(),
+            format!("defines coroutine function `{name}`"),
+            *span,
+        ));
+    }
+    for (span, what) in &bindings.dynamic_writes {
+        reasons.push(Diagnostic::new(
+            DynamicNamespaceWrite::meta(),
+            format!(
+                "{what}: the executor compares the whole namespace to find this cell's changes"
+            ),
+            *span,
+        ));
+    }
+
+    let mode = if on_loop_for_await {
+        Mode::TopLevelAwait
+    } else if blocks && !loop_bound {
+        Mode::BlockingSync
+    } else if !bindings.coroutine_defs.is_empty() {
+        Mode::AsyncDef
+    } else {
+        Mode::SimpleSync
+    };
+    if mode == Mode::SimpleSync
+        && !reasons
+            .iter()
+            .any(|r| r.severity > Severity::Info || r.rule == LoopBoundCall::meta())
+    {
+        reasons.push(Diagnostic::new(
+            PlainSync::meta(),
+            "no top-level await, no blocking call on the execution path: runs directly on the loop thread",
+            Span::empty(0),
+        ));
+    }
+    if reasons.is_empty() {
+        reasons.push(Diagnostic::new(
+            PlainSync::meta(),
+            "runs directly on the loop thread",
+            Span::empty(0),
+        ));
+    }
+    let _ = PlainSync::META;
+
+    CellAnalysis {
+        mode,
+        reasons,
+        blocking_calls: blocking.calls,
+        bound_names: bindings.names,
+        dynamic_writes: !bindings.dynamic_writes.is_empty(),
+        needs_loop_thread: stays_on_loop,
+        error: None,
+        line_index,
+    }
+}
