@@ -188,9 +188,16 @@ fn scan_future(module: &ModModule, lines: &crate::span::LineIndex) -> Result<Fut
             Stmt::ImportFrom(imp) if imp.module.as_deref() == Some("__future__") => {
                 let at = TextRange::empty(stmt.start());
                 if done {
+                    // Quirk: future.c reports this one with a 0-based column as CPython's 1-based
+                    // `offset`, i.e. one character before the statement. (`done` on the same line
+                    // means an earlier statement precedes it, so the column is at least 1.)
+                    let before = stmt
+                        .start()
+                        .checked_sub(TextSize::new(1))
+                        .unwrap_or_default();
                     return Err(fail(
                         "from __future__ imports must occur at the beginning of the file",
-                        at,
+                        TextRange::empty(before),
                     ));
                 }
                 for alias in &imp.names {
@@ -703,11 +710,20 @@ impl<'a> Symtable<'a> {
         for a in p.kwonlyargs.iter() {
             self.add_def(a.parameter.name.as_str(), DEF_PARAM, a.parameter.range)?;
         }
+        // CPython's `arg` node starts at the name, after `*` or `**`.
         if let Some(v) = &p.vararg {
-            self.add_def(v.name.as_str(), DEF_PARAM, v.range)?;
+            self.add_def(
+                v.name.as_str(),
+                DEF_PARAM,
+                TextRange::new(v.name.start(), v.end()),
+            )?;
         }
         if let Some(k) = &p.kwarg {
-            self.add_def(k.name.as_str(), DEF_PARAM, k.range)?;
+            self.add_def(
+                k.name.as_str(),
+                DEF_PARAM,
+                TextRange::new(k.name.start(), k.end()),
+            )?;
         }
         Ok(())
     }
@@ -1091,6 +1107,8 @@ fn def_range(source: &str, s: &Stmt) -> TextRange {
 // Pass 3: compile.c (code generation)
 // ---------------------------------------------------------------------------------------------
 
+const EXCEPT_STAR_EXIT: &str = "'break', 'continue' and 'return' cannot appear in an except* block";
+
 /// CPython's `CO_MAXBLOCKS`.
 const MAX_BLOCKS: usize = 20;
 
@@ -1107,7 +1125,16 @@ enum UnitKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FBlock {
     Loop,
+    /// The handlers of a `try`/`except*` (`EXCEPTION_GROUP_HANDLER`).
+    ExceptStar,
     Other,
+}
+
+/// What unwinding the block stack for `break`/`continue` finds first.
+enum Unwind {
+    Loop,
+    ExceptStar,
+    Nothing,
 }
 
 struct Unit {
@@ -1162,8 +1189,17 @@ impl<'a> Codegen<'_, 'a> {
         self.units.last_mut().expect("a unit is open").fblocks.pop();
     }
 
-    fn in_loop(&self) -> bool {
-        self.unit().fblocks.contains(&FBlock::Loop)
+    /// `compiler_unwind_fblock_stack`: the innermost loop, unless an `except*` handler is
+    /// crossed first.
+    fn unwind(&self) -> Unwind {
+        for b in self.unit().fblocks.iter().rev() {
+            match b {
+                FBlock::Loop => return Unwind::Loop,
+                FBlock::ExceptStar => return Unwind::ExceptStar,
+                FBlock::Other => {}
+            }
+        }
+        Unwind::Nothing
     }
 
     fn enclosing_fix(&self) -> Fix {
@@ -1300,6 +1336,9 @@ impl<'a> Codegen<'_, 'a> {
                 }
                 if let Some(v) = &r.value {
                     self.expr(v)?;
+                }
+                if self.unit().fblocks.contains(&FBlock::ExceptStar) {
+                    return Err(fail(EXCEPT_STAR_EXIT, loc));
                 }
             }
             Stmt::Delete(d) => {
@@ -1451,7 +1490,12 @@ impl<'a> Codegen<'_, 'a> {
                     self.body(&t.body)?;
                     self.pop_block();
                     self.body(&t.orelse)?;
-                    self.push_block(FBlock::Other, loc)?;
+                    let handler_block = if t.is_star {
+                        FBlock::ExceptStar
+                    } else {
+                        FBlock::Other
+                    };
+                    self.push_block(handler_block, loc)?;
                     for h in &t.handlers {
                         let ast::ExceptHandler::ExceptHandler(h) = h;
                         if let Some(ty) = &h.type_ {
@@ -1505,16 +1549,16 @@ impl<'a> Codegen<'_, 'a> {
                     self.forbidden(store, ExprContext::Store, loc)?;
                 }
             }
-            Stmt::Break(_) => {
-                if !self.in_loop() {
-                    return Err(fail("'break' outside loop", loc));
-                }
-            }
-            Stmt::Continue(_) => {
-                if !self.in_loop() {
-                    return Err(fail("'continue' not properly in loop", loc));
-                }
-            }
+            Stmt::Break(_) => match self.unwind() {
+                Unwind::Loop => {}
+                Unwind::ExceptStar => return Err(fail(EXCEPT_STAR_EXIT, loc)),
+                Unwind::Nothing => return Err(fail("'break' outside loop", loc)),
+            },
+            Stmt::Continue(_) => match self.unwind() {
+                Unwind::Loop => {}
+                Unwind::ExceptStar => return Err(fail(EXCEPT_STAR_EXIT, loc)),
+                Unwind::Nothing => return Err(fail("'continue' not properly in loop", loc)),
+            },
             Stmt::Expr(e) => self.expr(&e.value)?,
             Stmt::TypeAlias(t) => {
                 self.expr(&t.value)?;
