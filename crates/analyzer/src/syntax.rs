@@ -1281,8 +1281,11 @@ impl<'a> Codegen<'_, 'a> {
                     {
                         self.expr(a)?;
                     }
-                    if let Some(a) = p.vararg.as_ref().and_then(|v| v.annotation.as_deref()) {
-                        self.expr(a)?;
+                    match p.vararg.as_ref().and_then(|v| v.annotation.as_deref()) {
+                        // PEP 646: `*args: *Ts` unpacks the annotation.
+                        Some(Expr::Starred(star)) => self.expr(&star.value)?,
+                        Some(a) => self.expr(a)?,
+                        None => {}
                     }
                     for a in p
                         .kwonlyargs

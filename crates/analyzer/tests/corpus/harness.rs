@@ -15,7 +15,7 @@ use serde::Deserialize;
 pub struct Verdict {
     pub ast_ok: bool,
     pub ok: bool,
-    pub plain_ok: bool,
+    pub plain_ok: Option<bool>,
     pub coroutine: Option<bool>,
     pub error: Option<ErrorInfo>,
 }

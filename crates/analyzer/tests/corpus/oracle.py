@@ -18,33 +18,40 @@ A verdict is {"ast_ok": bool, "ok": bool, "coroutine": bool | null, "error": nul
   succeeds; `coroutine`: the module code has CO_COROUTINE (0x80) set;
 - `ast_ok`: the parser alone (ast.parse, no flag needed) accepts the cell, so a failure with
   `ast_ok` true comes from the compiler (symtable/codegen), not the parser;
-- `plain_ok`: compile without the flag succeeds (top-level await needs the flag);
+- `plain_ok`: compile without the flag succeeds (top-level await needs the flag); not asked
+  (null) in `files` mode;
 - `line_ascii`: the error's line is ASCII, so CPython's 1-based `offset` is a byte column.
 """
 import ast
 import json
 import sys
+import warnings
 
 FLAG = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 assert FLAG == 0x2000
 CO_COROUTINE = 0x80
 
 
-def verdict(src):
-    out = {"ast_ok": True, "ok": True, "plain_ok": True, "coroutine": None, "error": None}
-    try:
-        compile(src, "<cell>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        out["ast_ok"] = False
-    try:
-        compile(src, "<cell>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        out["plain_ok"] = False
+REFUSALS = (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError)
+
+
+def verdict(src, plain=True):
+    out = {"ast_ok": True, "ok": True, "plain_ok": None, "coroutine": None, "error": None}
+    if plain:
+        try:
+            compile(src, "<cell>", "exec", dont_inherit=True)
+            out["plain_ok"] = True
+        except REFUSALS:
+            out["plain_ok"] = False
     try:
         code = compile(src, "<cell>", "exec", flags=FLAG, dont_inherit=True)
         out["coroutine"] = bool(code.co_flags & CO_COROUTINE)
     except SyntaxError as e:
         out["ok"] = False
+        try:
+            compile(src, "<cell>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        except REFUSALS:
+            out["ast_ok"] = False
         line_ascii = None
         if e.lineno is not None:
             text = src if isinstance(src, str) else src.decode("utf-8", "replace")
@@ -62,6 +69,7 @@ def verdict(src):
         }
     except (ValueError, RecursionError, MemoryError, OverflowError) as e:
         out["ok"] = False
+        out["ast_ok"] = False
         out["error"] = {"type": type(e).__name__, "msg": str(e), "lineno": None,
                         "offset": None, "end_lineno": None, "end_offset": None,
                         "line_ascii": None}
@@ -87,6 +95,8 @@ def read_cells(path):
 def main():
     assert sys.version_info[:2] == (3, 11), f"the oracle must be CPython 3.11, not {sys.version}"
     sys.setrecursionlimit(1000)
+    # Warnings (SyntaxWarning for `x is 1`...) do not change a verdict; keep the output clean.
+    warnings.simplefilter("ignore")
     mode = sys.argv[1] if len(sys.argv) > 1 else "serve"
     if mode == "record":
         here = __file__.rsplit("/", 1)[0]
@@ -113,7 +123,7 @@ def main():
         results = []
         for p in paths:
             with open(p, "rb") as f:
-                results.append(verdict(f.read()))
+                results.append(verdict(f.read(), plain=False))
         json.dump(results, sys.stdout)
     else:
         sys.exit(f"unknown mode {mode!r}")
