@@ -215,6 +215,35 @@ const STMT_CTX: &[&str] = &[
     "async def f():\n    class D:\n{S}",
 ];
 
+/// Expression contexts that are themselves expressions: `{E}` nested inside another expression.
+const EXPR_IN_EXPR: &[&str] = &[
+    "[{E} for q in r]",
+    "[q for q in {E}]",
+    "[q for q in r if {E}]",
+    "[q for p in r for q in {E}]",
+    "[q async for q in {E}]",
+    "({E} for q in r)",
+    "(q for q in {E})",
+    "(q async for q in {E})",
+    "(q for q in r if {E})",
+    "{{{E} for q in r}}",
+    "{{q: {E} for q in r}}",
+    "{{{E}: q for q in r}}",
+    "lambda: {E}",
+    "lambda p={E}: p",
+    "f'{{{E}}}'",
+    "({E}, 1)",
+    "[{E}]",
+    "g({E})",
+    "g(*{E})",
+    "(1 if {E} else 2)",
+    "(w := {E})",
+    "({E}).attr",
+    "({E})[0]",
+    "(not {E})",
+    "await ({E})",
+];
+
 fn indent(block: &str, levels: usize) -> String {
     let pad = "    ".repeat(levels);
     block
@@ -304,21 +333,81 @@ fn generated_cells() -> Vec<String> {
     cells
 }
 
+/// Expressions nested in expressions, one to three deep, at module level and in a few scopes.
+fn generated_nested_expressions() -> Vec<String> {
+    let mut rng = Lcg(0xa5a5_0001);
+    let mut cells = Vec::new();
+    let scopes = [
+        "{S}",
+        "def f():\n{S}",
+        "async def f():\n{S}",
+        "class C:\n{S}",
+        "if c:\n{S}",
+        "async with m:\n{S}",
+        "for i in r:\n{S}",
+    ];
+    let stmt_of = |e: &str| -> String { format!("v = {e}") };
+    // One deep: every expression in every expression context, in every scope.
+    for e in EXPRS {
+        for ctx in EXPR_IN_EXPR {
+            let expr = ctx.replace("{E}", e);
+            for scope in scopes {
+                cells.push(wrap(scope, &stmt_of(&expr)));
+            }
+        }
+    }
+    // Two deep: every pair at module level and in a plain def; three deep: a sample.
+    for e in EXPRS {
+        for a in EXPR_IN_EXPR {
+            for b in EXPR_IN_EXPR {
+                let expr = a.replace("{E}", &b.replace("{E}", e));
+                cells.push(stmt_of(&expr));
+                if rng.next(4) == 0 {
+                    let scope = scopes[rng.next(scopes.len())];
+                    cells.push(wrap(scope, &stmt_of(&expr)));
+                }
+            }
+        }
+    }
+    for _ in 0..8000 {
+        let e = EXPRS[rng.next(EXPRS.len())];
+        let a = EXPR_IN_EXPR[rng.next(EXPR_IN_EXPR.len())];
+        let b = EXPR_IN_EXPR[rng.next(EXPR_IN_EXPR.len())];
+        let c = EXPR_IN_EXPR[rng.next(EXPR_IN_EXPR.len())];
+        let expr = a.replace("{E}", &b.replace("{E}", &c.replace("{E}", e)));
+        let scope = scopes[rng.next(scopes.len())];
+        cells.push(wrap(scope, &stmt_of(&expr)));
+    }
+    cells.sort();
+    cells.dedup();
+    cells
+}
+
 #[test]
 fn generated_cells_agree_with_live_cpython() {
-    let cells = generated_cells();
+    check_generated(generated_cells());
+}
+
+#[test]
+fn generated_nested_expressions_agree_with_live_cpython() {
+    check_generated(generated_nested_expressions());
+}
+
+fn check_generated(cells: Vec<String>) {
     assert!(cells.len() > 10_000, "only {} cells generated", cells.len());
-    let verdicts: Vec<Verdict> = ask_python("serve", &cells);
+    let oracle_input = cells.clone();
+    let oracle = std::thread::spawn(move || ask_python("serve-flag-only", &oracle_input));
+    let analyses: Vec<_> = cells.iter().map(|src| analyze(src)).collect();
+    let verdicts: Vec<Verdict> = oracle.join().expect("oracle thread");
     assert_eq!(verdicts.len(), cells.len());
     let mut failures = Vec::new();
     let mut known: Vec<(&'static str, &String)> = Vec::new();
     let (mut errors, mut tla) = (0, 0);
-    for (src, v) in cells.iter().zip(&verdicts) {
+    for ((src, v), a) in cells.iter().zip(&verdicts).zip(&analyses) {
         errors += usize::from(!v.ok);
         tla += usize::from(v.coroutine == Some(true));
-        let a = analyze(src);
-        if let Some(d) = disagreement(&a, v, STRICT) {
-            match known_exception(src, &a, v) {
+        if let Some(d) = disagreement(a, v, STRICT) {
+            match known_exception(src, a, v) {
                 Some(why) => known.push((why, src)),
                 None => failures.push(format!("{d}\n    {src:?}")),
             }

@@ -97,12 +97,11 @@ pub struct Strictness {
 /// analyzer's control. Returns the reason when `source` is such a case.
 pub fn known_exception(source: &str, a: &CellAnalysis, v: &Verdict) -> Option<&'static str> {
     // CPython 3.11 compiles an f-string replacement field as if parenthesized, so a bare
-    // generator expression is valid there (`f'{x for x in y}'`); ruff's parser rejects it.
-    let ruff_fstring_error = a
-        .error
-        .as_ref()
-        .is_some_and(|e| e.message.starts_with("f-string: expecting `}`"));
-    if v.ok && ruff_fstring_error && has_bare_genexp_field(source) {
+    // generator expression is valid there (`f'{x for x in y}'`); ruff's parser rejects it
+    // (with a message that depends on what surrounds the f-string).
+    let parser_error =
+        a.mode == Mode::SyntaxError && a.reasons.first().is_some_and(|r| r.code() == "PR001");
+    if parser_error && v.ast_ok && has_bare_genexp_field(source) {
         return Some("bare generator expression as an f-string replacement field");
     }
     None

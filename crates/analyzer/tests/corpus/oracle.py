@@ -9,6 +9,9 @@
         Read a JSON array of cell sources on stdin, write a JSON array of verdicts on stdout
         (one process for any number of cells; used by tests/oracle.rs and tests/stdlib.rs).
 
+    python3 oracle.py serve-flag-only
+        Like serve, without the extra compile without the flag (`plain_ok` is null).
+
     python3 oracle.py files
         Like serve, but the input is a JSON array of file paths (read as bytes, like a module).
 
@@ -115,9 +118,10 @@ def main():
         tla = sum(1 for r in records if r["expected"]["coroutine"])
         print(f"recorded {len(records)} cells ({errors} errors, {tla} top-level await)"
               f" -> {out_path}", file=sys.stderr)
-    elif mode == "serve":
+    elif mode in ("serve", "serve-flag-only"):
         sources = json.load(sys.stdin)
-        json.dump([verdict(s) for s in sources], sys.stdout)
+        plain = mode == "serve"
+        json.dump([verdict(s, plain) for s in sources], sys.stdout)
     elif mode == "files":
         paths = json.load(sys.stdin)
         results = []
