@@ -62,6 +62,11 @@ pub(crate) enum Kind {
     CallsKey,
     /// Runs code pyrepl3 cannot see (`exec`, `eval`).
     Dynamic,
+    /// Returns its first argument's items in a new container (`list`, `sorted`...): keeps
+    /// the item type of typed iterables.
+    Passthrough,
+    /// Imports the module named by its first argument (`__import__`, `importlib.import_module`).
+    ImportModule,
 }
 
 /// When a call that usually blocks does not.
@@ -329,6 +334,7 @@ const SHUTIL_FS: &[&str] = &[
     "which",
 ];
 const PATH_FILE_IO: &[&str] = &["read_text", "read_bytes", "write_text", "write_bytes"];
+const PATH_ITER: &[&str] = &["iterdir", "glob", "rglob"];
 const PATH_FS: &[&str] = &[
     "exists",
     "is_dir",
@@ -345,9 +351,6 @@ const PATH_FS: &[&str] = &[
     "rmdir",
     "unlink",
     "touch",
-    "iterdir",
-    "glob",
-    "rglob",
     "samefile",
     "chmod",
     "lchmod",
@@ -634,6 +637,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
     for f in OS_FS {
         add(leak2("os.", f), b(Filesystem));
     }
+    add("os.scandir", bt(Filesystem, "os.ScandirIter"));
     for f in OS_PATH_FS {
         add(leak2("os.path.", f), b(Filesystem));
     }
@@ -667,6 +671,12 @@ fn build() -> FxHashMap<&'static str, Entry> {
     }
     for m in PATH_FS {
         add(leak2("pathlib.Path.", m), b(Filesystem));
+    }
+    for m in PATH_ITER {
+        add(
+            leak2("pathlib.Path.", m),
+            bt(Filesystem, "pathlib.PathIter"),
+        );
     }
     for m in PATH_FS_RET_PATH {
         add(leak2("pathlib.Path.", m), bt(Filesystem, "pathlib.Path"));
@@ -1195,6 +1205,14 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("min", e(CallsKey, None, Guard::Always));
     add("max", e(CallsKey, None, Guard::Always));
     add("exec", e(Dynamic, None, Guard::Always));
+    for f in ["list", "tuple", "set", "frozenset", "reversed", "iter"] {
+        add(f, e(Passthrough, None, Guard::Always));
+    }
+    add("__import__", e(ImportModule, None, Guard::Always));
+    add(
+        "importlib.import_module",
+        e(ImportModule, None, Guard::Always),
+    );
     add("eval", e(Dynamic, None, Guard::Always));
     m
 }
@@ -1286,6 +1304,15 @@ pub(crate) fn attr_type(ty: &str, attr: Option<&str>) -> Option<&'static str> {
         ("pandas.DataFrame", Some("loc" | "iloc" | "T")) => Some("pandas.DataFrame"),
         ("subprocess.Popen", Some("stdout" | "stderr")) => Some(READER),
         ("subprocess.Popen", Some("stdin")) => Some(WRITER),
+        _ => None,
+    }
+}
+
+/// The type of the items of an iterable of type `ty` (`Path.glob(...)` yields paths).
+pub(crate) fn item_type(ty: &str) -> Option<&'static str> {
+    match ty {
+        "pathlib.PathIter" => Some("pathlib.Path"),
+        "os.ScandirIter" => Some("os.DirEntry"),
         _ => None,
     }
 }

@@ -859,6 +859,9 @@ impl<'c, 's> Walker<'c, 's> {
                         .unwrap_or_else(|| "iteration".into())
                 });
             }
+            if let Some(item) = known::item_type(ty) {
+                return Value::Instance(item, via.clone());
+            }
             return Value::Plain;
         }
         match v {
@@ -918,6 +921,12 @@ impl<'c, 's> Walker<'c, 's> {
                 }))
             }
             Expr::If(i) => {
+                if is_false(&i.test) {
+                    return self.eval(&i.orelse);
+                }
+                if is_true(&i.test) {
+                    return self.eval(&i.body);
+                }
                 self.eval(&i.test);
                 let a = self.eval(&i.body);
                 let b = self.eval(&i.orelse);
@@ -1089,7 +1098,10 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 Recv::Val(v) => Recv::Val(self.get_attr(v, &a.attr.id)),
             },
-            other => Recv::Val(self.eval(other)),
+            other => match self.eval(other) {
+                Value::Qual(q, via) => Recv::Path(q, via, Vec::new()),
+                v => Recv::Val(v),
+            },
         })
     }
 
@@ -1144,6 +1156,7 @@ impl<'c, 's> Walker<'c, 's> {
                             | Kind::RunsCoroutine
                             | Kind::RunsCallable
                             | Kind::Gathers
+                            | Kind::Passthrough
                     )
                 })
             }
@@ -1368,10 +1381,34 @@ impl<'c, 's> Walker<'c, 's> {
                 Value::Unknown
             }
             Kind::CallsKey => {
+                let items = passthrough(args.pos.first());
                 if let Some((_, f)) = args.kw.into_iter().find(|(k, _)| *k == "key") {
                     self.call_value(f, Args::default(), None, span);
                 }
-                Value::Unknown
+                items
+            }
+            Kind::Passthrough => passthrough(args.pos.first()),
+            Kind::ImportModule => {
+                let name = syntax.and_then(|a| a.args.first()).and_then(|e| match e {
+                    Expr::StringLiteral(s) => Some(s.value.to_str()),
+                    _ => None,
+                });
+                match name {
+                    Some(n) if !n.is_empty() => {
+                        let n = if q == "__import__" {
+                            n.split('.').next().unwrap_or(n)
+                        } else {
+                            n
+                        };
+                        Value::Qual(QStr::Shared(n.into()), Some(format!("{q}({n:?})").into()))
+                    }
+                    _ => {
+                        self.note(span, || {
+                            format!("`{q}` imports a module named at run time: its calls cannot be resolved")
+                        });
+                        Value::Unknown
+                    }
+                }
             }
             Kind::Dynamic => {
                 self.note(span, || {
@@ -1608,6 +1645,25 @@ fn is_literal(e: &Expr) -> bool {
             | Expr::EllipsisLiteral(_)
             | Expr::FString(_)
     )
+}
+
+/// A container of the items of `v`, keeping the item type of typed iterables.
+fn passthrough(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::Instance(ty, via)) if known::item_type(ty).is_some() => {
+            Value::Instance(ty, via.clone())
+        }
+        _ => Value::Plain,
+    }
+}
+
+/// `True` or a non-zero integer literal.
+fn is_true(e: &Expr) -> bool {
+    match e {
+        Expr::BooleanLiteral(b) => b.value,
+        Expr::NumberLiteral(n) => matches!(&n.value, ast::Number::Int(i) if *i != ast::Int::ZERO),
+        _ => false,
+    }
 }
 
 /// `if False:`, `if 0:`, `if TYPE_CHECKING:`: bodies that never run.
