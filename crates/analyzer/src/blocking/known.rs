@@ -67,6 +67,8 @@ pub(crate) enum Kind {
     Passthrough,
     /// Imports the module named by its first argument (`__import__`, `importlib.import_module`).
     ImportModule,
+    /// `getattr(obj, "name")`: the attribute, when the name is a literal.
+    GetAttr,
 }
 
 /// When a call that usually blocks does not.
@@ -191,6 +193,11 @@ const DBAPI: &[(&[&str], &str, &str)] = &[
         &["duckdb.connect"],
         "duckdb.DuckDBPyConnection",
         "duckdb.DuckDBPyConnection",
+    ),
+    (
+        &["snowflake.connector.connect"],
+        "snowflake.connector.SnowflakeConnection",
+        "snowflake.connector.cursor.SnowflakeCursor",
     ),
 ];
 const CONN_BLOCKING: &[&str] = &[
@@ -413,6 +420,10 @@ const ASYNC_PREFIXES: &[&str] = &[
     "elasticsearch.AsyncElasticsearch",
     "playwright.async_api",
     "curio",
+    "zmq.asyncio",
+    "aiokafka",
+    "asyncio_mqtt",
+    "aiomqtt",
 ];
 
 fn build() -> FxHashMap<&'static str, Entry> {
@@ -1197,6 +1208,248 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("trio.run", e(RunsCallable, None, Guard::Always));
     add("anyio.run", e(RunsCallable, None, Guard::Always));
 
+    // More clients, by family.
+    for v in HTTP_VERBS {
+        add(leak2("requests.api.", v), bt(Http, "requests.Response"));
+    }
+    add("wget.download", b(Http));
+    add("huggingface_hub.hf_hub_download", b(Http));
+    add("huggingface_hub.snapshot_download", b(Http));
+    add("httplib2.Http", t("httplib2.Http"));
+    add("httplib2.Http.request", b(Http));
+    add("pycurl.Curl", t("pycurl.Curl"));
+    add("pycurl.Curl.perform", b(Http));
+    add("docker.from_env", t("docker.DockerClient"));
+    add("docker.DockerClient", t("docker.DockerClient"));
+    add("docker.client.from_env", t("docker.DockerClient"));
+    add("xmlrpc.client.ServerProxy", t("xmlrpc.client.ServerProxy"));
+    add("boto3.resource", t("boto3.resources.base.ServiceResource"));
+    add(
+        "boto3.Session.resource",
+        t("boto3.resources.base.ServiceResource"),
+    );
+    for m in [
+        "download_file",
+        "upload_file",
+        "download_fileobj",
+        "upload_fileobj",
+        "put",
+        "get",
+        "delete",
+        "load",
+        "reload",
+        "copy",
+        "create",
+        "put_object",
+        "get_object",
+        "delete_objects",
+        "put_item",
+        "get_item",
+        "query",
+        "scan",
+        "update_item",
+        "delete_item",
+        "batch_write_item",
+    ] {
+        add(leak2("boto3.resources.base.ServiceResource.", m), b(Http));
+    }
+    add(
+        "google.cloud.storage.Client",
+        t("google.cloud.storage.Client"),
+    );
+    for m in [
+        "download_to_filename",
+        "download_as_bytes",
+        "download_as_text",
+        "download_as_string",
+        "upload_from_filename",
+        "upload_from_string",
+        "upload_from_file",
+        "list_blobs",
+        "get_bucket",
+        "create_bucket",
+        "exists",
+        "reload",
+        "delete",
+        "lookup_bucket",
+    ] {
+        add(leak2("google.cloud.storage.Client.", m), b(Http));
+    }
+    for ty in ["Chrome", "Firefox", "Edge", "Safari", "Remote"] {
+        add(
+            leak2("selenium.webdriver.", ty),
+            bt(Subprocess, "selenium.webdriver.Remote"),
+        );
+    }
+    add(
+        "playwright.sync_api.sync_playwright",
+        bt(Subprocess, "playwright.sync_api.Playwright"),
+    );
+    add(
+        "pika.BlockingConnection",
+        bt(Socket, "pika.BlockingConnection"),
+    );
+    add("zmq.Context", t("zmq.Context"));
+    add("zmq.Context.instance", t("zmq.Context"));
+    add("zmq.Context.socket", t("zmq.Socket"));
+    for m in [
+        "recv",
+        "send",
+        "recv_json",
+        "send_json",
+        "recv_string",
+        "send_string",
+        "recv_pyobj",
+        "send_pyobj",
+        "recv_multipart",
+        "send_multipart",
+        "poll",
+    ] {
+        add(leak2("zmq.Socket.", m), b(Socket));
+    }
+    add("telnetlib.Telnet", bt(Socket, "telnetlib.Telnet"));
+    for m in [
+        "read_until",
+        "read_all",
+        "read_some",
+        "write",
+        "expect",
+        "open",
+    ] {
+        add(leak2("telnetlib.Telnet.", m), b(Socket));
+    }
+    add("ssl.wrap_socket", bt(Socket, "ssl.SSLSocket"));
+    add("socket.socket.accept", bt(Socket, "socket.socket.accept()"));
+    add("ssl.SSLSocket.accept", bt(Socket, "socket.socket.accept()"));
+    add("socket.socketpair", t("socket.socketpair()"));
+    add("pexpect.spawn", bt(Subprocess, "pexpect.spawn"));
+    add("pexpect.run", b(Subprocess));
+    for m in [
+        "expect",
+        "expect_exact",
+        "read",
+        "readline",
+        "wait",
+        "interact",
+    ] {
+        add(leak2("pexpect.spawn.", m), b(Subprocess));
+    }
+    add("serial.Serial", bt(FileIo, "serial.Serial"));
+    for m in [
+        "read",
+        "readline",
+        "readlines",
+        "write",
+        "read_until",
+        "flush",
+    ] {
+        add(leak2("serial.Serial.", m), b(FileIo));
+    }
+    add("neo4j.GraphDatabase.driver", t("neo4j.Driver"));
+    add("neo4j.Driver.session", t("neo4j.Session"));
+    add("neo4j.Driver.verify_connectivity", b(Database));
+    add("neo4j.Driver.execute_query", b(Database));
+    add("neo4j.Session.run", b(Database));
+    add("cassandra.cluster.Cluster", t("cassandra.cluster.Cluster"));
+    add(
+        "cassandra.cluster.Cluster.connect",
+        bt(Database, "cassandra.cluster.Session"),
+    );
+    add("cassandra.cluster.Session.execute", b(Database));
+    add("clickhouse_driver.Client", t("clickhouse_driver.Client"));
+    add("clickhouse_driver.Client.execute", b(Database));
+    for f in [
+        "sql",
+        "query",
+        "read_csv",
+        "read_parquet",
+        "read_json",
+        "execute",
+    ] {
+        add(leak2("duckdb.", f), b(Database));
+    }
+    add("pymemcache.client.base.Client", t("pymemcache.Client"));
+    add("pymemcache.client.Client", t("pymemcache.Client"));
+    add("opensearchpy.OpenSearch", t("elasticsearch.Elasticsearch"));
+    add("psycopg2.extras.execute_values", b(Database));
+    add("psycopg2.extras.execute_batch", b(Database));
+    add("sqlalchemy.engine.Engine.execute", b(Database));
+    add("sqlalchemy.orm.Session.query", t("sqlalchemy.orm.Query"));
+    for m in [
+        "all",
+        "first",
+        "one",
+        "one_or_none",
+        "count",
+        "scalar",
+        "get",
+        "delete",
+        "update",
+    ] {
+        add(leak2("sqlalchemy.orm.Query.", m), b(Database));
+    }
+    add(
+        "sqlalchemy.orm.sessionmaker",
+        t("sqlalchemy.orm.sessionmaker"),
+    );
+    add(
+        "sqlalchemy.orm.sessionmaker.__call__",
+        t("sqlalchemy.orm.Session"),
+    );
+    for f in ["load", "save"] {
+        add(leak2("torch.", f), b(DataIo));
+    }
+    for f in ["load", "dump"] {
+        add(leak2("joblib.", f), b(DataIo));
+    }
+    add("pyarrow.parquet.read_table", b(DataIo));
+    add("pyarrow.parquet.write_table", b(DataIo));
+    add("pyarrow.csv.read_csv", b(DataIo));
+    add("xarray.open_dataset", b(DataIo));
+    add("transformers.pipeline", b(DataIo));
+    add("sentence_transformers.SentenceTransformer", b(DataIo));
+    add("h5py.File", bt(FileIo, "h5py.File"));
+    add("cv2.imread", b(FileIo));
+    add("cv2.imwrite", b(FileIo));
+    add("cv2.VideoCapture", t("cv2.VideoCapture"));
+    add("cv2.VideoCapture.read", b(FileIo));
+    add("imageio.imread", b(FileIo));
+    add("imageio.imwrite", b(FileIo));
+    add("imageio.v3.imread", b(FileIo));
+    add("matplotlib.pyplot.savefig", b(FileIo));
+    add("matplotlib.pyplot.imread", b(FileIo));
+    add(
+        "matplotlib.pyplot.subplots",
+        t("matplotlib.pyplot.subplots()"),
+    );
+    add("matplotlib.pyplot.figure", t("matplotlib.figure.Figure"));
+    add("matplotlib.figure.Figure.savefig", b(FileIo));
+    add("configparser.ConfigParser", t("configparser.ConfigParser"));
+    add("configparser.ConfigParser.read", b(FileIo));
+    add("toml.load", b(FileIo));
+    add("fileinput.input", b(FileIo));
+    add("sys.stdin.__iter__", b(Input));
+    for f in ["prompt", "confirm", "getchar", "pause", "edit"] {
+        add(leak2("click.", f), b(Input));
+    }
+    add("typer.prompt", b(Input));
+    add("typer.confirm", b(Input));
+    add("rich.prompt.Prompt.ask", b(Input));
+    add("rich.prompt.Confirm.ask", b(Input));
+    add("msvcrt.getch", b(Input));
+    add(
+        "asyncio.run_coroutine_threadsafe",
+        t("concurrent.futures.Future"),
+    );
+    add("multiprocessing.Event", t("threading.Event"));
+    add("multiprocessing.Lock", t("threading.Lock"));
+    add("multiprocessing.RLock", t("threading.RLock"));
+    add("multiprocessing.Semaphore", t("threading.Semaphore"));
+    add("multiprocessing.Condition", t("threading.Condition"));
+    add("multiprocessing.Barrier", t("threading.Barrier"));
+    add("multiprocessing.JoinableQueue", t("multiprocessing.Queue"));
+    add("multiprocessing.SimpleQueue", t("multiprocessing.Queue"));
+
     // Builtins and functional helpers.
     add("functools.partial", e(Partial, None, Guard::Always));
     add("map", e(CallsArg0, None, Guard::Always));
@@ -1209,6 +1462,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         add(f, e(Passthrough, None, Guard::Always));
     }
     add("__import__", e(ImportModule, None, Guard::Always));
+    add("getattr", e(GetAttr, None, Guard::Always));
     add(
         "importlib.import_module",
         e(ImportModule, None, Guard::Always),
@@ -1248,6 +1502,47 @@ static PREFIXES: LazyLock<FxHashMap<&'static str, Entry>> = LazyLock::new(|| {
         "botocore.client.BaseClient",
         e(Block(Http), None, Guard::Always),
     );
+    for ty in STICKY {
+        m.entry(*ty).or_insert(e(Pure, Some(ty), Guard::Always));
+    }
+    m.insert(
+        "docker.DockerClient",
+        e(Block(Http), Some("docker.DockerClient"), Guard::Always),
+    );
+    m.insert(
+        "xmlrpc.client.ServerProxy",
+        e(
+            Block(Http),
+            Some("xmlrpc.client.ServerProxy"),
+            Guard::Always,
+        ),
+    );
+    m.insert(
+        "selenium.webdriver.Remote",
+        e(
+            Block(Http),
+            Some("selenium.webdriver.Remote"),
+            Guard::Always,
+        ),
+    );
+    m.insert(
+        "playwright.sync_api.Playwright",
+        e(
+            Block(Http),
+            Some("playwright.sync_api.Playwright"),
+            Guard::Always,
+        ),
+    );
+    m.insert(
+        "pika.BlockingConnection",
+        e(
+            Block(Socket),
+            Some("pika.BlockingConnection"),
+            Guard::Always,
+        ),
+    );
+    m.insert("pymemcache.Client", e(Block(Database), None, Guard::Always));
+    m.insert("sh", e(Block(Subprocess), None, Guard::Always));
     // Data frames: methods return frames, so chains keep their type.
     m.insert(
         "pandas.DataFrame",
@@ -1268,8 +1563,26 @@ static PREFIXES: LazyLock<FxHashMap<&'static str, Entry>> = LazyLock::new(|| {
     m
 });
 
+/// Types whose attributes are objects of the same family (`client.chat.completions`,
+/// `client.containers`): attribute access keeps the type, and unlisted methods follow the
+/// type's prefix entry.
+pub(crate) static STICKY: &[&str] = &[
+    "openai.OpenAI",
+    "docker.DockerClient",
+    "xmlrpc.client.ServerProxy",
+    "selenium.webdriver.Remote",
+    "playwright.sync_api.Playwright",
+    "pika.BlockingConnection",
+    "boto3.resources.base.ServiceResource",
+    "google.cloud.storage.Client",
+];
+
+/// Model loaders that read (and may download) weights: `AutoModel.from_pretrained(...)`.
+const FROM_PRETRAINED: Entry = e(Block(DataIo), None, Guard::Always);
+
 /// Look up a qualified name: the exact name first, then module/type prefixes, longest first.
 pub(crate) fn lookup(qname: &str) -> Option<Entry> {
+    let qname = qname.strip_prefix("builtins.").unwrap_or(qname);
     if let Some(e) = TABLE.get(qname) {
         return Some(*e);
     }
@@ -1280,11 +1593,29 @@ pub(crate) fn lookup(qname: &str) -> Option<Entry> {
             return Some(*e);
         }
     }
+    if qname.ends_with(".from_pretrained")
+        && [
+            "transformers.",
+            "diffusers.",
+            "sentence_transformers.",
+            "peft.",
+        ]
+        .iter()
+        .any(|p| qname.starts_with(p))
+    {
+        return Some(FROM_PRETRAINED);
+    }
     PREFIXES.get(qname).copied().filter(|e| e.kind == Async)
 }
 
 /// The type of attribute `attr` (or of a subscript, when `attr` is `None`) on a value of type `ty`.
 pub(crate) fn attr_type(ty: &str, attr: Option<&str>) -> Option<&'static str> {
+    if let Some(a) = attr
+        && !a.starts_with('_')
+        && let Some(k) = STICKY.iter().find(|k| **k == ty)
+    {
+        return Some(k);
+    }
     match (ty, attr) {
         ("pymongo.MongoClient", Some(a)) if !a.starts_with('_') => {
             Some("pymongo.database.Database")
@@ -1298,12 +1629,21 @@ pub(crate) fn attr_type(ty: &str, attr: Option<&str>) -> Option<&'static str> {
         ("pymongo.database.Database" | "pymongo.collection.Collection", None) => {
             Some("pymongo.collection.Collection")
         }
-        ("openai.OpenAI", Some(_)) => Some("openai.OpenAI"),
         ("pathlib.Path", Some("parent")) => Some("pathlib.Path"),
         ("pandas.DataFrame", None) => Some("pandas.Series"),
         ("pandas.DataFrame", Some("loc" | "iloc" | "T")) => Some("pandas.DataFrame"),
         ("subprocess.Popen", Some("stdout" | "stderr")) => Some(READER),
         ("subprocess.Popen", Some("stdin")) => Some(WRITER),
+        _ => None,
+    }
+}
+
+/// The types of the items of a value of type `ty` unpacked into a tuple (`""` for unknown).
+pub(crate) fn unpack(ty: &str) -> Option<&'static [&'static str]> {
+    match ty {
+        "socket.socket.accept()" => Some(&["socket.socket", ""]),
+        "socket.socketpair()" => Some(&["socket.socket", "socket.socket"]),
+        "matplotlib.pyplot.subplots()" => Some(&["matplotlib.figure.Figure", ""]),
         _ => None,
     }
 }

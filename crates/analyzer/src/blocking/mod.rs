@@ -93,6 +93,10 @@ pub(crate) struct FuncInfo {
     pub(crate) is_async: bool,
     /// `@staticmethod`: no implicit first argument.
     pub(crate) is_static: bool,
+    /// `@property`: reading the attribute calls it.
+    pub(crate) is_property: bool,
+    /// Default values of parameters that have a known type, evaluated at definition.
+    pub(crate) defaults: Vec<(Name, Value)>,
     pub(crate) body: FuncBody,
     /// The cell that defined it (its spans refer to that cell's source).
     pub(crate) cell: u32,
@@ -133,6 +137,8 @@ pub(crate) struct SymbolTable {
     pub(crate) globals: FxHashMap<Name, Value>,
     /// Modules imported with `from m import *`.
     pub(crate) star_modules: Vec<Arc<str>>,
+    /// Module attributes replaced by assignment (`time.sleep = fake`), by qualified name.
+    pub(crate) patched: FxHashMap<Box<str>, Value>,
     /// How many cells this table has seen.
     pub(crate) cells: u32,
 }

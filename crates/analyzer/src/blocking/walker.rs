@@ -394,7 +394,19 @@ impl<'c, 's> Walker<'c, 's> {
                             let pv = self.peek(&p[i]);
                             self.bind_target(el, pv, Some(&p[i]));
                         }
-                        None => self.bind_target(el, Value::Unknown, None),
+                        None => {
+                            let item = match &v {
+                                Value::Instance(ty, via) => {
+                                    match known::unpack(ty).and_then(|t| t.get(i)) {
+                                        Some(&"") | None => Value::Unknown,
+                                        Some(t) => Value::Instance(t, via.clone()),
+                                    }
+                                }
+                                Value::Async => Value::Async,
+                                _ => Value::Unknown,
+                            };
+                            self.bind_target(el, item, None)
+                        }
                     }
                 }
             }
@@ -408,7 +420,16 @@ impl<'c, 's> Walker<'c, 's> {
                     f.self_attrs.insert(a.attr.id.clone(), v);
                     return;
                 }
-                self.eval(&a.value);
+                // `time.sleep = fake`: later calls of `time.sleep` call `fake`.
+                if let Recv::Path(q, _, segs) = self.recv(&a.value) {
+                    let mut b = QBuf::new();
+                    b.push(q.as_str());
+                    segs.iter().for_each(|s| b.push(s));
+                    b.push(&a.attr);
+                    if let Some(name) = b.as_str() {
+                        self.t.patched.insert(name.into(), v);
+                    }
+                }
             }
             Expr::Subscript(s) => {
                 self.eval(&s.value);
@@ -686,14 +707,22 @@ impl<'c, 's> Walker<'c, 's> {
             .iter()
             .map(|d| self.eval(&d.expression))
             .collect();
+        let mut defaults = Vec::new();
         for p in def.parameters.iter_non_variadic_params() {
             if let Some(d) = &p.default {
-                self.eval(d);
+                let v = self.eval(d);
+                if !matches!(v, Value::Unknown | Value::Plain) {
+                    defaults.push((p.name().id.clone(), v));
+                }
             }
         }
-        let is_static = decorators
-            .iter()
-            .any(|d| matches!(d, Value::Qual(q, _) if q.as_str() == "staticmethod"));
+        let deco_is = |names: &[&str]| {
+            decorators
+                .iter()
+                .any(|d| matches!(d, Value::Qual(q, _) if names.contains(&q.as_str())))
+        };
+        let is_static = deco_is(&["staticmethod"]);
+        let is_property = deco_is(&["property", "functools.cached_property"]);
         let class_name = self
             .frames
             .last()
@@ -710,6 +739,8 @@ impl<'c, 's> Walker<'c, 's> {
             line: self.line(def.range()),
             is_async: def.is_async,
             is_static,
+            is_property,
+            defaults,
             body: FuncBody::Def(Arc::new(def.clone())),
             cell: self.current_cell(),
             closure: self.closure_snapshot(),
@@ -864,6 +895,22 @@ impl<'c, 's> Walker<'c, 's> {
             }
             return Value::Plain;
         }
+        if let Value::Qual(q, via) = v {
+            let mut b = QBuf::new();
+            b.push(q.as_str());
+            b.push("__iter__");
+            if let Some(qs) = b.as_str()
+                && let Some(Entry {
+                    kind: Kind::Block(fam),
+                    ..
+                }) = known::lookup(qs)
+            {
+                let qs = qs.to_string();
+                self.hit(Span::from(range), &qs, fam, |w| {
+                    w.describe_via(via, None).unwrap_or_else(|| qs.clone())
+                });
+            }
+        }
         match v {
             Value::Async => Value::Async,
             _ => Value::Unknown,
@@ -915,6 +962,8 @@ impl<'c, 's> Walker<'c, 's> {
                     line: self.line(l.range()),
                     is_async: false,
                     is_static: false,
+                    is_property: false,
+                    defaults: Vec::new(),
                     body: FuncBody::Lambda(Arc::new(l.clone())),
                     cell: self.current_cell(),
                     closure: self.closure_snapshot(),
@@ -1096,7 +1145,7 @@ impl<'c, 's> Walker<'c, 's> {
                     segs.push(a.attr.as_str());
                     Recv::Path(q, via, segs)
                 }
-                Recv::Val(v) => Recv::Val(self.get_attr(v, &a.attr.id)),
+                Recv::Val(v) => Recv::Val(self.get_attr(v, &a.attr.id, Span::from(a.range()))),
             },
             other => match self.eval(other) {
                 Value::Qual(q, via) => Recv::Path(q, via, Vec::new()),
@@ -1106,8 +1155,17 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     /// `v.attr` in a value context.
-    fn get_attr(&mut self, v: Value, attr: &Name) -> Value {
+    fn get_attr(&mut self, v: Value, attr: &Name, span: Span) -> Value {
         match v {
+            Value::Qual(q, via) => {
+                let mut b = QBuf::new();
+                b.push(q.as_str());
+                b.push(attr);
+                match b.as_str() {
+                    Some(s) => Value::Qual(QStr::Shared(s.into()), via),
+                    None => Value::Unknown,
+                }
+            }
             Value::Instance(ty, via) => match known::attr_type(ty, Some(attr)) {
                 Some(t) => Value::Instance(t, via),
                 None => {
@@ -1125,10 +1183,14 @@ impl<'c, 's> Walker<'c, 's> {
                     return a.clone();
                 }
                 match cls.lookup(attr) {
+                    Some(Value::Func(f)) if f.is_property => {
+                        let f = f.clone();
+                        self.run(&f, Some(v), Args::default(), None, span).0
+                    }
                     Some(Value::Func(f)) if !f.is_static => Value::Method(f.clone(), Box::new(v)),
                     Some(other) => other.clone(),
                     None => match cls.lib_base() {
-                        Some(ty) => self.get_attr(Value::Instance(ty, None), attr),
+                        Some(ty) => self.get_attr(Value::Instance(ty, None), attr, span),
                         None => Value::Unknown,
                     },
                 }
@@ -1157,6 +1219,7 @@ impl<'c, 's> Walker<'c, 's> {
                             | Kind::RunsCallable
                             | Kind::Gathers
                             | Kind::Passthrough
+                            | Kind::GetAttr
                     )
                 })
             }
@@ -1254,7 +1317,9 @@ impl<'c, 's> Walker<'c, 's> {
                         };
                         Callee::UnknownMethod(recv, method)
                     }
-                    Recv::Val(v) => Callee::Value(self.get_attr(v, &a.attr.id)),
+                    Recv::Val(v) => {
+                        Callee::Value(self.get_attr(v, &a.attr.id, Span::from(a.range())))
+                    }
                 }
             }
             other => {
@@ -1312,6 +1377,14 @@ impl<'c, 's> Walker<'c, 's> {
         syntax: Option<&Arguments>,
         span: Span,
     ) -> Value {
+        if !self.t.patched.is_empty()
+            && let Some(v) = self.t.patched.get(q).cloned()
+        {
+            return match v {
+                Value::Qual(ref p, _) if p.as_str() == q => Value::Unknown,
+                v => self.call_value(v, args, syntax, span),
+            };
+        }
         let Some(entry) = known::lookup(q) else {
             return Value::Unknown;
         };
@@ -1388,6 +1461,16 @@ impl<'c, 's> Walker<'c, 's> {
                 items
             }
             Kind::Passthrough => passthrough(args.pos.first()),
+            Kind::GetAttr => {
+                let name = syntax.and_then(|a| a.args.get(1)).and_then(|e| match e {
+                    Expr::StringLiteral(s) => Some(s.value.to_str()),
+                    _ => None,
+                });
+                match (args.pos.into_iter().next(), name) {
+                    (Some(obj), Some(n)) => self.get_attr(obj, &Name::new(n), span),
+                    _ => Value::Unknown,
+                }
+            }
             Kind::ImportModule => {
                 let name = syntax.and_then(|a| a.args.first()).and_then(|e| match e {
                     Expr::StringLiteral(s) => Some(s.value.to_str()),
@@ -1488,9 +1571,19 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Value::Async => Value::Async,
             Value::Plain => Value::Plain,
-            Value::Unknown | Value::Instance(..) | Value::Coro(..) | Value::Gather(_) => {
-                Value::Unknown
+            Value::Instance(ty, via) => {
+                let mut q = QBuf::new();
+                q.push(ty);
+                q.push("__call__");
+                match q.as_str() {
+                    Some(qs) => {
+                        let qs = qs.to_string();
+                        self.call_known(&qs, &via, None, args, syntax, span)
+                    }
+                    None => Value::Unknown,
+                }
             }
+            Value::Unknown | Value::Coro(..) | Value::Gather(_) => Value::Unknown,
         }
     }
 
@@ -1555,6 +1648,11 @@ impl<'c, 's> Walker<'c, 's> {
         let result = match &body {
             FuncBody::Def(def) => {
                 bind_params(&mut frame, &def.parameters, this, args, f.is_static);
+                for (name, v) in &f.defaults {
+                    if let Some(slot @ Value::Unknown) = frame.locals.get_mut(name) {
+                        *slot = v.clone();
+                    }
+                }
                 self.frames.push(frame);
                 self.stmts(&def.body);
                 let frame = self.frames.pop().expect("pushed above");
