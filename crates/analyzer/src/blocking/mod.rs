@@ -1,14 +1,147 @@
 //! Blocking-I/O detection: resolves call targets to qualified names and follows values and calls.
+//!
+//! One walk over the cell's execution path (module-level statements, class bodies, decorators,
+//! and the bodies of the functions that path calls) evaluates every expression to a small
+//! abstract [`Value`]: a qualified name (`time.sleep`), an instance of a known library type
+//! (`sqlite3.Connection`), a user function or class, or "unknown". Calls are resolved against
+//! those values and the static knowledge in `known`. What the cell binds at module level is
+//! written to the session's [`SymbolTable`], so later cells see imports, typed bindings and the
+//! functions (kept as syntax, resolved again at each call, as Python does) of earlier ones.
 
-use ruff_python_ast::ModModule;
+mod known;
+mod walker;
+
+use std::sync::Arc;
+
+use ruff_python_ast::name::Name;
+use ruff_python_ast::{ExprLambda, ModModule, StmtFunctionDef};
+use rustc_hash::FxHashMap;
 
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::{BlockingCall, CellContext};
 
+pub(crate) use known::Family;
+
+/// How a binding came about, for the `via` of blocking calls: `import time (line 1)`.
+pub(crate) type Via = Option<Arc<str>>;
+
+/// A qualified name: static (from pyrepl3's tables) or shared (from the user's imports).
+#[derive(Debug, Clone)]
+pub(crate) enum QStr {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl QStr {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            QStr::Static(s) => s,
+            QStr::Shared(s) => s,
+        }
+    }
+}
+
+/// What pyrepl3 knows about the value of an expression or a binding.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    /// Something whose type pyrepl3 cannot tell.
+    Unknown,
+    /// A plain value (a literal, a container, arithmetic): nothing called on it blocks.
+    Plain,
+    /// A module or an importable object, by qualified name.
+    Qual(QStr, Via),
+    /// An instance of a known library type (`sqlite3.Connection`).
+    Instance(&'static str, Via),
+    /// Anything obtained from an async library: never blocks.
+    Async,
+    /// A library method bound to a typed receiver (`run = conn.execute`).
+    LibMethod(&'static str, Name, Via),
+    /// A user function or lambda.
+    Func(Arc<FuncInfo>),
+    /// A user method bound to its instance.
+    Method(Arc<FuncInfo>, Box<Value>),
+    /// A user class.
+    Class(Arc<ClassInfo>),
+    /// An instance of a user class, with the attributes its constructor set.
+    UserInstance(Arc<ClassInfo>, Arc<Attrs>),
+    /// `functools.partial(f, ...)`: calling it calls `f`.
+    Partial(Box<Value>),
+    /// A coroutine object made by calling an `async def` (its body runs when awaited).
+    Coro(Arc<FuncInfo>, Arc<[Value]>),
+    /// An awaitable that runs several coroutines (`asyncio.gather(...)`).
+    Gather(Arc<[Value]>),
+}
+
+/// Attributes of a user object, by name.
+pub(crate) type Attrs = FxHashMap<Name, Value>;
+
+/// The syntax of a user function, kept so that it can be resolved at each call.
+#[derive(Debug, Clone)]
+pub(crate) enum FuncBody {
+    Def(Arc<StmtFunctionDef>),
+    Lambda(Arc<ExprLambda>),
+}
+
+/// A user function defined in this or an earlier cell.
+#[derive(Debug)]
+pub(crate) struct FuncInfo {
+    /// How to name it in `via` strings: `def fetch()`, `async def main()`, `lambda`.
+    pub(crate) label: Arc<str>,
+    /// File line of its definition.
+    pub(crate) line: u32,
+    pub(crate) is_async: bool,
+    /// `@staticmethod`: no implicit first argument.
+    pub(crate) is_static: bool,
+    /// `@property`: reading the attribute calls it.
+    pub(crate) is_property: bool,
+    /// Default values of parameters that have a known type, evaluated at definition.
+    pub(crate) defaults: Vec<(Name, Value)>,
+    pub(crate) body: FuncBody,
+    /// The cell that defined it (its spans refer to that cell's source).
+    pub(crate) cell: u32,
+    /// Local names of the enclosing function when this one was defined (closures).
+    pub(crate) closure: Option<Arc<Attrs>>,
+}
+
+/// A user class defined in this or an earlier cell.
+#[derive(Debug)]
+pub(crate) struct ClassInfo {
+    /// Methods and class attributes.
+    pub(crate) attrs: Attrs,
+    /// Base classes that are user classes, in order.
+    pub(crate) bases: Vec<Arc<ClassInfo>>,
+    /// A known library base type (`class Client(requests.Session)`).
+    pub(crate) lib_base: Option<&'static str>,
+}
+
+impl ClassInfo {
+    /// Look an attribute up through the class and its user bases.
+    pub(crate) fn lookup(&self, name: &str) -> Option<&Value> {
+        self.attrs
+            .get(name)
+            .or_else(|| self.bases.iter().find_map(|b| b.lookup(name)))
+    }
+
+    /// The first known library base type of the class or its bases.
+    pub(crate) fn lib_base(&self) -> Option<&'static str> {
+        self.lib_base
+            .or_else(|| self.bases.iter().find_map(|b| b.lib_base()))
+    }
+}
+
 /// What earlier cells established: import aliases, typed bindings, function summaries.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SymbolTable {}
+pub(crate) struct SymbolTable {
+    /// Module-scope names and what they are bound to.
+    pub(crate) globals: FxHashMap<Name, Value>,
+    /// Modules imported with `from m import *`.
+    pub(crate) star_modules: Vec<Arc<str>>,
+    /// Module attributes replaced by assignment (`time.sleep = fake`), by qualified name.
+    pub(crate) patched: FxHashMap<Box<str>, Value>,
+    /// How many cells this table has seen.
+    pub(crate) cells: u32,
+}
 
 /// The blocking-I/O findings for one cell.
 #[derive(Debug, Clone, Default)]
@@ -24,9 +157,12 @@ pub(crate) struct BlockingReport {
 /// Find blocking calls on the execution path of `module`, and record what this cell
 /// establishes (imports, typed bindings, function summaries) into `symbols` for later cells.
 pub(crate) fn analyze(
-    _module: &ModModule,
-    _ctx: &CellContext<'_>,
-    _symbols: &mut SymbolTable,
+    module: &ModModule,
+    ctx: &CellContext<'_>,
+    symbols: &mut SymbolTable,
 ) -> BlockingReport {
-    BlockingReport::default()
+    symbols.cells = symbols.cells.wrapping_add(1);
+    let mut w = walker::Walker::new(ctx, symbols);
+    w.stmts(&module.body);
+    w.finish()
 }

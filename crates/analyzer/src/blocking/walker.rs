@@ -1,0 +1,1843 @@
+//! The walk over a cell's execution path: evaluates expressions to abstract values, resolves
+//! calls, runs the bodies of called user functions, and records blocking calls.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use ruff_python_ast::name::Name;
+use ruff_python_ast::{
+    self as ast, Arguments, Expr, ExprCall, InterpolatedStringElement, Operator, Pattern, Stmt,
+};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::known::{self, Entry, Guard, Kind};
+use super::{Attrs, BlockingReport, ClassInfo, FuncBody, FuncInfo, QStr, SymbolTable, Value, Via};
+use crate::diagnostic::Diagnostic;
+use crate::rules::blocking::for_family;
+use crate::rules::routing::UnresolvedCall;
+use crate::span::Span;
+use crate::{BlockingCall, CellContext, stack};
+
+/// How many function bodies one cell may run (guards against exponential call graphs).
+const BUDGET: u32 = 4096;
+/// How deep user calls are followed.
+const MAX_CALL_DEPTH: usize = 24;
+/// At most this many informational notes per cell.
+const MAX_NOTES: usize = 8;
+
+/// A qualified name built on the stack, without allocating.
+struct QBuf {
+    buf: [u8; 160],
+    len: usize,
+    overflow: bool,
+}
+
+impl QBuf {
+    fn new() -> Self {
+        Self {
+            buf: [0; 160],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    fn push(&mut self, seg: &str) {
+        let dot = usize::from(self.len > 0);
+        if self.len + dot + seg.len() > self.buf.len() {
+            self.overflow = true;
+            return;
+        }
+        if dot == 1 {
+            self.buf[self.len] = b'.';
+            self.len += 1;
+        }
+        self.buf[self.len..self.len + seg.len()].copy_from_slice(seg.as_bytes());
+        self.len += seg.len();
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        if self.overflow {
+            return None;
+        }
+        std::str::from_utf8(&self.buf[..self.len]).ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameKind {
+    Function,
+    Class,
+    Comprehension,
+}
+
+/// One scope being executed (a called function, a class body, a comprehension).
+struct Frame {
+    kind: FrameKind,
+    locals: Attrs,
+    /// Names declared `global`.
+    globals: Vec<Name>,
+    /// The lexically enclosing frame, if it is on the stack.
+    parent: Option<usize>,
+    closure: Option<Arc<Attrs>>,
+    /// The name of the `self` parameter of a method, and what the method assigned to it.
+    self_name: Option<Name>,
+    self_attrs: Attrs,
+    ret: Option<Value>,
+}
+
+impl Frame {
+    fn new(kind: FrameKind, parent: Option<usize>) -> Self {
+        Self {
+            kind,
+            locals: Attrs::default(),
+            globals: Vec::new(),
+            parent,
+            closure: None,
+            self_name: None,
+            self_attrs: Attrs::default(),
+            ret: None,
+        }
+    }
+}
+
+/// A receiver on the way to a call: either a value, or a dotted path under a qualified name
+/// (kept as segments so that `os.path.exists` is resolved without allocating).
+enum Recv<'e> {
+    Val(Value),
+    Path(QStr, Via, Vec<&'e str>),
+}
+
+/// What a call expression calls.
+enum Callee<'e> {
+    /// A qualified name (`time.sleep`, `sqlite3.Connection.execute`).
+    Known {
+        qname: QBuf,
+        via: Via,
+        /// The receiver expression, when the name came from a typed value without a binding.
+        recv: Option<&'e Expr>,
+    },
+    /// A value to call.
+    Value(Value),
+    /// A method of a value of unknown type.
+    UnknownMethod(Option<&'e str>, &'e str),
+    /// A name no analysed cell binds.
+    Undefined(&'e str),
+}
+
+/// Evaluated call arguments, for callees that need them.
+#[derive(Default)]
+struct Args<'e> {
+    pos: Vec<Value>,
+    kw: Vec<(&'e str, Value)>,
+}
+
+pub(crate) struct Walker<'c, 's> {
+    ctx: CellContext<'c>,
+    t: &'s mut SymbolTable,
+    frames: Vec<Frame>,
+    /// The user functions being run on behalf of the module-level call at `site`.
+    chain: Vec<Arc<FuncInfo>>,
+    site: Span,
+    /// How many functions of `chain` come from other cells (their spans are not ours).
+    foreign: u32,
+    budget: u32,
+    report: BlockingReport,
+    notes: Vec<Diagnostic>,
+}
+
+impl<'c, 's> Walker<'c, 's> {
+    pub(crate) fn new(ctx: &CellContext<'c>, t: &'s mut SymbolTable) -> Self {
+        Self {
+            ctx: *ctx,
+            t,
+            frames: Vec::new(),
+            chain: Vec::new(),
+            site: Span::default(),
+            foreign: 0,
+            budget: BUDGET,
+            report: BlockingReport::default(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> BlockingReport {
+        let mut report = std::mem::take(&mut self.report);
+        let mut order: Vec<usize> = (0..report.calls.len()).collect();
+        order.sort_by_key(|&i| (report.calls[i].span.start, i));
+        if order.windows(2).any(|w| w[0] > w[1]) {
+            let calls = std::mem::take(&mut report.calls);
+            let reasons = std::mem::take(&mut report.reasons);
+            let mut calls: Vec<Option<BlockingCall>> = calls.into_iter().map(Some).collect();
+            let mut reasons: Vec<Option<Diagnostic>> = reasons.into_iter().map(Some).collect();
+            for i in order {
+                report.calls.extend(calls[i].take());
+                report.reasons.extend(reasons[i].take());
+            }
+        }
+        self.notes.sort_by_key(|d| d.span.start);
+        report.reasons.append(&mut self.notes);
+        report.loop_bound.sort_by_key(|(s, _)| s.start);
+        report
+    }
+
+    // ----- positions and source text -------------------------------------------------------
+
+    /// `true` while walking syntax of the current cell (not a function from an earlier one).
+    fn local(&self) -> bool {
+        self.foreign == 0
+    }
+
+    fn line(&self, range: TextRange) -> u32 {
+        self.ctx.file_line(range.start().to_u32())
+    }
+
+    fn text(&self, range: TextRange) -> Option<&'c str> {
+        if !self.local() {
+            return None;
+        }
+        self.ctx
+            .source
+            .get(range.start().to_usize()..range.end().to_usize())
+    }
+
+    /// A short rendering of an expression for `via` strings: `sqlite3.connect(...)`.
+    fn short(&self, e: &Expr) -> Option<String> {
+        let mut s = match e {
+            Expr::Call(c) => format!("{}(...)", self.text(c.func.range())?),
+            _ => self.text(e.range())?.to_string(),
+        };
+        if s.len() > 60 {
+            let mut cut = 57;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
+            s.push_str("...");
+        }
+        Some(s)
+    }
+
+    // ----- reporting -----------------------------------------------------------------------
+
+    fn hit(
+        &mut self,
+        span: Span,
+        name: &str,
+        family: known::Family,
+        via: impl FnOnce(&Self) -> String,
+    ) {
+        let (span, via) = if self.chain.is_empty() {
+            (span, via(self))
+        } else {
+            let mut s = String::new();
+            for (i, f) in self.chain.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(" → ");
+                }
+                let _ = write!(s, "{} (line {})", f.label, f.line);
+            }
+            let _ = write!(s, " calls {name}");
+            (self.site, s)
+        };
+        if self
+            .report
+            .calls
+            .iter()
+            .any(|c| c.span == span && c.name == name)
+        {
+            return;
+        }
+        let (rule, desc) = for_family(family);
+        self.report.reasons.push(Diagnostic::new(
+            rule,
+            format!("`{name}` blocks ({desc}); via {via}"),
+            span,
+        ));
+        self.report.calls.push(BlockingCall {
+            name: name.to_string(),
+            span,
+            via,
+            rule,
+        });
+    }
+
+    fn loop_bound(&mut self, span: Span, name: &str) {
+        let span = if self.chain.is_empty() {
+            span
+        } else {
+            self.site
+        };
+        if !self
+            .report
+            .loop_bound
+            .iter()
+            .any(|(s, n)| *s == span && n == name)
+        {
+            self.report.loop_bound.push((span, name.to_string()));
+        }
+    }
+
+    fn note(&mut self, span: Span, message: impl FnOnce() -> String) {
+        if !self.chain.is_empty() || self.notes.len() >= MAX_NOTES {
+            return;
+        }
+        let message = message();
+        if self.notes.iter().any(|n| n.message == message) {
+            return;
+        }
+        self.notes
+            .push(Diagnostic::new(UnresolvedCall::meta(), message, span));
+    }
+
+    // ----- names ---------------------------------------------------------------------------
+
+    /// What `name` is bound to here, and the frame that binds it (`None`: module or builtin).
+    fn lookup(&self, name: &str) -> Option<(Value, Option<usize>)> {
+        let mut cur = self.frames.len().checked_sub(1);
+        let mut innermost = true;
+        while let Some(i) = cur {
+            let f = &self.frames[i];
+            if f.globals.iter().any(|g| g.as_str() == name) {
+                break;
+            }
+            if f.kind != FrameKind::Class || innermost {
+                if let Some(v) = f.locals.get(name) {
+                    return Some((v.clone(), Some(i)));
+                }
+                if let Some(v) = f.closure.as_ref().and_then(|c| c.get(name)) {
+                    return Some((v.clone(), None));
+                }
+            }
+            innermost = false;
+            cur = f.parent;
+        }
+        if let Some(v) = self.t.globals.get(name) {
+            return Some((v.clone(), None));
+        }
+        for m in &self.t.star_modules {
+            let mut q = QBuf::new();
+            q.push(m);
+            q.push(name);
+            if let Some(qs) = q.as_str()
+                && known::lookup(qs).is_some()
+            {
+                let via: Via = Some(format!("from {m} import *").into());
+                return Some((Value::Qual(QStr::Shared(qs.into()), via), None));
+            }
+        }
+        if let Ok(i) = known::BUILTINS.binary_search(&name) {
+            return Some((Value::Qual(QStr::Static(known::BUILTINS[i]), None), None));
+        }
+        if known::is_builtin(name) {
+            return Some((Value::Plain, None));
+        }
+        None
+    }
+
+    fn bind(&mut self, name: &Name, v: Value) {
+        if let Some(f) = self.frames.last_mut()
+            && !f.globals.iter().any(|g| g == name)
+        {
+            f.locals.insert(name.clone(), v);
+            return;
+        }
+        if let Some(slot) = self.t.globals.get_mut(name) {
+            *slot = v;
+        } else {
+            self.t.globals.insert(name.clone(), v);
+        }
+    }
+
+    fn unbind(&mut self, name: &str) {
+        if let Some(f) = self.frames.last_mut()
+            && !f.globals.iter().any(|g| g.as_str() == name)
+        {
+            f.locals.remove(name);
+            return;
+        }
+        self.t.globals.remove(name);
+    }
+
+    /// Bind an assignment target. `rhs` is the assigned expression (for `via` strings).
+    fn bind_target(&mut self, target: &Expr, v: Value, rhs: Option<&Expr>) {
+        stack::guard(|| match target {
+            Expr::Name(n) => {
+                let v = match v {
+                    Value::Instance(ty, _) | Value::Qual(QStr::Static(ty), _)
+                        if rhs.is_some() && self.local() =>
+                    {
+                        let via = self.assign_via(n.id.as_str(), rhs);
+                        match v {
+                            Value::Instance(..) => Value::Instance(ty, via),
+                            _ => Value::Qual(QStr::Static(ty), via),
+                        }
+                    }
+                    Value::Qual(q, old) if rhs.is_some() && self.local() => {
+                        let via = self.assign_via(n.id.as_str(), rhs).or(old);
+                        Value::Qual(q, via)
+                    }
+                    other => other,
+                };
+                self.bind(&n.id, v);
+            }
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                let parts = match rhs {
+                    Some(Expr::Tuple(t)) if t.elts.len() == elts.len() => Some(&t.elts),
+                    Some(Expr::List(l)) if l.elts.len() == elts.len() => Some(&l.elts),
+                    _ => None,
+                };
+                for (i, el) in elts.iter().enumerate() {
+                    match parts {
+                        // The values were evaluated already; re-evaluating literals is cheap
+                        // and only names, attributes and constructors carry types.
+                        Some(p) => {
+                            let pv = self.peek(&p[i]);
+                            self.bind_target(el, pv, Some(&p[i]));
+                        }
+                        None => {
+                            let item = match &v {
+                                Value::Instance(ty, via) => {
+                                    match known::unpack(ty).and_then(|t| t.get(i)) {
+                                        Some(&"") | None => Value::Unknown,
+                                        Some(t) => Value::Instance(t, via.clone()),
+                                    }
+                                }
+                                Value::Async => Value::Async,
+                                _ => Value::Unknown,
+                            };
+                            self.bind_target(el, item, None)
+                        }
+                    }
+                }
+            }
+            Expr::Starred(s) => self.bind_target(&s.value, Value::Plain, None),
+            Expr::Attribute(a) => {
+                // `self.x = v` in a method: remember it as an attribute of the instance.
+                if let Expr::Name(base) = &*a.value
+                    && let Some(f) = self.frames.last_mut()
+                    && f.self_name.as_ref() == Some(&base.id)
+                {
+                    f.self_attrs.insert(a.attr.id.clone(), v);
+                    return;
+                }
+                // `time.sleep = fake`: later calls of `time.sleep` call `fake`.
+                if let Recv::Path(q, _, segs) = self.recv(&a.value) {
+                    let mut b = QBuf::new();
+                    b.push(q.as_str());
+                    segs.iter().for_each(|s| b.push(s));
+                    b.push(&a.attr);
+                    if let Some(name) = b.as_str() {
+                        self.t.patched.insert(name.into(), v);
+                    }
+                }
+            }
+            Expr::Subscript(s) => {
+                self.eval(&s.value);
+                self.eval(&s.slice);
+            }
+            _ => {}
+        })
+    }
+
+    fn assign_via(&self, target: &str, rhs: Option<&Expr>) -> Via {
+        let rhs = rhs?;
+        let text = self.short(rhs)?;
+        Some(format!("{target} = {text} (line {})", self.line(rhs.range())).into())
+    }
+
+    /// The value of an expression that was already evaluated (no calls are reported again):
+    /// names, attributes of names, and literals.
+    fn peek(&mut self, e: &Expr) -> Value {
+        match e {
+            Expr::Name(n) => self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v),
+            e if is_literal(e) => Value::Plain,
+            _ => Value::Unknown,
+        }
+    }
+
+    // ----- statements ----------------------------------------------------------------------
+
+    pub(crate) fn stmts(&mut self, body: &[Stmt]) {
+        for s in body {
+            self.stmt(s);
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        stack::guard(|| self.stmt_inner(s))
+    }
+
+    fn stmt_inner(&mut self, s: &Stmt) {
+        match s {
+            Stmt::FunctionDef(def) => self.function_def(def),
+            Stmt::ClassDef(def) => self.class_def(def),
+            Stmt::Return(r) => {
+                let v = r.value.as_ref().map_or(Value::Plain, |v| self.eval(v));
+                if let Some(f) = self.frames.last_mut()
+                    && (f.ret.is_none() || matches!(f.ret, Some(Value::Unknown | Value::Plain)))
+                {
+                    f.ret = Some(v);
+                }
+            }
+            Stmt::Delete(d) => {
+                for t in &d.targets {
+                    match t {
+                        Expr::Name(n) => self.unbind(&n.id),
+                        other => {
+                            self.eval(other);
+                        }
+                    }
+                }
+            }
+            Stmt::TypeAlias(_) | Stmt::Pass(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
+            Stmt::IpyEscapeCommand(_) | Stmt::Nonlocal(_) => {}
+            Stmt::Assign(a) => {
+                let v = self.eval(&a.value);
+                for t in &a.targets {
+                    self.bind_target(t, v.clone(), Some(&a.value));
+                }
+            }
+            Stmt::AugAssign(a) => {
+                let v = self.eval(&a.value);
+                if let Expr::Name(n) = &*a.target {
+                    let old = self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v);
+                    let new = binop(old, a.op, v);
+                    self.bind(&n.id, new);
+                } else {
+                    self.bind_target(&a.target, Value::Unknown, None);
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(value) = &a.value {
+                    let v = self.eval(value);
+                    self.bind_target(&a.target, v, Some(value));
+                }
+            }
+            Stmt::For(f) => {
+                let it = self.eval(&f.iter);
+                let item = self.iterate(&it, f.iter.range());
+                self.bind_target(&f.target, item, None);
+                self.stmts(&f.body);
+                self.stmts(&f.orelse);
+            }
+            Stmt::While(w) => {
+                if is_false(&w.test) {
+                    self.stmts(&w.orelse);
+                    return;
+                }
+                self.eval(&w.test);
+                self.stmts(&w.body);
+                self.stmts(&w.orelse);
+            }
+            Stmt::If(i) => {
+                if !is_false(&i.test) {
+                    self.eval(&i.test);
+                    self.stmts(&i.body);
+                }
+                for clause in &i.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        if is_false(test) {
+                            continue;
+                        }
+                        self.eval(test);
+                    }
+                    self.stmts(&clause.body);
+                }
+            }
+            Stmt::With(w) => {
+                for item in &w.items {
+                    let v = self.eval(&item.context_expr);
+                    let entered = self.enter(v, &item.context_expr, w.is_async);
+                    if let Some(target) = &item.optional_vars {
+                        let entered = match (entered, &**target) {
+                            (Value::Instance(ty, _), Expr::Name(n)) if self.local() => {
+                                let via = self.short(&item.context_expr).map(|c| {
+                                    Arc::from(format!(
+                                        "with {c} as {} (line {})",
+                                        n.id,
+                                        self.line(item.range())
+                                    ))
+                                });
+                                Value::Instance(ty, via)
+                            }
+                            (v, _) => v,
+                        };
+                        self.bind_target(target, entered, None);
+                    }
+                }
+                self.stmts(&w.body);
+            }
+            Stmt::Match(m) => {
+                self.eval(&m.subject);
+                for case in &m.cases {
+                    self.pattern(&case.pattern);
+                    if let Some(g) = &case.guard {
+                        self.eval(g);
+                    }
+                    self.stmts(&case.body);
+                }
+            }
+            Stmt::Raise(r) => {
+                if let Some(e) = &r.exc {
+                    self.eval(e);
+                }
+                if let Some(e) = &r.cause {
+                    self.eval(e);
+                }
+            }
+            Stmt::Try(t) => {
+                self.stmts(&t.body);
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    if let Some(ty) = &h.type_ {
+                        self.eval(ty);
+                    }
+                    if let Some(name) = &h.name {
+                        self.bind(&name.id, Value::Plain);
+                    }
+                    self.stmts(&h.body);
+                }
+                self.stmts(&t.orelse);
+                self.stmts(&t.finalbody);
+            }
+            Stmt::Assert(a) => {
+                self.eval(&a.test);
+                if let Some(m) = &a.msg {
+                    self.eval(m);
+                }
+            }
+            Stmt::Import(imp) => {
+                for alias in &imp.names {
+                    let full = alias.name.as_str();
+                    let line = self.line(alias.range());
+                    match &alias.asname {
+                        Some(asname) => {
+                            let via = format!("import {full} as {asname} (line {line})");
+                            let v = Value::Qual(QStr::Shared(full.into()), Some(via.into()));
+                            self.bind(&asname.id, v);
+                        }
+                        None => {
+                            let top = full.split('.').next().unwrap_or(full);
+                            let via = format!("import {full} (line {line})");
+                            let v = Value::Qual(QStr::Shared(top.into()), Some(via.into()));
+                            self.bind(&Name::new(top), v);
+                        }
+                    }
+                }
+            }
+            Stmt::ImportFrom(imp) => {
+                let module = imp.module.as_ref().map_or("", |m| m.as_str());
+                for alias in &imp.names {
+                    let name = alias.name.as_str();
+                    if name == "*" {
+                        if imp.level == 0 && self.frames.is_empty() {
+                            let m: Arc<str> = module.into();
+                            if !self.t.star_modules.contains(&m) {
+                                self.t.star_modules.push(m);
+                            }
+                        }
+                        continue;
+                    }
+                    let bound = alias.asname.as_ref().unwrap_or(&alias.name);
+                    if imp.level > 0 {
+                        self.bind(&bound.id, Value::Unknown);
+                        continue;
+                    }
+                    let line = self.line(alias.range());
+                    let via = match &alias.asname {
+                        Some(a) => format!("from {module} import {name} as {a} (line {line})"),
+                        None => format!("from {module} import {name} (line {line})"),
+                    };
+                    let q: Arc<str> = format!("{module}.{name}").into();
+                    self.bind(&bound.id, Value::Qual(QStr::Shared(q), Some(via.into())));
+                }
+            }
+            Stmt::Global(g) => {
+                if let Some(f) = self.frames.last_mut() {
+                    f.globals.extend(g.names.iter().map(|n| n.id.clone()));
+                }
+            }
+            Stmt::Expr(e) => {
+                self.eval(&e.value);
+            }
+        }
+    }
+
+    fn pattern(&mut self, p: &Pattern) {
+        stack::guard(|| match p {
+            Pattern::MatchValue(v) => {
+                self.eval(&v.value);
+            }
+            Pattern::MatchSingleton(_) => {}
+            Pattern::MatchSequence(s) => s.patterns.iter().for_each(|p| self.pattern(p)),
+            Pattern::MatchMapping(m) => {
+                m.patterns.iter().for_each(|p| self.pattern(p));
+                if let Some(rest) = &m.rest {
+                    self.bind(&rest.id, Value::Plain);
+                }
+            }
+            Pattern::MatchClass(c) => {
+                c.arguments.patterns.iter().for_each(|p| self.pattern(p));
+                c.arguments
+                    .keywords
+                    .iter()
+                    .for_each(|k| self.pattern(&k.pattern));
+            }
+            Pattern::MatchStar(s) => {
+                if let Some(n) = &s.name {
+                    self.bind(&n.id, Value::Plain);
+                }
+            }
+            Pattern::MatchAs(a) => {
+                if let Some(p) = &a.pattern {
+                    self.pattern(p);
+                }
+                if let Some(n) = &a.name {
+                    self.bind(&n.id, Value::Unknown);
+                }
+            }
+            Pattern::MatchOr(o) => o.patterns.iter().for_each(|p| self.pattern(p)),
+        })
+    }
+
+    fn function_def(&mut self, def: &ast::StmtFunctionDef) {
+        // Decorators, defaults and annotations are evaluated when the `def` runs.
+        let decorators: Vec<Value> = def
+            .decorator_list
+            .iter()
+            .map(|d| self.eval(&d.expression))
+            .collect();
+        let mut defaults = Vec::new();
+        for p in def.parameters.iter_non_variadic_params() {
+            if let Some(d) = &p.default {
+                let v = self.eval(d);
+                if !matches!(v, Value::Unknown | Value::Plain) {
+                    defaults.push((p.name().id.clone(), v));
+                }
+            }
+        }
+        let deco_is = |names: &[&str]| {
+            decorators
+                .iter()
+                .any(|d| matches!(d, Value::Qual(q, _) if names.contains(&q.as_str())))
+        };
+        let is_static = deco_is(&["staticmethod"]);
+        let is_property = deco_is(&["property", "functools.cached_property"]);
+        let class_name = self
+            .frames
+            .last()
+            .filter(|f| f.kind == FrameKind::Class)
+            .and_then(|f| f.self_name.clone());
+        let label = match (&class_name, def.is_async) {
+            (Some(c), false) => format!("def {c}.{}()", def.name),
+            (Some(c), true) => format!("async def {c}.{}()", def.name),
+            (None, false) => format!("def {}()", def.name),
+            (None, true) => format!("async def {}()", def.name),
+        };
+        let info = FuncInfo {
+            label: label.into(),
+            line: self.line(def.range()),
+            is_async: def.is_async,
+            is_static,
+            is_property,
+            defaults,
+            body: FuncBody::Def(Arc::new(def.clone())),
+            cell: self.current_cell(),
+            closure: self.closure_snapshot(),
+        };
+        let mut v = Value::Func(Arc::new(info));
+        for d in decorators.into_iter().rev() {
+            v = self.decorate(d, v, def.range());
+        }
+        self.bind(&def.name.id, v);
+    }
+
+    fn current_cell(&self) -> u32 {
+        match self.chain.last() {
+            Some(f) if !self.local() => f.cell,
+            _ => self.t.cells,
+        }
+    }
+
+    /// The locals of the enclosing function, for a function defined inside it.
+    fn closure_snapshot(&self) -> Option<Arc<Attrs>> {
+        let f = self
+            .frames
+            .iter()
+            .rev()
+            .find(|f| f.kind == FrameKind::Function)?;
+        let mut env = f.closure.as_deref().cloned().unwrap_or_default();
+        env.extend(f.locals.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Some(Arc::new(env))
+    }
+
+    /// Apply a decorator to a freshly defined function.
+    fn decorate(&mut self, deco: Value, func: Value, range: TextRange) -> Value {
+        match deco {
+            Value::Func(_) | Value::Method(..) | Value::Partial(_) => {
+                let args = Args {
+                    pos: vec![func.clone()],
+                    kw: Vec::new(),
+                };
+                match self.call_value(deco, args, None, Span::from(range)) {
+                    r @ (Value::Func(_) | Value::Method(..) | Value::Partial(_)) => r,
+                    Value::Plain | Value::Unknown => func,
+                    other => other,
+                }
+            }
+            // Library decorators (`functools.wraps`, `lru_cache`, `app.route(...)`) keep the
+            // function callable as it was.
+            _ => func,
+        }
+    }
+
+    fn class_def(&mut self, def: &ast::StmtClassDef) {
+        for d in &def.decorator_list {
+            self.eval(&d.expression);
+        }
+        let mut bases = Vec::new();
+        let mut lib_base = None;
+        if let Some(args) = &def.arguments {
+            for a in &args.args {
+                match self.eval(a) {
+                    Value::Class(c) => bases.push(c),
+                    Value::Qual(q, _) => {
+                        if let Some(Entry { ret: Some(ty), .. }) = known::lookup(q.as_str()) {
+                            lib_base = lib_base.or(Some(ty));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for k in &args.keywords {
+                self.eval(&k.value);
+            }
+        }
+        // The class body runs now, in its own scope.
+        let parent = self.frames.len().checked_sub(1);
+        let mut frame = Frame::new(FrameKind::Class, parent);
+        frame.self_name = Some(def.name.id.clone());
+        self.frames.push(frame);
+        self.stmts(&def.body);
+        let frame = self.frames.pop().expect("pushed above");
+        let info = ClassInfo {
+            attrs: frame.locals,
+            bases,
+            lib_base,
+        };
+        self.bind(&def.name.id, Value::Class(Arc::new(info)));
+    }
+
+    /// The value bound by `with <v> as x`, reporting what entering does.
+    fn enter(&mut self, v: Value, e: &Expr, is_async: bool) -> Value {
+        match v {
+            Value::Instance(ty, via) => {
+                let mut q = QBuf::new();
+                q.push(ty);
+                q.push("__enter__");
+                if let Some(qs) = q.as_str()
+                    && let Some(Entry {
+                        kind: Kind::Block(fam),
+                        ..
+                    }) = known::lookup(qs)
+                    && !is_async
+                {
+                    let name = format!("{ty}.acquire");
+                    let span = Span::from(e.range());
+                    self.hit(span, &name, fam, |w| {
+                        w.describe_via(&via, Some(e))
+                            .unwrap_or_else(|| "with".into())
+                    });
+                }
+                match known::enter_type(ty) {
+                    Some(t) => Value::Instance(t, via),
+                    None => Value::Plain,
+                }
+            }
+            Value::UserInstance(ref cls, _) => {
+                let span = Span::from(e.range());
+                let mut entered = v.clone();
+                if let Some(Value::Func(f)) = cls.lookup("__enter__").cloned() {
+                    let r = self.run(&f, Some(v.clone()), Args::default(), None, span);
+                    entered = r.0;
+                }
+                if let Some(Value::Func(f)) = cls.lookup("__exit__").cloned() {
+                    self.run(&f, Some(v), Args::default(), None, span);
+                }
+                entered
+            }
+            Value::Async => Value::Async,
+            Value::Coro(..) | Value::Gather(_) => Value::Unknown,
+            other => other,
+        }
+    }
+
+    /// The item of `for x in <v>`, reporting blocking iteration (files, cursors).
+    fn iterate(&mut self, v: &Value, range: TextRange) -> Value {
+        if let Value::Instance(ty, via) = v {
+            let mut q = QBuf::new();
+            q.push(ty);
+            q.push("__iter__");
+            if let Some(qs) = q.as_str()
+                && let Some(Entry {
+                    kind: Kind::Block(fam),
+                    ..
+                }) = known::lookup(qs)
+            {
+                let qs = qs.to_string();
+                self.hit(Span::from(range), &qs, fam, |w| {
+                    w.describe_via(via, None)
+                        .unwrap_or_else(|| "iteration".into())
+                });
+            }
+            if let Some(item) = known::item_type(ty) {
+                return Value::Instance(item, via.clone());
+            }
+            return Value::Plain;
+        }
+        if let Value::Qual(q, via) = v {
+            let mut b = QBuf::new();
+            b.push(q.as_str());
+            b.push("__iter__");
+            if let Some(qs) = b.as_str()
+                && let Some(Entry {
+                    kind: Kind::Block(fam),
+                    ..
+                }) = known::lookup(qs)
+            {
+                let qs = qs.to_string();
+                self.hit(Span::from(range), &qs, fam, |w| {
+                    w.describe_via(via, None).unwrap_or_else(|| qs.clone())
+                });
+            }
+        }
+        match v {
+            Value::Async => Value::Async,
+            _ => Value::Unknown,
+        }
+    }
+
+    // ----- expressions ---------------------------------------------------------------------
+
+    fn eval(&mut self, e: &Expr) -> Value {
+        stack::guard(|| self.eval_inner(e))
+    }
+
+    fn eval_inner(&mut self, e: &Expr) -> Value {
+        match e {
+            Expr::BoolOp(b) => {
+                let mut best = Value::Unknown;
+                for v in &b.values {
+                    let v = self.eval(v);
+                    if matches!(best, Value::Unknown | Value::Plain) {
+                        best = v;
+                    }
+                }
+                best
+            }
+            Expr::Named(n) => {
+                let v = self.eval(&n.value);
+                self.bind_target(&n.target, v.clone(), Some(&n.value));
+                v
+            }
+            Expr::BinOp(b) => {
+                let l = self.eval(&b.left);
+                let r = self.eval(&b.right);
+                binop(l, b.op, r)
+            }
+            Expr::UnaryOp(u) => {
+                self.eval(&u.operand);
+                Value::Plain
+            }
+            Expr::Lambda(l) => {
+                if let Some(params) = &l.parameters {
+                    for p in params.iter_non_variadic_params() {
+                        if let Some(d) = &p.default {
+                            self.eval(d);
+                        }
+                    }
+                }
+                Value::Func(Arc::new(FuncInfo {
+                    label: "lambda".into(),
+                    line: self.line(l.range()),
+                    is_async: false,
+                    is_static: false,
+                    is_property: false,
+                    defaults: Vec::new(),
+                    body: FuncBody::Lambda(Arc::new(l.clone())),
+                    cell: self.current_cell(),
+                    closure: self.closure_snapshot(),
+                }))
+            }
+            Expr::If(i) => {
+                if is_false(&i.test) {
+                    return self.eval(&i.orelse);
+                }
+                if is_true(&i.test) {
+                    return self.eval(&i.body);
+                }
+                self.eval(&i.test);
+                let a = self.eval(&i.body);
+                let b = self.eval(&i.orelse);
+                if matches!(a, Value::Unknown | Value::Plain) {
+                    b
+                } else {
+                    a
+                }
+            }
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(k) = &item.key {
+                        self.eval(k);
+                    }
+                    self.eval(&item.value);
+                }
+                Value::Plain
+            }
+            Expr::Set(s) => {
+                s.elts.iter().for_each(|e| {
+                    self.eval(e);
+                });
+                Value::Plain
+            }
+            Expr::List(l) => {
+                l.elts.iter().for_each(|e| {
+                    self.eval(e);
+                });
+                Value::Plain
+            }
+            Expr::Tuple(t) => {
+                t.elts.iter().for_each(|e| {
+                    self.eval(e);
+                });
+                Value::Plain
+            }
+            Expr::ListComp(c) => self.comprehension(&c.generators, &[&c.elt]),
+            Expr::SetComp(c) => self.comprehension(&c.generators, &[&c.elt]),
+            Expr::Generator(c) => self.comprehension(&c.generators, &[&c.elt]),
+            Expr::DictComp(c) => match &c.key {
+                Some(k) => self.comprehension(&c.generators, &[k, &c.value]),
+                None => self.comprehension(&c.generators, &[&c.value]),
+            },
+            Expr::Await(a) => {
+                let v = self.eval(&a.value);
+                self.awaited(v, Span::from(a.range()))
+            }
+            Expr::Yield(y) => {
+                if let Some(v) = &y.value {
+                    self.eval(v);
+                }
+                Value::Unknown
+            }
+            Expr::YieldFrom(y) => {
+                self.eval(&y.value);
+                Value::Unknown
+            }
+            Expr::Compare(c) => {
+                self.eval(&c.left);
+                for e in &c.comparators {
+                    self.eval(e);
+                }
+                Value::Plain
+            }
+            Expr::Call(c) => self.call(c),
+            Expr::FString(f) => {
+                for el in f.value.elements() {
+                    self.interpolation(el);
+                }
+                Value::Plain
+            }
+            Expr::TString(_) => Value::Plain,
+            Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => Value::Plain,
+            Expr::Attribute(_) => match self.recv(e) {
+                Recv::Val(v) => v,
+                Recv::Path(base, via, segs) => {
+                    let mut q = QBuf::new();
+                    q.push(base.as_str());
+                    segs.iter().for_each(|s| q.push(s));
+                    match q.as_str() {
+                        Some(s) => Value::Qual(QStr::Shared(s.into()), via),
+                        None => Value::Unknown,
+                    }
+                }
+            },
+            Expr::Subscript(s) => {
+                let v = self.eval(&s.value);
+                self.eval(&s.slice);
+                match v {
+                    Value::Instance(ty, via) => match known::attr_type(ty, None) {
+                        Some(t) => Value::Instance(t, via),
+                        None => Value::Unknown,
+                    },
+                    Value::Async => Value::Async,
+                    Value::Plain => Value::Plain,
+                    _ => Value::Unknown,
+                }
+            }
+            Expr::Starred(s) => {
+                self.eval(&s.value);
+                Value::Unknown
+            }
+            Expr::Name(n) => self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v),
+            Expr::Slice(s) => {
+                for p in [&s.lower, &s.upper, &s.step].into_iter().flatten() {
+                    self.eval(p);
+                }
+                Value::Plain
+            }
+        }
+    }
+
+    fn interpolation(&mut self, el: &InterpolatedStringElement) {
+        stack::guard(|| {
+            if let InterpolatedStringElement::Interpolation(i) = el {
+                self.eval(&i.expression);
+                if let Some(spec) = &i.format_spec {
+                    for el in spec.elements.iter() {
+                        self.interpolation(el);
+                    }
+                }
+            }
+        })
+    }
+
+    fn comprehension(&mut self, generators: &[ast::Comprehension], elts: &[&Expr]) -> Value {
+        let parent = self.frames.len().checked_sub(1);
+        let mut pushed = false;
+        for (i, g) in generators.iter().enumerate() {
+            let it = self.eval(&g.iter);
+            if i == 0 {
+                self.frames
+                    .push(Frame::new(FrameKind::Comprehension, parent));
+                pushed = true;
+            }
+            let item = self.iterate(&it, g.iter.range());
+            self.bind_target(&g.target, item, None);
+            for cond in &g.ifs {
+                self.eval(cond);
+            }
+        }
+        for e in elts {
+            self.eval(e);
+        }
+        if pushed {
+            self.frames.pop();
+        }
+        Value::Plain
+    }
+
+    /// Evaluate the receiver of an attribute chain.
+    fn recv<'e>(&mut self, e: &'e Expr) -> Recv<'e> {
+        stack::guard(|| match e {
+            Expr::Name(n) => match self.lookup(&n.id) {
+                Some((Value::Qual(q, via), _)) => Recv::Path(q, via, Vec::new()),
+                Some((v, _)) => Recv::Val(v),
+                None => Recv::Val(Value::Unknown),
+            },
+            Expr::Attribute(a) => match self.recv(&a.value) {
+                Recv::Path(q, via, mut segs) => {
+                    segs.push(a.attr.as_str());
+                    Recv::Path(q, via, segs)
+                }
+                Recv::Val(v) => Recv::Val(self.get_attr(v, &a.attr.id, Span::from(a.range()))),
+            },
+            other => match self.eval(other) {
+                Value::Qual(q, via) => Recv::Path(q, via, Vec::new()),
+                v => Recv::Val(v),
+            },
+        })
+    }
+
+    /// `v.attr` in a value context.
+    fn get_attr(&mut self, v: Value, attr: &Name, span: Span) -> Value {
+        match v {
+            Value::Qual(q, via) => {
+                let mut b = QBuf::new();
+                b.push(q.as_str());
+                b.push(attr);
+                match b.as_str() {
+                    Some(s) => Value::Qual(QStr::Shared(s.into()), via),
+                    None => Value::Unknown,
+                }
+            }
+            Value::Instance(ty, via) => match known::attr_type(ty, Some(attr)) {
+                Some(t) => Value::Instance(t, via),
+                None => {
+                    let mut q = QBuf::new();
+                    q.push(ty);
+                    q.push(attr);
+                    match q.as_str().and_then(known::lookup) {
+                        Some(_) => Value::LibMethod(ty, attr.clone(), via),
+                        None => Value::Unknown,
+                    }
+                }
+            },
+            Value::UserInstance(ref cls, ref attrs) => {
+                if let Some(a) = attrs.get(attr.as_str()) {
+                    return a.clone();
+                }
+                match cls.lookup(attr) {
+                    Some(Value::Func(f)) if f.is_property => {
+                        let f = f.clone();
+                        self.run(&f, Some(v), Args::default(), None, span).0
+                    }
+                    Some(Value::Func(f)) if !f.is_static => Value::Method(f.clone(), Box::new(v)),
+                    Some(other) => other.clone(),
+                    None => match cls.lib_base() {
+                        Some(ty) => self.get_attr(Value::Instance(ty, None), attr, span),
+                        None => Value::Unknown,
+                    },
+                }
+            }
+            Value::Class(cls) => cls.lookup(attr).cloned().unwrap_or(Value::Unknown),
+            Value::Async => Value::Async,
+            Value::Plain => Value::Plain,
+            _ => Value::Unknown,
+        }
+    }
+
+    // ----- calls ---------------------------------------------------------------------------
+
+    fn call(&mut self, call: &ExprCall) -> Value {
+        let span = Span::from(call.range());
+        let callee = self.callee(&call.func);
+        let wants_args = match &callee {
+            Callee::Known { qname, .. } => {
+                qname.as_str().and_then(known::lookup).is_some_and(|e| {
+                    matches!(
+                        e.kind,
+                        Kind::Partial
+                            | Kind::CallsArg0
+                            | Kind::CallsKey
+                            | Kind::RunsCoroutine
+                            | Kind::RunsCallable
+                            | Kind::Gathers
+                            | Kind::Passthrough
+                            | Kind::GetAttr
+                    )
+                })
+            }
+            Callee::Value(v) => !matches!(v, Value::Unknown | Value::Plain | Value::Async),
+            _ => false,
+        };
+        let args = self.args(&call.arguments, wants_args);
+        match callee {
+            Callee::Known { qname, via, recv } => {
+                let Some(q) = qname.as_str() else {
+                    return Value::Unknown;
+                };
+                self.call_known(q, &via, recv, args, Some(&call.arguments), span)
+            }
+            Callee::Value(v) => self.call_value(v, args, Some(&call.arguments), span),
+            Callee::UnknownMethod(recv, method) => {
+                if known::suspicious_method(method) {
+                    self.note(span, || match recv {
+                        Some(r) => format!(
+                            "cannot resolve `{r}.{method}(...)`: the type of `{r}` is unknown here, and `{method}` blocks on some library types"
+                        ),
+                        None => format!(
+                            "cannot resolve `.{method}(...)` on a value of unknown type; `{method}` blocks on some library types"
+                        ),
+                    });
+                }
+                Value::Unknown
+            }
+            Callee::Undefined(name) => {
+                if self.t.star_modules.is_empty() {
+                    self.note(span, || format!(
+                        "cannot resolve `{name}(...)`: no analysed cell binds `{name}` (bound dynamically?)"
+                    ));
+                } else {
+                    self.note(span, || {
+                        format!(
+                            "cannot resolve `{name}(...)`: it may come from a `from ... import *`"
+                        )
+                    });
+                }
+                Value::Unknown
+            }
+        }
+    }
+
+    fn callee<'e>(&mut self, func: &'e Expr) -> Callee<'e> {
+        match func {
+            Expr::Name(n) => match self.lookup(&n.id) {
+                Some((Value::Qual(q, via), _)) => {
+                    let mut qname = QBuf::new();
+                    qname.push(q.as_str());
+                    Callee::Known {
+                        qname,
+                        via,
+                        recv: None,
+                    }
+                }
+                Some((Value::Unknown, _)) => {
+                    let name = n.id.as_str();
+                    self.note(Span::from(func.range()), || {
+                        format!(
+                            "cannot resolve `{name}(...)`: `{name}` is bound to a value of unknown type"
+                        )
+                    });
+                    Callee::Value(Value::Plain)
+                }
+                Some((v, _)) => Callee::Value(v),
+                None => Callee::Undefined(n.id.as_str()),
+            },
+            Expr::Attribute(a) => {
+                let method = a.attr.as_str();
+                match self.recv(&a.value) {
+                    Recv::Path(q, via, segs) => {
+                        let mut qname = QBuf::new();
+                        qname.push(q.as_str());
+                        segs.iter().for_each(|s| qname.push(s));
+                        qname.push(method);
+                        Callee::Known {
+                            qname,
+                            via,
+                            recv: None,
+                        }
+                    }
+                    Recv::Val(Value::Instance(ty, via)) => {
+                        let mut qname = QBuf::new();
+                        qname.push(ty);
+                        qname.push(method);
+                        let recv = if via.is_none() { Some(&*a.value) } else { None };
+                        Callee::Known { qname, via, recv }
+                    }
+                    Recv::Val(Value::Unknown) => {
+                        let recv = match &*a.value {
+                            Expr::Name(n) => Some(n.id.as_str()),
+                            _ => None,
+                        };
+                        Callee::UnknownMethod(recv, method)
+                    }
+                    Recv::Val(v) => {
+                        Callee::Value(self.get_attr(v, &a.attr.id, Span::from(a.range())))
+                    }
+                }
+            }
+            other => {
+                let v = self.eval(other);
+                if matches!(other, Expr::Subscript(_)) && matches!(v, Value::Unknown) {
+                    let span = Span::from(other.range());
+                    self.note(span, || {
+                        "cannot resolve a call through a subscript (a callable looked up at run time)"
+                            .to_string()
+                    });
+                    return Callee::Value(Value::Plain);
+                }
+                Callee::Value(v)
+            }
+        }
+    }
+
+    fn args<'e>(&mut self, arguments: &'e Arguments, keep: bool) -> Args<'e> {
+        let mut out = Args::default();
+        for a in &arguments.args {
+            let v = self.eval(a);
+            if keep {
+                out.pos.push(if matches!(a, Expr::Starred(_)) {
+                    Value::Unknown
+                } else {
+                    v
+                });
+            }
+        }
+        for k in &arguments.keywords {
+            let v = self.eval(&k.value);
+            if keep && let Some(name) = &k.arg {
+                out.kw.push((name.as_str(), v));
+            }
+        }
+        out
+    }
+
+    /// Describe how a qualified name was resolved, for a blocking call's `via`.
+    fn describe_via(&self, via: &Via, recv: Option<&Expr>) -> Option<String> {
+        if let Some(v) = via {
+            return Some(v.to_string());
+        }
+        let r = recv?;
+        let text = self.short(r)?;
+        Some(format!("{text} (line {})", self.line(r.range())))
+    }
+
+    fn call_known(
+        &mut self,
+        q: &str,
+        via: &Via,
+        recv: Option<&Expr>,
+        args: Args<'_>,
+        syntax: Option<&Arguments>,
+        span: Span,
+    ) -> Value {
+        if !self.t.patched.is_empty()
+            && let Some(v) = self.t.patched.get(q).cloned()
+        {
+            return match v {
+                Value::Qual(ref p, _) if p.as_str() == q => Value::Unknown,
+                v => self.call_value(v, args, syntax, span),
+            };
+        }
+        let Some(entry) = known::lookup(q) else {
+            return Value::Unknown;
+        };
+        let ret = |ty: Option<&'static str>| match ty {
+            Some(t) => Value::Instance(t, None),
+            None => Value::Plain,
+        };
+        match entry.kind {
+            Kind::Block(fam) => {
+                let blocks = syntax.is_none_or(|a| guard_blocks(entry.guard, a));
+                if blocks {
+                    self.hit(span, q, fam, |w| {
+                        w.describe_via(via, recv).unwrap_or_else(|| {
+                            if q.contains('.') {
+                                q.to_string()
+                            } else {
+                                format!("builtin {q}")
+                            }
+                        })
+                    });
+                }
+                if entry.guard == Guard::OpenMode {
+                    return ret(Some(open_type(syntax, q)));
+                }
+                ret(entry.ret)
+            }
+            Kind::Pure => ret(entry.ret),
+            Kind::Async => Value::Async,
+            Kind::LoopBound => {
+                self.loop_bound(span, q);
+                ret(entry.ret)
+            }
+            Kind::RunsCoroutine => {
+                let mut pos = args.pos;
+                if !pos.is_empty() {
+                    let coro = pos.swap_remove(0);
+                    self.awaited(coro, span);
+                }
+                Value::Unknown
+            }
+            Kind::RunsCallable => {
+                let mut pos = args.pos;
+                if !pos.is_empty() {
+                    let f = pos.remove(0);
+                    let coro = self.call_value(
+                        f,
+                        Args {
+                            pos,
+                            kw: Vec::new(),
+                        },
+                        None,
+                        span,
+                    );
+                    self.awaited(coro, span);
+                }
+                Value::Unknown
+            }
+            Kind::Gathers => Value::Gather(args.pos.into()),
+            Kind::Partial => match args.pos.into_iter().next() {
+                Some(f) => Value::Partial(Box::new(f)),
+                None => Value::Unknown,
+            },
+            Kind::CallsArg0 => {
+                if let Some(f) = args.pos.into_iter().next() {
+                    self.call_value(f, Args::default(), None, span);
+                }
+                Value::Unknown
+            }
+            Kind::CallsKey => {
+                let items = passthrough(args.pos.first());
+                if let Some((_, f)) = args.kw.into_iter().find(|(k, _)| *k == "key") {
+                    self.call_value(f, Args::default(), None, span);
+                }
+                items
+            }
+            Kind::Passthrough => passthrough(args.pos.first()),
+            Kind::GetAttr => {
+                let name = syntax.and_then(|a| a.args.get(1)).and_then(|e| match e {
+                    Expr::StringLiteral(s) => Some(s.value.to_str()),
+                    _ => None,
+                });
+                match (args.pos.into_iter().next(), name) {
+                    (Some(obj), Some(n)) => self.get_attr(obj, &Name::new(n), span),
+                    _ => Value::Unknown,
+                }
+            }
+            Kind::ImportModule => {
+                let name = syntax.and_then(|a| a.args.first()).and_then(|e| match e {
+                    Expr::StringLiteral(s) => Some(s.value.to_str()),
+                    _ => None,
+                });
+                match name {
+                    Some(n) if !n.is_empty() => {
+                        let n = if q == "__import__" {
+                            n.split('.').next().unwrap_or(n)
+                        } else {
+                            n
+                        };
+                        Value::Qual(QStr::Shared(n.into()), Some(format!("{q}({n:?})").into()))
+                    }
+                    _ => {
+                        self.note(span, || {
+                            format!("`{q}` imports a module named at run time: its calls cannot be resolved")
+                        });
+                        Value::Unknown
+                    }
+                }
+            }
+            Kind::Dynamic => {
+                self.note(span, || {
+                    format!("`{q}` runs code built at run time: pyrepl3 cannot see what it calls")
+                });
+                Value::Unknown
+            }
+        }
+    }
+
+    /// Call a value (a user function, class, partial, qualified name...).
+    fn call_value(
+        &mut self,
+        v: Value,
+        args: Args<'_>,
+        syntax: Option<&Arguments>,
+        span: Span,
+    ) -> Value {
+        match v {
+            Value::Func(f) => {
+                if f.is_async {
+                    Value::Coro(f, args.pos.into())
+                } else {
+                    self.run(&f, None, args, syntax, span).0
+                }
+            }
+            Value::Method(f, this) => {
+                if f.is_async {
+                    let mut pos = vec![*this];
+                    pos.extend(args.pos);
+                    Value::Coro(f, pos.into())
+                } else {
+                    self.run(&f, Some(*this), args, syntax, span).0
+                }
+            }
+            Value::Class(cls) => {
+                let blank = Value::UserInstance(cls.clone(), Arc::new(Attrs::default()));
+                match cls.lookup("__init__").cloned() {
+                    Some(Value::Func(init)) => {
+                        let (_, attrs) = self.run(&init, Some(blank), args, syntax, span);
+                        Value::UserInstance(cls, Arc::new(attrs))
+                    }
+                    _ => {
+                        if let Some(ty) = cls.lib_base() {
+                            let mut q = QBuf::new();
+                            q.push(ty);
+                            q.push("__init__");
+                            if let Some(qs) = q.as_str() {
+                                let qs = qs.to_string();
+                                self.call_known(&qs, &None, None, args, syntax, span);
+                            }
+                        }
+                        blank
+                    }
+                }
+            }
+            Value::UserInstance(ref cls, _) => match cls.lookup("__call__").cloned() {
+                Some(Value::Func(f)) => self.run(&f, Some(v), args, syntax, span).0,
+                _ => Value::Unknown,
+            },
+            Value::Partial(inner) => self.call_value(*inner, args, None, span),
+            Value::Qual(q, via) => {
+                let q = q.as_str().to_string();
+                self.call_known(&q, &via, None, args, syntax, span)
+            }
+            Value::LibMethod(ty, m, via) => {
+                let mut q = QBuf::new();
+                q.push(ty);
+                q.push(&m);
+                match q.as_str() {
+                    Some(qs) => {
+                        let qs = qs.to_string();
+                        self.call_known(&qs, &via, None, args, syntax, span)
+                    }
+                    None => Value::Unknown,
+                }
+            }
+            Value::Async => Value::Async,
+            Value::Plain => Value::Plain,
+            Value::Instance(ty, via) => {
+                let mut q = QBuf::new();
+                q.push(ty);
+                q.push("__call__");
+                match q.as_str() {
+                    Some(qs) => {
+                        let qs = qs.to_string();
+                        self.call_known(&qs, &via, None, args, syntax, span)
+                    }
+                    None => Value::Unknown,
+                }
+            }
+            Value::Unknown | Value::Coro(..) | Value::Gather(_) => Value::Unknown,
+        }
+    }
+
+    /// What awaiting (or running to completion) a value does.
+    fn awaited(&mut self, v: Value, span: Span) -> Value {
+        match v {
+            Value::Coro(f, args) => {
+                let mut a = Args {
+                    pos: args.to_vec(),
+                    kw: Vec::new(),
+                };
+                let this = if matches!(a.pos.first(), Some(Value::UserInstance(..)))
+                    && matches!(&f.body, FuncBody::Def(d) if first_param_is_self(d))
+                {
+                    Some(a.pos.remove(0))
+                } else {
+                    None
+                };
+                self.run(&f, this, a, None, span).0
+            }
+            Value::Gather(items) => {
+                for v in items.iter() {
+                    self.awaited(v.clone(), span);
+                }
+                Value::Plain
+            }
+            Value::Async => Value::Async,
+            _ => Value::Unknown,
+        }
+    }
+
+    /// Run a user function's body for a call at `span`: returns its return value and the
+    /// attributes it set on `self`.
+    fn run(
+        &mut self,
+        f: &Arc<FuncInfo>,
+        this: Option<Value>,
+        args: Args<'_>,
+        _syntax: Option<&Arguments>,
+        span: Span,
+    ) -> (Value, Attrs) {
+        if self.budget == 0
+            || self.chain.len() >= MAX_CALL_DEPTH
+            || self.chain.iter().any(|c| Arc::ptr_eq(c, f))
+        {
+            return (Value::Unknown, Attrs::default());
+        }
+        self.budget -= 1;
+        if self.chain.is_empty() {
+            self.site = span;
+        }
+        let foreign = f.cell != self.t.cells;
+        if foreign {
+            self.foreign += 1;
+        }
+        self.chain.push(f.clone());
+        let saved_frames = std::mem::take(&mut self.frames);
+        let mut frame = Frame::new(FrameKind::Function, None);
+        frame.closure = f.closure.clone();
+
+        let body = f.body.clone();
+        let result = match &body {
+            FuncBody::Def(def) => {
+                bind_params(&mut frame, &def.parameters, this, args, f.is_static);
+                for (name, v) in &f.defaults {
+                    if let Some(slot @ Value::Unknown) = frame.locals.get_mut(name) {
+                        *slot = v.clone();
+                    }
+                }
+                self.frames.push(frame);
+                self.stmts(&def.body);
+                let frame = self.frames.pop().expect("pushed above");
+                let ret = frame.ret.unwrap_or(Value::Plain);
+                (ret, frame.self_attrs)
+            }
+            FuncBody::Lambda(l) => {
+                if let Some(params) = &l.parameters {
+                    bind_params(&mut frame, params, None, args, true);
+                }
+                self.frames.push(frame);
+                let v = self.eval(&l.body);
+                self.frames.pop();
+                (v, Attrs::default())
+            }
+        };
+
+        self.frames = saved_frames;
+        self.chain.pop();
+        if foreign {
+            self.foreign -= 1;
+        }
+        result
+    }
+}
+
+fn first_param_is_self(def: &ast::StmtFunctionDef) -> bool {
+    def.parameters
+        .posonlyargs
+        .iter()
+        .chain(&def.parameters.args)
+        .next()
+        .is_some_and(|p| p.name().as_str() == "self")
+}
+
+/// Bind a called function's parameters to the argument values.
+fn bind_params(
+    frame: &mut Frame,
+    params: &ast::Parameters,
+    this: Option<Value>,
+    args: Args<'_>,
+    no_self: bool,
+) {
+    let mut positional = params.posonlyargs.iter().chain(&params.args);
+    if let Some(this) = this.filter(|_| !no_self)
+        && let Some(p) = positional.next()
+    {
+        frame.self_name = Some(p.name().id.clone());
+        frame.locals.insert(p.name().id.clone(), this);
+    }
+    let mut pos = args.pos.into_iter();
+    for p in positional {
+        let v = pos.next().unwrap_or(Value::Unknown);
+        frame.locals.insert(p.name().id.clone(), v);
+    }
+    for p in &params.kwonlyargs {
+        frame.locals.insert(p.name().id.clone(), Value::Unknown);
+    }
+    for (k, v) in args.kw {
+        if let Some(slot) = frame.locals.get_mut(k) {
+            *slot = v;
+        }
+    }
+    if let Some(p) = &params.vararg {
+        frame.locals.insert(p.name.id.clone(), Value::Plain);
+    }
+    if let Some(p) = &params.kwarg {
+        frame.locals.insert(p.name.id.clone(), Value::Plain);
+    }
+}
+
+fn binop(l: Value, op: Operator, r: Value) -> Value {
+    match (l, op) {
+        (v @ Value::Instance("pathlib.Path" | "pathlib.PurePath", _), Operator::Div) => v,
+        (Value::Plain, _) if matches!(r, Value::Plain) => Value::Plain,
+        _ => Value::Unknown,
+    }
+}
+
+fn is_literal(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::FString(_)
+    )
+}
+
+/// A container of the items of `v`, keeping the item type of typed iterables.
+fn passthrough(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::Instance(ty, via)) if known::item_type(ty).is_some() => {
+            Value::Instance(ty, via.clone())
+        }
+        _ => Value::Plain,
+    }
+}
+
+/// `True` or a non-zero integer literal.
+fn is_true(e: &Expr) -> bool {
+    match e {
+        Expr::BooleanLiteral(b) => b.value,
+        Expr::NumberLiteral(n) => matches!(&n.value, ast::Number::Int(i) if *i != ast::Int::ZERO),
+        _ => false,
+    }
+}
+
+/// `if False:`, `if 0:`, `if TYPE_CHECKING:`: bodies that never run.
+fn is_false(e: &Expr) -> bool {
+    match e {
+        Expr::BooleanLiteral(b) => !b.value,
+        Expr::NumberLiteral(n) => matches!(&n.value, ast::Number::Int(i) if *i == ast::Int::ZERO),
+        Expr::Name(n) => n.id.as_str() == "TYPE_CHECKING",
+        Expr::Attribute(a) => a.attr.as_str() == "TYPE_CHECKING",
+        _ => false,
+    }
+}
+
+/// The literal value of argument `pos` or keyword `kw`, when it is `False`/`0`/`None`-like.
+fn arg<'a>(a: &'a Arguments, pos: usize, kw: &str) -> Option<&'a Expr> {
+    a.keywords
+        .iter()
+        .find(|k| k.arg.as_ref().is_some_and(|n| n.as_str() == kw))
+        .map(|k| &k.value)
+        .or_else(|| {
+            a.args
+                .iter()
+                .take_while(|e| !matches!(e, Expr::Starred(_)))
+                .nth(pos)
+        })
+}
+
+fn is_falsy_literal(e: &Expr) -> bool {
+    match e {
+        Expr::BooleanLiteral(b) => !b.value,
+        Expr::NumberLiteral(n) => match &n.value {
+            ast::Number::Int(i) => *i == ast::Int::ZERO,
+            ast::Number::Float(f) => *f == 0.0,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether a call with these arguments blocks, given the entry's guard.
+fn guard_blocks(guard: Guard, a: &Arguments) -> bool {
+    match guard {
+        Guard::Always | Guard::OpenMode => true,
+        Guard::UnlessFalse(pos, kw) | Guard::UnlessZero(pos, kw) => {
+            !arg(a, pos as usize, kw).is_some_and(is_falsy_literal)
+        }
+        Guard::NeedsArg(kw) => {
+            !a.args.is_empty()
+                || a.keywords.iter().any(|k| {
+                    k.arg.as_ref().is_none_or(|n| {
+                        matches!(n.as_str(), "host" | "path" | "buf" | "file") || n.as_str() == kw
+                    })
+                })
+        }
+    }
+}
+
+/// The file type `open(...)` returns, from its mode argument.
+fn open_type(syntax: Option<&Arguments>, q: &str) -> &'static str {
+    let pos = if q == "pathlib.Path.open" { 0 } else { 1 };
+    let mode = syntax
+        .and_then(|a| arg(a, pos, "mode"))
+        .and_then(|e| match e {
+            Expr::StringLiteral(s) => Some(s.value.to_str()),
+            _ => None,
+        });
+    match mode {
+        Some(m) if m.contains('b') => {
+            if m.contains('+') {
+                "io.BufferedRandom"
+            } else if m.contains(['w', 'a', 'x']) {
+                "io.BufferedWriter"
+            } else {
+                "io.BufferedReader"
+            }
+        }
+        _ => "io.TextIOWrapper",
+    }
+}

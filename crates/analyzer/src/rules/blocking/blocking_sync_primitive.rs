@@ -1,0 +1,29 @@
+//! Rule PR211 `blocking-sync-primitive`.
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Finds waits on thread synchronisation: `threading.Lock.acquire` (and `with lock:`),
+    /// `Event.wait`, `Condition.wait`, `Thread.join`, `queue.Queue.get`, `Future.result`,
+    /// `concurrent.futures.wait`, `select.select`. Non-blocking forms (`acquire(False)`,
+    /// `get(block=False)`, `wait(0)`) are not flagged.
+    ///
+    /// ## Why is this bad?
+    /// While the call waits, the thread that runs it can do nothing else. On the session's event loop
+    /// that would stall every background task, so pyrepl3 runs the cell on a worker thread instead (or,
+    /// when the cell must stay on the loop, warns with PR102).
+    ///
+    /// ## Example
+    /// ```python
+    /// import threading
+    /// done = threading.Event()
+    /// done.wait()
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```python
+    /// import asyncio
+    /// done = asyncio.Event()
+    /// await done.wait()
+    /// ```
+    pub struct BlockingSyncPrimitive { code: "PR211", name: "blocking-sync-primitive", severity: Info }
+}

@@ -1,0 +1,404 @@
+//! Blocking-I/O detection, one behaviour per test: resolution through imports and earlier
+//! cells, values followed through bindings, helpers followed through calls, and the hard
+//! negatives (shadowing, async look-alikes, functions never called, offloaded callables).
+
+use pyrepl3_analyzer::{CellAnalysis, SessionState, analyze_cell};
+
+/// Analyze `cells` as one session; return the blocking call names of each cell.
+fn session(cells: &[&str]) -> Vec<Vec<String>> {
+    let mut state = SessionState::new();
+    cells
+        .iter()
+        .map(|c| names(&analyze_cell(c, &mut state)))
+        .collect()
+}
+
+fn names(a: &CellAnalysis) -> Vec<String> {
+    a.blocking_calls.iter().map(|c| c.name.clone()).collect()
+}
+
+/// The blocking call names of the last cell of a session.
+fn last(cells: &[&str]) -> Vec<String> {
+    session(cells).pop().unwrap_or_default()
+}
+
+fn one(cell: &str) -> Vec<String> {
+    last(&[cell])
+}
+
+#[test]
+fn import_forms_resolve() {
+    assert_eq!(one("import time\ntime.sleep(1)"), ["time.sleep"]);
+    assert_eq!(one("import time as t\nt.sleep(1)"), ["time.sleep"]);
+    assert_eq!(one("from time import sleep\nsleep(1)"), ["time.sleep"]);
+    assert_eq!(one("from time import sleep as nap\nnap(1)"), ["time.sleep"]);
+    assert_eq!(
+        one("import os.path\nos.path.exists('x')"),
+        ["os.path.exists"]
+    );
+    assert_eq!(
+        one("import os.path as osp\nosp.isdir('x')"),
+        ["os.path.isdir"]
+    );
+    assert_eq!(
+        one("import urllib.request\nurllib.request.urlopen('http://x')"),
+        ["urllib.request.urlopen"]
+    );
+    assert_eq!(
+        one("from os import path\npath.getsize('x')"),
+        ["os.path.getsize"]
+    );
+    assert_eq!(one("from time import *\nsleep(1)"), ["time.sleep"]);
+}
+
+#[test]
+fn builtins_and_their_shadows() {
+    assert_eq!(one("x = input('? ')"), ["input"]);
+    assert_eq!(one("f = open('p')"), ["open"]);
+    assert!(one("def open(p): return p\nopen('x')").is_empty());
+    assert!(one("input = lambda *a: 'y'\ninput('?')").is_empty());
+}
+
+#[test]
+fn the_via_names_the_import_line() {
+    let mut s = SessionState::new();
+    analyze_cell("x = 1\nimport time", &mut s);
+    let a = analyze_cell("time.sleep(1)", &mut s);
+    assert_eq!(a.blocking_calls[0].via, "import time (line 2)");
+    let a = analyze_cell("from requests import get\n\nget('u')", &mut s);
+    assert_eq!(a.blocking_calls[0].via, "from requests import get (line 1)");
+}
+
+#[test]
+fn earlier_cells_carry_imports_and_values() {
+    assert_eq!(last(&["import time", "time.sleep(1)"]), ["time.sleep"]);
+    assert_eq!(
+        last(&[
+            "import sqlite3",
+            "conn = sqlite3.connect('db')",
+            "rows = conn.execute('select 1').fetchall()"
+        ]),
+        ["sqlite3.Connection.execute", "sqlite3.Cursor.fetchall"]
+    );
+    assert_eq!(
+        last(&["f = open('x')", "data = f.read()"]),
+        ["io.TextIOWrapper.read"]
+    );
+}
+
+#[test]
+fn values_typed_by_constructor_or_context_manager() {
+    assert_eq!(
+        one("import requests\ns = requests.Session()\ns.get('u')"),
+        ["requests.Session.get"]
+    );
+    assert_eq!(
+        one("with open('p', 'rb') as f:\n    f.read()"),
+        ["open", "io.BufferedReader.read"]
+    );
+    assert_eq!(
+        one("import sqlite3\nsqlite3.connect('db').execute('q')"),
+        ["sqlite3.connect", "sqlite3.Connection.execute"]
+    );
+    assert_eq!(
+        one("from pathlib import Path\nPath('p').read_text()"),
+        ["pathlib.Path.read_text"]
+    );
+    assert_eq!(
+        one("from pymongo import MongoClient\nMongoClient().db.coll.find_one({})"),
+        ["pymongo.collection.Collection.find_one"]
+    );
+    assert_eq!(
+        one("import pymongo\nc = pymongo.MongoClient()\nc['db']['users'].insert_one({})"),
+        ["pymongo.collection.Collection.insert_one"]
+    );
+    assert_eq!(
+        one("import httpx\nwith httpx.Client() as c:\n    c.post('u')"),
+        ["httpx.Client.post"]
+    );
+    assert_eq!(
+        one("from pathlib import Path\np = Path.home() / 'x'\np.exists()"),
+        ["pathlib.Path.exists"]
+    );
+}
+
+#[test]
+fn aliases_and_partials() {
+    assert_eq!(one("import time\nnap = time.sleep\nnap(1)"), ["time.sleep"]);
+    assert_eq!(
+        one("import time, functools\nf = functools.partial(time.sleep, 1)\nf()"),
+        ["time.sleep"]
+    );
+    assert_eq!(
+        one("from functools import partial\nimport requests\ng = partial(requests.get, 'u')\ng()"),
+        ["requests.get"]
+    );
+    assert_eq!(
+        one("import sqlite3\nc = sqlite3.connect('x')\nrun = c.execute\nrun('q')"),
+        ["sqlite3.connect", "sqlite3.Connection.execute"]
+    );
+    let mut s = SessionState::new();
+    analyze_cell("import time\nnap = time.sleep", &mut s);
+    let a = analyze_cell("nap(2)", &mut s);
+    assert_eq!(a.blocking_calls[0].via, "nap = time.sleep (line 2)");
+}
+
+#[test]
+fn helpers_are_followed_across_cells() {
+    let mut s = SessionState::new();
+    analyze_cell(
+        "import requests\n\ndef fetch(u):\n    return requests.get(u)",
+        &mut s,
+    );
+    let a = analyze_cell("r = fetch('u')", &mut s);
+    assert_eq!(names(&a), ["requests.get"]);
+    assert_eq!(
+        a.blocking_calls[0].via,
+        "def fetch() (line 3) calls requests.get"
+    );
+    // Two levels, and a global resolved when called (imported after the definition).
+    assert_eq!(
+        last(&[
+            "def inner():\n    time.sleep(1)\ndef outer():\n    inner()",
+            "import time",
+            "outer()"
+        ]),
+        ["time.sleep"]
+    );
+    // A helper returning a typed value.
+    assert_eq!(
+        last(&[
+            "import sqlite3\ndef connect():\n    return sqlite3.connect('db')",
+            "c = connect()\nc.commit()"
+        ]),
+        ["sqlite3.connect", "sqlite3.Connection.commit"]
+    );
+    // Typed arguments flow into parameters.
+    assert_eq!(
+        last(&[
+            "import sqlite3\nconn = sqlite3.connect('x')",
+            "def q(c, sql):\n    return c.execute(sql)\nq(conn, 'select 1')"
+        ]),
+        ["sqlite3.Connection.execute"]
+    );
+}
+
+#[test]
+fn functions_never_called_do_not_count() {
+    assert!(one("import time\ndef later():\n    time.sleep(1)").is_empty());
+    assert!(one("import time\nf = lambda: time.sleep(1)").is_empty());
+    assert_eq!(
+        one("import time\n(lambda: time.sleep(1))()"),
+        ["time.sleep"]
+    );
+}
+
+#[test]
+fn class_bodies_decorators_and_methods() {
+    assert_eq!(
+        one("import sqlite3\nclass Db:\n    conn = sqlite3.connect('x')"),
+        ["sqlite3.connect"]
+    );
+    assert_eq!(
+        one(
+            "import time\ndef slow(f):\n    time.sleep(1)\n    return f\n@slow\ndef g():\n    pass"
+        ),
+        ["time.sleep"]
+    );
+    let client = "import requests\nclass Client:\n    def __init__(self):\n        self.s = requests.Session()\n    def get(self, u):\n        return self.s.get(u)";
+    assert!(last(&[client]).is_empty());
+    assert_eq!(
+        last(&[client, "c = Client()\nc.get('u')"]),
+        ["requests.Session.get"]
+    );
+    assert!(last(&[client, "c = Client()"]).is_empty());
+    // A wrapper from a user decorator calls the wrapped function.
+    assert_eq!(
+        one(
+            "import time\ndef deco(f):\n    def w(*a):\n        return f(*a)\n    return w\n@deco\ndef nap():\n    time.sleep(1)\nnap()"
+        ),
+        ["time.sleep"]
+    );
+}
+
+#[test]
+fn awaited_coroutines_run_their_bodies() {
+    assert_eq!(
+        one("import time\nasync def main():\n    time.sleep(1)\nawait main()"),
+        ["time.sleep"]
+    );
+    assert_eq!(
+        one("import time, asyncio\nasync def a():\n    time.sleep(1)\nawait asyncio.gather(a())"),
+        ["time.sleep"]
+    );
+    assert!(one("import time\nasync def main():\n    time.sleep(1)\nc = main()").is_empty());
+    assert!(one("import time\nasync def main():\n    time.sleep(1)").is_empty());
+}
+
+#[test]
+fn offloaded_callables_do_not_block_but_their_arguments_do() {
+    assert!(one("import asyncio, time\nawait asyncio.to_thread(time.sleep, 1)").is_empty());
+    assert!(
+        one("import asyncio, requests\nloop = asyncio.get_running_loop()\nawait loop.run_in_executor(None, requests.get, 'u')")
+            .is_empty()
+    );
+    assert!(one("import anyio, time\nawait anyio.to_thread.run_sync(time.sleep, 1)").is_empty());
+    assert_eq!(
+        one("import asyncio\nawait asyncio.to_thread(print, input('?'))"),
+        ["input"]
+    );
+}
+
+#[test]
+fn shadowing_is_respected() {
+    assert!(one("def sleep(x):\n    pass\nsleep(1)").is_empty());
+    assert!(one("class requests:\n    def get(u): pass\nrequests.get('u')").is_empty());
+    assert!(last(&["import time", "time = 3", "time.sleep(1)"]).is_empty());
+    assert!(one("import asyncio as time\nawait time.sleep(1)").is_empty());
+    assert!(one("import time\ndef f(time):\n    time.sleep(1)\nf(object())").is_empty());
+    assert!(one("from time import sleep\nsleep = print\nsleep(1)").is_empty());
+    assert!(last(&["import time", "del time", "time.sleep(1)"]).is_empty());
+}
+
+#[test]
+fn async_look_alikes_are_never_flagged() {
+    for cell in [
+        "import asyncio\nawait asyncio.sleep(1)",
+        "import aiohttp\nasync with aiohttp.ClientSession() as s:\n    r = await s.get('u')\n    t = await r.text()",
+        "import aiofiles\nasync with aiofiles.open('p') as f:\n    d = await f.read()",
+        "import httpx\nasync with httpx.AsyncClient() as c:\n    await c.get('u')",
+        "import anyio\nawait anyio.sleep(1)",
+        "import trio\nawait trio.sleep(1)",
+        "import redis.asyncio as redis\nr = redis.Redis()\nawait r.get('k')",
+        "from motor.motor_asyncio import AsyncIOMotorClient\nc = AsyncIOMotorClient()\nawait c.db.coll.find_one({})",
+        "import asyncpg\nconn = await asyncpg.connect('dsn')\nawait conn.fetch('q')",
+        "import aiosqlite\nasync with aiosqlite.connect('db') as db:\n    await db.execute('q')",
+        "import asyncio\nlock = asyncio.Lock()\nasync with lock:\n    pass",
+        "import asyncio\nq = asyncio.Queue()\nawait q.get()",
+    ] {
+        assert!(one(cell).is_empty(), "flagged: {cell}");
+    }
+}
+
+#[test]
+fn imports_alone_are_not_calls() {
+    assert!(one("import time, requests, subprocess, sqlite3").is_empty());
+    assert!(one("from time import sleep").is_empty());
+}
+
+#[test]
+fn pure_path_functions_are_allowed() {
+    assert!(
+        one("import os\np = os.path.join('a', 'b')\nq = os.path.normpath(os.path.expanduser(p))\nb = os.path.basename(q)")
+            .is_empty()
+    );
+    assert!(one("import io\nb = io.StringIO()\nb.write('x')\nb.read()").is_empty());
+    assert!(one("from pathlib import Path\np = Path('a').with_suffix('.txt')").is_empty());
+}
+
+#[test]
+fn non_blocking_forms_of_blocking_methods() {
+    assert!(one("import threading\nl = threading.Lock()\nl.acquire(False)").is_empty());
+    assert!(one("import threading\nl = threading.Lock()\nl.acquire(blocking=False)").is_empty());
+    assert!(one("import queue\nq = queue.Queue()\nq.get(block=False)").is_empty());
+    assert!(one("import queue\nq = queue.Queue()\nq.get_nowait()").is_empty());
+    assert_eq!(
+        one("import queue\nq = queue.Queue()\nq.get()"),
+        ["queue.Queue.get"]
+    );
+    assert!(one("import pandas as pd\ndf = pd.DataFrame()\ns = df.to_csv()").is_empty());
+    assert_eq!(
+        one("import pandas as pd\ndf = pd.DataFrame()\ndf.to_csv('out.csv')"),
+        ["pandas.DataFrame.to_csv"]
+    );
+}
+
+#[test]
+fn families_map_to_rules() {
+    let mut s = SessionState::new();
+    let a = analyze_cell(
+        "import time, subprocess, socket, smtplib, threading, pandas\ntime.sleep(1)\nsubprocess.run(['ls'])\nsocket.gethostbyname('x')\nsmtplib.SMTP('h')\nthreading.Event().wait()\npandas.read_csv('x')\ninput()",
+        &mut s,
+    );
+    let codes: Vec<_> = a.blocking_calls.iter().map(|c| c.rule.code).collect();
+    assert_eq!(
+        codes,
+        [
+            "PR201", "PR204", "PR207", "PR209", "PR211", "PR210", "PR202"
+        ]
+    );
+}
+
+#[test]
+fn loop_bound_calls_keep_the_cell_on_the_loop() {
+    let mut s = SessionState::new();
+    let a = analyze_cell(
+        "import asyncio, time\nloop = asyncio.get_event_loop()\nloop.call_soon(print)\ntime.sleep(1)",
+        &mut s,
+    );
+    assert!(a.needs_loop_thread);
+    assert_eq!(names(&a), ["time.sleep"]);
+    assert!(a.reasons.iter().any(|r| r.code() == "PR101"));
+    assert!(a.reasons.iter().any(|r| r.code() == "PR102"));
+}
+
+#[test]
+fn unresolved_calls_are_noted_not_guessed() {
+    let mut s = SessionState::new();
+    let a = analyze_cell("import mydb\ncur = mydb.cursor()\ncur.execute('q')", &mut s);
+    assert!(a.blocking_calls.is_empty());
+    assert!(
+        a.reasons
+            .iter()
+            .any(|r| r.code() == "PR106" && r.message.contains("cur.execute")),
+        "{:?}",
+        a.reasons
+    );
+    let a = analyze_cell("handler = registry['x']\nhandler()", &mut s);
+    assert!(
+        a.reasons.iter().any(|r| r.code() == "PR106"),
+        "{:?}",
+        a.reasons
+    );
+    // Ordinary calls on unknown values are not noted.
+    let a = analyze_cell(
+        "xs = []\nxs.append(1)\nd = {}\nd.get('k')\n', '.join(['a'])",
+        &mut s,
+    );
+    assert!(
+        !a.reasons.iter().any(|r| r.code() == "PR106"),
+        "{:?}",
+        a.reasons
+    );
+}
+
+#[test]
+fn bindings_update_even_when_the_cell_does_not_block() {
+    let mut s = SessionState::new();
+    let a = analyze_cell(
+        "import asyncio\nimport subprocess as sp\nawait asyncio.sleep(0)",
+        &mut s,
+    );
+    assert!(a.blocking_calls.is_empty());
+    let b = analyze_cell("sp.run(['true'])", &mut s);
+    assert_eq!(names(&b), ["subprocess.run"]);
+}
+
+#[test]
+fn deep_nesting_does_not_overflow() {
+    let deep = format!(
+        "import time\nx = {}time.sleep(1){}",
+        "(".repeat(150),
+        ")".repeat(150)
+    );
+    assert_eq!(one(&deep), ["time.sleep"]);
+    let mut src = String::from("import time\ndef f0():\n    time.sleep(1)\n");
+    for i in 1..60 {
+        src.push_str(&format!("def f{i}():\n    f{}()\n", i - 1));
+    }
+    src.push_str("f59()");
+    // Followed up to a depth limit, never overflowing.
+    let _ = one(&src);
+    let rec = "import time\ndef f():\n    f()\n    time.sleep(1)\nf()";
+    assert_eq!(one(rec), ["time.sleep"]);
+}

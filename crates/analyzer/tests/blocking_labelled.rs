@@ -1,0 +1,109 @@
+//! Precision and recall of blocking-I/O detection on the labelled corpus in
+//! `tests/fixtures/labelled/` (one session per file, cells labelled `blocking` or `clean`).
+//!
+//! Run with `cargo test -p pyrepl3-analyzer --test blocking_labelled -- --nocapture` to see the
+//! figures and every misclassified cell.
+
+use std::path::Path;
+
+use pyrepl3_analyzer::{CellOptions, SessionState, analyze_cell_with};
+
+/// One labelled cell.
+struct Cell {
+    file: String,
+    line: u32,
+    source: String,
+    blocking: bool,
+}
+
+fn corpus() -> Vec<Vec<Cell>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/labelled");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus directory")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    files.sort();
+    let mut sessions = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("readable corpus file");
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut cells: Vec<Cell> = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if let Some(label) = line.strip_prefix("# %%") {
+                let blocking = match label.trim() {
+                    "blocking" => true,
+                    "clean" => false,
+                    other => panic!("{file}:{}: unknown label {other:?}", i + 1),
+                };
+                cells.push(Cell {
+                    file: file.clone(),
+                    line: i as u32 + 2,
+                    source: String::new(),
+                    blocking,
+                });
+            } else if let Some(cell) = cells.last_mut() {
+                cell.source.push_str(line);
+                cell.source.push('\n');
+            } else {
+                assert!(line.trim().is_empty(), "{file}: text before the first cell");
+            }
+        }
+        sessions.push(cells);
+    }
+    sessions
+}
+
+#[test]
+fn precision_and_recall_on_the_labelled_corpus() {
+    let (mut tp, mut fp, mut fn_, mut tn) = (0u32, 0u32, 0u32, 0u32);
+    let mut misses = Vec::new();
+    for session in corpus() {
+        let mut state = SessionState::new();
+        for cell in session {
+            let options = CellOptions {
+                first_line: cell.line,
+                ipython: false,
+            };
+            let a = analyze_cell_with(&cell.source, &mut state, &options);
+            assert!(
+                a.error.is_none(),
+                "{}:{}: {:?}",
+                cell.file,
+                cell.line,
+                a.error
+            );
+            let found = !a.blocking_calls.is_empty();
+            match (cell.blocking, found) {
+                (true, true) => tp += 1,
+                (false, false) => tn += 1,
+                (false, true) => {
+                    fp += 1;
+                    let names: Vec<_> = a.blocking_calls.iter().map(|c| &c.name).collect();
+                    misses.push(format!("FP {}:{} {names:?}", cell.file, cell.line));
+                }
+                (true, false) => {
+                    fn_ += 1;
+                    misses.push(format!("FN {}:{}\n{}", cell.file, cell.line, cell.source));
+                }
+            }
+        }
+    }
+    let precision = f64::from(tp) / f64::from(tp + fp);
+    let recall = f64::from(tp) / f64::from(tp + fn_);
+    println!(
+        "cells: {} (blocking {}, clean {}); tp {tp} fp {fp} fn {fn_} tn {tn}; precision {precision:.3} recall {recall:.3}",
+        tp + fp + fn_ + tn,
+        tp + fn_,
+        tn + fp
+    );
+    for m in &misses {
+        println!("{m}");
+    }
+    assert!(
+        tp + fp + fn_ + tn >= 250,
+        "the corpus has at least 250 cells"
+    );
+    assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
+    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+}
