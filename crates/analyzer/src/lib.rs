@@ -5,7 +5,7 @@
 //! in order against a [`SessionState`] that carries what earlier cells established (imports,
 //! typed bindings, summaries of the functions they defined).
 //!
-//! ```ignore (enabled once blocking detection and top-level await land)
+//! ```
 //! use pyrepl3_analyzer::{analyze_cell, Mode, SessionState};
 //!
 //! let mut session = SessionState::new();

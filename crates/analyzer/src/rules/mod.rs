@@ -32,7 +32,7 @@ pub trait Rule {
 
 /// Declare a rule: a documented unit struct plus its [`RuleMeta`].
 ///
-/// ```ignore
+/// ```text
 /// declare_rule! {
 ///     /// ## What it does
 ///     /// ...
