@@ -1,0 +1,146 @@
+//! String literal values that Rust's `str` cannot hold: Python strings may contain lone
+//! surrogates (`'\ud800'`), which ruff's parser replaces with U+FFFD. We re-decode such
+//! literals from their source text into "UTF-8 with surrogates passed through" (what Python's
+//! `s.encode('utf-8', 'surrogatepass')` produces).
+
+/// Append the UTF-8-with-surrogates encoding of code point `cp` (any value up to 0x10FFFF,
+/// surrogates included) to `out`.
+pub(crate) fn push_code_point(cp: u32, out: &mut Vec<u8>) {
+    match cp {
+        0..=0x7f => out.push(cp as u8),
+        0x80..=0x7ff => {
+            out.push(0xc0 | (cp >> 6) as u8);
+            out.push(0x80 | (cp & 0x3f) as u8);
+        }
+        0x800..=0xffff => {
+            out.push(0xe0 | (cp >> 12) as u8);
+            out.push(0x80 | ((cp >> 6) & 0x3f) as u8);
+            out.push(0x80 | (cp & 0x3f) as u8);
+        }
+        _ => {
+            out.push(0xf0 | (cp >> 18) as u8);
+            out.push(0x80 | ((cp >> 12) & 0x3f) as u8);
+            out.push(0x80 | ((cp >> 6) & 0x3f) as u8);
+            out.push(0x80 | (cp & 0x3f) as u8);
+        }
+    }
+}
+
+/// The code points of UTF-8-with-surrogates bytes (as produced by [`push_code_point`]).
+pub(crate) fn code_points(bytes: &[u8]) -> impl Iterator<Item = u32> + Clone + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let b = *bytes.get(i)?;
+        let (len, init) = match b {
+            0x00..=0x7f => (1, u32::from(b)),
+            0xc0..=0xdf => (2, u32::from(b & 0x1f)),
+            0xe0..=0xef => (3, u32::from(b & 0x0f)),
+            _ => (4, u32::from(b & 0x07)),
+        };
+        let mut cp = init;
+        for k in 1..len {
+            cp = (cp << 6) | u32::from(bytes.get(i + k).copied().unwrap_or(0x80) & 0x3f);
+        }
+        i += len;
+        Some(cp)
+    })
+}
+
+/// The value of a non-raw, non-bytes string literal token (`'...'`, `u"""..."""`), decoded
+/// as CPython does, lone surrogates included. `None` when the literal uses `\N{...}` (which
+/// needs the Unicode name database; the caller keeps ruff's value then) or is malformed.
+pub(crate) fn decode_str_token(token: &str) -> Option<Vec<u8>> {
+    let prefix_len = token.find(['\'', '"'])?;
+    let prefix = &token[..prefix_len];
+    if prefix.contains(['r', 'R', 'b', 'B', 'f', 'F']) {
+        return None;
+    }
+    let rest = &token[prefix_len..];
+    let q = if rest.starts_with("'''") || rest.starts_with("\"\"\"") {
+        3
+    } else {
+        1
+    };
+    let body = rest.get(q..rest.len().checked_sub(q)?)?;
+    // CPython's tokenizer reads `\r\n` and `\r` as `\n` before it decodes anything.
+    let body = body.replace("\r\n", "\n").replace('\r', "\n");
+    decode_escapes(&body)
+}
+
+fn decode_escapes(body: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            push_code_point(c as u32, &mut out);
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            out.push(b'\\');
+            break;
+        };
+        let hex = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>, n: usize| {
+            let mut v = 0u32;
+            for _ in 0..n {
+                v = v * 16 + chars.next()?.to_digit(16)?;
+            }
+            Some(v)
+        };
+        match e {
+            '\n' => {}
+            '\\' => out.push(b'\\'),
+            '\'' => out.push(b'\''),
+            '"' => out.push(b'"'),
+            'a' => out.push(0x07),
+            'b' => out.push(0x08),
+            'f' => out.push(0x0c),
+            'n' => out.push(b'\n'),
+            'r' => out.push(b'\r'),
+            't' => out.push(b'\t'),
+            'v' => out.push(0x0b),
+            '0'..='7' => {
+                let mut v = e.to_digit(8)?;
+                for _ in 0..2 {
+                    match chars.peek().and_then(|d| d.to_digit(8)) {
+                        Some(d) => {
+                            v = v * 8 + d;
+                            chars.next();
+                        }
+                        None => break,
+                    }
+                }
+                push_code_point(v, &mut out);
+            }
+            'x' => push_code_point(hex(&mut chars, 2)?, &mut out),
+            'u' => push_code_point(hex(&mut chars, 4)?, &mut out),
+            'U' => {
+                let v = hex(&mut chars, 8)?;
+                if v > 0x10ffff {
+                    return None;
+                }
+                push_code_point(v, &mut out);
+            }
+            'N' => return None,
+            other => {
+                out.push(b'\\');
+                push_code_point(other as u32, &mut out);
+            }
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surrogates_survive_decoding() {
+        let v = decode_str_token(r"'a\ud800b\U0001F600\x41\101\n'").unwrap();
+        let cps: Vec<u32> = code_points(&v).collect();
+        assert_eq!(cps, [0x61, 0xd800, 0x62, 0x1f600, 0x41, 0x41, 0x0a]);
+        assert_eq!(decode_str_token(r"'\N{DASH}'"), None);
+        assert_eq!(decode_str_token("u'''a\\\nb'''").unwrap(), b"ab");
+        assert_eq!(decode_str_token(r"'\q'").unwrap(), b"\\q");
+    }
+}
