@@ -154,18 +154,40 @@ impl Conv<'_> {
         }
     }
 
-    /// The value of one string literal token. Ruff replaces lone surrogates (`'\ud800'`) with
-    /// U+FFFD; CPython keeps them, so such literals are decoded again from their text.
-    fn literal_value<'b>(&self, lit: &'b ast::StringLiteral) -> std::borrow::Cow<'b, [u8]> {
-        if lit.value.contains('\u{FFFD}') {
-            let text = self.text(lit.range);
-            if (text.contains("\\u") || text.contains("\\U"))
-                && let Some(v) = strings::decode_str_token(text)
-            {
+    /// The value of one string or bytes literal token. Ruff replaces lone surrogates
+    /// (`'\ud800'`) with U+FFFD and keeps the source's `\r\n` in multi-line literals; CPython
+    /// keeps surrogates and reads `\r\n` as `\n`. Such literals are decoded again from their
+    /// text.
+    fn literal_value<'b>(&self, value: &'b [u8], range: TextRange) -> std::borrow::Cow<'b, [u8]> {
+        let text = self.text(range);
+        let surrogate = value.windows(3).any(|w| w == "\u{FFFD}".as_bytes())
+            && (text.contains("\\u") || text.contains("\\U"));
+        if (surrogate || text.contains('\r'))
+            && let Some(v) = strings::decode_token(text)
+        {
+            return std::borrow::Cow::Owned(v);
+        }
+        std::borrow::Cow::Borrowed(value)
+    }
+
+    /// The value of a literal element of an f-string token `t` (see [`Self::literal_value`]).
+    fn fstring_literal_value<'b>(
+        &self,
+        value: &'b str,
+        range: TextRange,
+        t: TextRange,
+    ) -> std::borrow::Cow<'b, [u8]> {
+        let text = self.text(range);
+        if text.contains('\r') {
+            let token = self.text(t);
+            let raw = token
+                .find(['\'', '"'])
+                .is_some_and(|i| token[..i].contains(['r', 'R']));
+            if let Some(v) = strings::decode_fstring_literal(text, raw) {
                 return std::borrow::Cow::Owned(v);
             }
         }
-        std::borrow::Cow::Borrowed(lit.value.as_bytes())
+        std::borrow::Cow::Borrowed(value.as_bytes())
     }
 
     /// Where a compound statement ends for CPython: at the last token of its last block,
@@ -839,21 +861,26 @@ impl Conv<'_> {
                 let parts = lit.value.as_slice();
                 let kind = parts.first().map_or(Value::None, |p| self.kind_u(p.range));
                 let value = if parts.len() == 1 {
-                    str_value(self.literal_value(&parts[0]).into_owned())
+                    str_value(
+                        self.literal_value(parts[0].value.as_bytes(), parts[0].range)
+                            .into_owned(),
+                    )
                 } else {
                     let mut v = Vec::new();
                     for p in parts {
-                        v.extend_from_slice(&self.literal_value(p));
+                        v.extend_from_slice(&self.literal_value(p.value.as_bytes(), p.range));
                     }
                     str_value(v)
                 };
                 self.constant(value, kind, e.range())
             }
-            Expr::BytesLiteral(b) => self.constant(
-                Value::Bytes(b.value.bytes().collect()),
-                Value::None,
-                e.range(),
-            ),
+            Expr::BytesLiteral(b) => {
+                let mut v = Vec::new();
+                for p in b.value.iter() {
+                    v.extend_from_slice(&self.literal_value(&p.value, p.range));
+                }
+                self.constant(Value::Bytes(v), Value::None, e.range())
+            }
             Expr::NumberLiteral(n) => {
                 let value = match &n.value {
                     Number::Int(_) => super::repr::int_literal_to_decimal(self.text(n.range))
@@ -929,7 +956,9 @@ impl Conv<'_> {
         let mut state = FState::default();
         for part in parts {
             match part {
-                FStringPart::Literal(lit) => state.concat(&self.literal_value(lit)),
+                FStringPart::Literal(lit) => {
+                    state.concat(&self.literal_value(lit.value.as_bytes(), lit.range));
+                }
                 FStringPart::FString(f) => {
                     self.concat_fstring(&mut state, &f.elements, whole, &kind, f.range);
                 }
@@ -960,7 +989,9 @@ impl Conv<'_> {
     ) {
         for element in elements.iter() {
             match element {
-                InterpolatedStringElement::Literal(lit) => state.concat(lit.value.as_bytes()),
+                InterpolatedStringElement::Literal(lit) => {
+                    state.concat(&self.fstring_literal_value(&lit.value, lit.range, t));
+                }
                 InterpolatedStringElement::Interpolation(i) => {
                     let value = self.fstring_expr(i, t);
                     let format_spec = i
@@ -1005,6 +1036,7 @@ impl Conv<'_> {
     /// generator there is located from the `{` to just past that character.
     fn fstring_expr(&self, i: &ast::InterpolatedElement, t: TextRange) -> Value {
         let mut value = self.expr(&i.expression);
+        self.shift_multiline_string_start(&mut value, i);
         let bare = match &*i.expression {
             Expr::Tuple(tuple) => !tuple.parenthesized,
             Expr::Generator(g) => !g.parenthesized,
@@ -1046,6 +1078,64 @@ impl Conv<'_> {
             }));
         }
         value
+    }
+
+    /// CPython 3.11 quirk: in the expression of a replacement field, a string token that
+    /// starts on the line of the `{` and ends on a later line is located as if its line began
+    /// at the `{` (its column is not shifted to the f-string's position, because the parser
+    /// shifts only tokens that end on the expression's first line). Everything from that
+    /// token to the end of the `{`'s line therefore has its column reduced by the `{`'s
+    /// column.
+    fn shift_multiline_string_start(&self, value: &mut Value, i: &ast::InterpolatedElement) {
+        let range = i.expression.range();
+        if !self.text(range).contains(['\n', '\r']) {
+            return;
+        }
+        let brace = self.lines.cpython(i.range.start().to_u32());
+        let first = self.tokens.partition_point(|t| t.start() < range.start());
+        let mut depth = 0usize;
+        let mut candidate: Option<TextSize> = None;
+        for tok in &self.tokens[first..] {
+            if tok.start() >= range.end() {
+                break;
+            }
+            match tok.kind() {
+                TokenKind::String if candidate.is_none() => {
+                    if self.lines.cpython(tok.start().to_u32()).line != brace.line {
+                        return;
+                    }
+                    if self.lines.cpython(tok.end().to_u32()).line != brace.line {
+                        candidate = Some(tok.start());
+                        break;
+                    }
+                }
+                TokenKind::FStringStart => {
+                    if candidate.is_none() && depth == 0 {
+                        if self.lines.cpython(tok.start().to_u32()).line != brace.line {
+                            return;
+                        }
+                        candidate = Some(tok.start());
+                    }
+                    depth += 1;
+                }
+                TokenKind::FStringEnd => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 && candidate.is_some() {
+                        if self.lines.cpython(tok.end().to_u32()).line != brace.line {
+                            break;
+                        }
+                        // That f-string ends on the `{`'s line: not the token we look for.
+                        candidate = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(start) = candidate else {
+            return;
+        };
+        let t = self.lines.cpython(start.to_u32());
+        shift_columns(value, brace.line, t.col, brace.col);
     }
 
     /// `fstring_parse` for a format spec: a `JoinedStr` located at the f-string token `t`
@@ -1160,4 +1250,30 @@ impl Conv<'_> {
             ),
         }
     }
+}
+
+/// Reduce by `by` the columns on line `line` at or after column `from` (ends: after it).
+fn shift_columns(value: &mut Value, line: u32, from: u32, by: u32) {
+    stack::guard(|| match value {
+        Value::Node(n) => {
+            if let Some(mut loc) = n.loc() {
+                if loc.lineno == line && loc.col_offset >= from {
+                    loc.col_offset -= by.min(loc.col_offset);
+                }
+                if loc.end_lineno == line && loc.end_col_offset > from {
+                    loc.end_col_offset -= by.min(loc.end_col_offset);
+                }
+                n.set_loc(Some(loc));
+            }
+            for (_, v) in n.fields_mut() {
+                shift_columns(v, line, from, by);
+            }
+        }
+        Value::List(items) => {
+            for v in items {
+                shift_columns(v, line, from, by);
+            }
+        }
+        _ => {}
+    })
 }

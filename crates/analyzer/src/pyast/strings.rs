@@ -46,15 +46,19 @@ pub(crate) fn code_points(bytes: &[u8]) -> impl Iterator<Item = u32> + Clone + '
     })
 }
 
-/// The value of a non-raw, non-bytes string literal token (`'...'`, `u"""..."""`), decoded
-/// as CPython does, lone surrogates included. `None` when the literal uses `\N{...}` (which
-/// needs the Unicode name database; the caller keeps ruff's value then) or is malformed.
-pub(crate) fn decode_str_token(token: &str) -> Option<Vec<u8>> {
+/// The value of a string or bytes literal token (`'...'`, `u"""..."""`, `rb'...'`), decoded
+/// as CPython does: lone surrogates kept, and the source's `\r\n` and `\r` read as `\n`
+/// (CPython's tokenizer translates them before it decodes anything). `None` for f-strings,
+/// when the literal uses `\N{...}` (which needs the Unicode name database; the caller keeps
+/// ruff's value then) or when it is malformed.
+pub(crate) fn decode_token(token: &str) -> Option<Vec<u8>> {
     let prefix_len = token.find(['\'', '"'])?;
     let prefix = &token[..prefix_len];
-    if prefix.contains(['r', 'R', 'b', 'B', 'f', 'F']) {
+    if prefix.contains(['f', 'F']) {
         return None;
     }
+    let raw = prefix.contains(['r', 'R']);
+    let bytes = prefix.contains(['b', 'B']);
     let rest = &token[prefix_len..];
     let q = if rest.starts_with("'''") || rest.starts_with("\"\"\"") {
         3
@@ -62,12 +66,27 @@ pub(crate) fn decode_str_token(token: &str) -> Option<Vec<u8>> {
         1
     };
     let body = rest.get(q..rest.len().checked_sub(q)?)?;
-    // CPython's tokenizer reads `\r\n` and `\r` as `\n` before it decodes anything.
-    let body = body.replace("\r\n", "\n").replace('\r', "\n");
-    decode_escapes(&body)
+    decode_body(body, raw, bytes, false)
 }
 
-fn decode_escapes(body: &str) -> Option<Vec<u8>> {
+/// The value of the text of a literal part of an f-string (between replacement fields):
+/// doubled braces stand for one.
+pub(crate) fn decode_fstring_literal(text: &str, raw: bool) -> Option<Vec<u8>> {
+    decode_body(text, raw, false, true)
+}
+
+fn decode_body(body: &str, raw: bool, bytes: bool, fstring: bool) -> Option<Vec<u8>> {
+    let mut body = body.replace("\r\n", "\n").replace('\r', "\n");
+    if fstring {
+        body = body.replace("{{", "{").replace("}}", "}");
+    }
+    if raw {
+        return Some(body.into_bytes());
+    }
+    decode_escapes(&body, bytes)
+}
+
+fn decode_escapes(body: &str, bytes: bool) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(body.len());
     let mut chars = body.chars().peekable();
     while let Some(c) = chars.next() {
@@ -98,6 +117,10 @@ fn decode_escapes(body: &str) -> Option<Vec<u8>> {
             'r' => out.push(b'\r'),
             't' => out.push(b'\t'),
             'v' => out.push(0x0b),
+            'u' | 'U' | 'N' if bytes => {
+                out.push(b'\\');
+                out.push(e as u8);
+            }
             '0'..='7' => {
                 let mut v = e.to_digit(8)?;
                 for _ in 0..2 {
@@ -109,8 +132,13 @@ fn decode_escapes(body: &str) -> Option<Vec<u8>> {
                         None => break,
                     }
                 }
-                push_code_point(v, &mut out);
+                if bytes {
+                    out.push(v as u8);
+                } else {
+                    push_code_point(v, &mut out);
+                }
             }
+            'x' if bytes => out.push(hex(&mut chars, 2)? as u8),
             'x' => push_code_point(hex(&mut chars, 2)?, &mut out),
             'u' => push_code_point(hex(&mut chars, 4)?, &mut out),
             'U' => {
@@ -136,11 +164,20 @@ mod tests {
 
     #[test]
     fn surrogates_survive_decoding() {
-        let v = decode_str_token(r"'a\ud800b\U0001F600\x41\101\n'").unwrap();
+        let v = decode_token(r"'a\ud800b\U0001F600\x41\101\n'").unwrap();
         let cps: Vec<u32> = code_points(&v).collect();
         assert_eq!(cps, [0x61, 0xd800, 0x62, 0x1f600, 0x41, 0x41, 0x0a]);
-        assert_eq!(decode_str_token(r"'\N{DASH}'"), None);
-        assert_eq!(decode_str_token("u'''a\\\nb'''").unwrap(), b"ab");
-        assert_eq!(decode_str_token(r"'\q'").unwrap(), b"\\q");
+        assert_eq!(decode_token(r"'\N{DASH}'"), None);
+        assert_eq!(decode_token("u'''a\\\nb'''").unwrap(), b"ab");
+        assert_eq!(decode_token(r"'\q'").unwrap(), b"\\q");
+        assert_eq!(
+            decode_token("b'\\xff\\u0041\r\n'").unwrap(),
+            b"\xff\\u0041\n"
+        );
+        assert_eq!(decode_token("r'\\x\r'").unwrap(), b"\\x\n");
+        assert_eq!(
+            decode_fstring_literal("a{{b}}\\n", false).unwrap(),
+            b"a{b}\n"
+        );
     }
 }
