@@ -178,7 +178,9 @@ impl Conv<'_> {
         t: TextRange,
     ) -> std::borrow::Cow<'b, [u8]> {
         let text = self.text(range);
-        if text.contains('\r') {
+        let surrogate =
+            value.contains('\u{FFFD}') && (text.contains("\\u") || text.contains("\\U"));
+        if surrogate || text.contains('\r') {
             let token = self.text(t);
             let raw = token
                 .find(['\'', '"'])

@@ -82,7 +82,26 @@ fn shortest_digits(x: f64) -> (String, i32) {
     let s = format!("{:e}", x.abs());
     let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    // Two shortest candidates can be equally near `x` (x = ...d5 exactly). CPython's dtoa
+    // then takes the one with an even last digit; Rust's formatter may take the other.
+    let n = digits.len();
+    if n > 0 && x != 0.0 {
+        // Rust prints the exact binary value with enough digits (at most 767 significant).
+        let exact = format!("{:.1100e}", x.abs());
+        let (m, e) = exact.split_once('e').unwrap_or((&exact, "0"));
+        let exact_digits: Vec<u8> = m.bytes().filter(|c| *c != b'.').collect();
+        if e.parse::<i32>().ok() == Some(exp)
+            && exact_digits.len() > n
+            && exact_digits[n] == b'5'
+            && exact_digits[n + 1..].iter().all(|d| *d == b'0')
+        {
+            let lower = &exact_digits[..n];
+            if lower[n - 1].is_multiple_of(2) && lower != digits.as_bytes() {
+                digits = String::from_utf8_lossy(lower).into_owned();
+            }
+        }
+    }
     (digits, exp + 1)
 }
 
@@ -225,6 +244,8 @@ mod tests {
         assert_eq!(f(f64::INFINITY), "inf");
         assert_eq!(f(0.1), "0.1");
         assert_eq!(f(123456789.125), "123456789.125");
+        // A tie between two 17-digit candidates: CPython keeps the even one.
+        assert_eq!(f(1658206780088562.0 + 0.25), "1658206780088562.2");
     }
 
     #[test]

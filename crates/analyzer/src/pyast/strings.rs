@@ -1,6 +1,7 @@
-//! String literal values that Rust's `str` cannot hold: Python strings may contain lone
-//! surrogates (`'\ud800'`), which ruff's parser replaces with U+FFFD. We re-decode such
-//! literals from their source text into "UTF-8 with surrogates passed through" (what Python's
+//! String literal values decoded again from their source text, where ruff's value differs
+//! from CPython's: lone surrogates (`'\ud800'`, which ruff replaces with U+FFFD and Rust's
+//! `str` cannot hold) and carriage returns in the source (which CPython reads as `\n`).
+//! Values are "UTF-8 with surrogates passed through" (what Python's
 //! `s.encode('utf-8', 'surrogatepass')` produces).
 
 /// Append the UTF-8-with-surrogates encoding of code point `cp` (any value up to 0x10FFFF,
@@ -48,9 +49,8 @@ pub(crate) fn code_points(bytes: &[u8]) -> impl Iterator<Item = u32> + Clone + '
 
 /// The value of a string or bytes literal token (`'...'`, `u"""..."""`, `rb'...'`), decoded
 /// as CPython does: lone surrogates kept, and the source's `\r\n` and `\r` read as `\n`
-/// (CPython's tokenizer translates them before it decodes anything). `None` for f-strings,
-/// when the literal uses `\N{...}` (which needs the Unicode name database; the caller keeps
-/// ruff's value then) or when it is malformed.
+/// (CPython's tokenizer translates them before it decodes anything). `None` for f-strings
+/// and malformed literals (the caller keeps ruff's value then).
 pub(crate) fn decode_token(token: &str) -> Option<Vec<u8>> {
     let prefix_len = token.find(['\'', '"'])?;
     let prefix = &token[..prefix_len];
@@ -148,7 +148,20 @@ fn decode_escapes(body: &str, bytes: bool) -> Option<Vec<u8>> {
                 }
                 push_code_point(v, &mut out);
             }
-            'N' => return None,
+            'N' => {
+                // `\N{NAME}`: the name database is ruff's; ask it for this one character.
+                if chars.next() != Some('{') {
+                    return None;
+                }
+                let mut name = String::new();
+                loop {
+                    match chars.next()? {
+                        '}' => break,
+                        c => name.push(c),
+                    }
+                }
+                push_code_point(named_char(&name)? as u32, &mut out);
+            }
             other => {
                 out.push(b'\\');
                 push_code_point(other as u32, &mut out);
@@ -156,6 +169,22 @@ fn decode_escapes(body: &str, bytes: bool) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// The character `\N{name}` stands for, from ruff's Unicode name table.
+fn named_char(name: &str) -> Option<char> {
+    if name.contains(['\'', '\\', '\n', '\r']) {
+        return None;
+    }
+    let parsed = ruff_python_parser::parse_expression(&format!("'\\N{{{name}}}'")).ok()?;
+    match parsed.expr() {
+        ruff_python_ast::Expr::StringLiteral(s) => {
+            let mut chars = s.value.to_str().chars();
+            let c = chars.next()?;
+            chars.next().is_none().then_some(c)
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -167,7 +196,11 @@ mod tests {
         let v = decode_token(r"'a\ud800b\U0001F600\x41\101\n'").unwrap();
         let cps: Vec<u32> = code_points(&v).collect();
         assert_eq!(cps, [0x61, 0xd800, 0x62, 0x1f600, 0x41, 0x41, 0x0a]);
-        assert_eq!(decode_token(r"'\N{DASH}'"), None);
+        assert_eq!(decode_token(r"'\N{NO SUCH NAME}'"), None);
+        assert_eq!(
+            decode_token(r"'\N{EM DASH}\N{LATIN SMALL LETTER E WITH ACUTE}'").unwrap(),
+            "\u{2014}\u{e9}".as_bytes()
+        );
         assert_eq!(decode_token("u'''a\\\nb'''").unwrap(), b"ab");
         assert_eq!(decode_token(r"'\q'").unwrap(), b"\\q");
         assert_eq!(

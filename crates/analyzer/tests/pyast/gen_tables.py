@@ -2,8 +2,10 @@
 
     python3 crates/analyzer/tests/pyast/gen_tables.py schema    > crates/analyzer/src/pyast/schema_table.rs
     python3 crates/analyzer/tests/pyast/gen_tables.py printable > crates/analyzer/src/pyast/printable_table.rs
+    (then cargo fmt)
 
-The test `pyast_tables` runs this script and checks that the committed files are what it prints.
+The test `pyast_tables` checks the tables against CPython: `listing` prints the schema one
+class per line, `reprs` prints what the printable table decides (repr of every code point).
 """
 import ast
 import re
@@ -96,6 +98,28 @@ def printable():
     return "\n".join(out) + "\n"
 
 
+def listing():
+    out = []
+    for cls, doc in concrete_classes():
+        m = re.fullmatch(r"(\w+)(?:\((.*)\))?", doc)
+        params = [p.strip() for p in (m.group(2) or "").split(",") if p.strip()]
+        out.append(
+            " ".join(
+                [cls.__name__, cls.__bases__[0].__name__, str(bool(cls._attributes)).lower()]
+                + [f"{name}:{p.split()[0]}" for p, name in zip(params, cls._fields, strict=True)]
+            )
+        )
+    return "\n".join(out) + "\n"
+
+
+def reprs():
+    chars = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    surrogates = "".join(chr(c) for c in range(0xD800, 0xE000))
+    return repr(chars) + "\n" + repr(surrogates) + "\n"
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
-    sys.stdout.write({"schema": schema, "printable": printable}[what]())
+    sys.stdout.write(
+        {"schema": schema, "printable": printable, "listing": listing, "reprs": reprs}[what]()
+    )
