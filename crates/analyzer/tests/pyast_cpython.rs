@@ -6,45 +6,66 @@ use std::process::{Command, Stdio};
 
 use pyrepl3_analyzer::pyast;
 
-/// CPython's dumps of `sources` (or its error), from one `python3` process.
-fn cpython_dumps(sources: &[String]) -> Vec<Result<String, String>> {
+/// What CPython made of one input: its dump and whether `compile()` takes the tree.
+struct Outcome {
+    dump: String,
+    compile: String,
+}
+
+/// Run `cpython_dump.py MODE` on `inputs` (one `python3` process).
+fn cpython(mode: &str, inputs: &[String]) -> Vec<Result<Outcome, String>> {
+    let input = if mode == "rebuild" {
+        serde_json::json!({"decoder": pyast::WIRE_DECODER, "wires": inputs}).to_string()
+    } else {
+        serde_json::to_string(inputs).expect("json")
+    };
+    let n = inputs.len();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pyast/cpython_dump.py");
     let mut child = Command::new("python3")
         .arg(script)
-        .arg("sources")
+        .arg(mode)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 runs");
-    let input = serde_json::to_string(sources).expect("json");
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(input.as_bytes())
-        .expect("write");
+    let mut stdin = child.stdin.take().expect("piped");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().expect("python3 exits");
+    writer.join().expect("writer").expect("written");
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf-8");
-    let dumps: Vec<_> = text
+    let results: Vec<_> = text
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("json");
             match v["dump"].as_str() {
-                Some(d) => Ok(d.to_string()),
+                Some(d) => Ok(Outcome {
+                    dump: d.to_string(),
+                    compile: v["compile"].as_str().unwrap_or("?").to_string(),
+                }),
                 None => Err(v["error"].as_str().unwrap_or("?").to_string()),
             }
         })
         .collect();
-    assert_eq!(dumps.len(), sources.len());
-    dumps
+    assert_eq!(results.len(), n);
+    results
 }
 
-/// Every source must be accepted by CPython and give exactly CPython's dump.
+/// CPython's dumps of `sources` (or its error).
+fn cpython_dumps(sources: &[String]) -> Vec<Result<Outcome, String>> {
+    cpython("sources", sources)
+}
+
+/// Every source must be accepted by CPython and give exactly CPython's dump. Our tree, sent as
+/// wire text and built into `ast` objects by `pyast::WIRE_DECODER` (the executor's path), must
+/// give the same dump again, and `compile()` must treat it as it treats CPython's own tree.
 fn assert_same_as_cpython(sources: &[&str]) {
     let owned: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
     let expected = cpython_dumps(&owned);
     let mut failures = Vec::new();
+    let mut ours_all = Vec::new();
+    let mut wires = Vec::new();
+    let mut compiles = Vec::new();
     for (src, exp) in owned.iter().zip(expected) {
         let exp = exp.unwrap_or_else(|e| panic!("CPython refuses {src:?}: {e}"));
         let tree =
@@ -52,13 +73,28 @@ fn assert_same_as_cpython(sources: &[&str]) {
         tree.validate()
             .unwrap_or_else(|e| panic!("invalid tree for {src:?}: {e}"));
         let ours = tree.dump(true);
-        if ours != exp {
-            failures.push(format!("{src:?}\n  ours:    {ours}\n  CPython: {exp}"));
+        if ours != exp.dump {
+            failures.push(format!(
+                "{src:?}\n  ours:    {ours}\n  CPython: {}",
+                exp.dump
+            ));
         }
         // Without attributes too.
         assert!(!tree.dump(false).contains("lineno"));
+        ours_all.push(ours);
+        wires.push(tree.to_wire());
+        compiles.push(exp.compile);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let rebuilt = cpython("rebuild", &wires);
+    for ((ours, want_compile), back) in ours_all.iter().zip(&compiles).zip(rebuilt) {
+        let back = back.expect("rebuilt");
+        assert_eq!(&back.dump, ours, "the wire text builds a different tree");
+        assert_eq!(
+            &back.compile, want_compile,
+            "compile() treats the rebuilt tree differently"
+        );
+    }
 }
 
 #[test]
@@ -217,4 +253,31 @@ fn deep_and_long_inputs() {
         &format!("{nested_calls}\n"),
         &big,
     ]);
+}
+
+#[test]
+fn sources_cpython_refuses_are_refused() {
+    let sources: Vec<String> = vec![
+        format!("x = {}\n", "9".repeat(4301)),
+        format!("x = 1_{}\n", "0".repeat(4300)),
+        "f'{x!r=}'\n".into(),
+        "x = (\n".into(),
+        "def f(:\n".into(),
+        "print 'hello'\n".into(),
+        "type X = int\n".into(),
+        "f(**a, *b)\n".into(),
+    ];
+    for (src, cpython) in sources.iter().zip(cpython_dumps(&sources)) {
+        assert!(cpython.is_err(), "CPython accepts {src:?}");
+        assert!(
+            pyast::from_source(src).is_err(),
+            "we accept what CPython refuses: {src:?}"
+        );
+    }
+    let err = pyast::from_source(&sources[0]).expect_err("too long");
+    assert_eq!(err.kind, "SyntaxError");
+    assert!(err.message.starts_with("Exceeds the limit (4300 digits)"));
+    // Hexadecimal literals have no limit.
+    let hex = format!("x = 0x{}\n", "f".repeat(4000));
+    assert!(pyast::from_source(&hex).is_ok());
 }

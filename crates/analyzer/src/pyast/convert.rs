@@ -32,6 +32,35 @@ pub(super) fn module(source: &str, parsed: &Parsed<ModModule>) -> Node {
     )
 }
 
+/// CPython refuses decimal integer literals longer than `sys.int_info.str_digits_check_threshold`
+/// allows by default (`int(str)` is limited to 4300 digits since 3.11).
+const MAX_INT_DIGITS: usize = 4300;
+
+/// The error CPython 3.11 raises for a decimal integer literal of more than 4300 digits.
+pub(super) fn int_literal_too_long(
+    source: &str,
+    parsed: &Parsed<ModModule>,
+) -> Option<crate::CellError> {
+    parsed.tokens().iter().find_map(|t| {
+        if t.kind() != TokenKind::Int {
+            return None;
+        }
+        let text = source.get(t.range().start().to_usize()..t.range().end().to_usize())?;
+        let lower = text.as_bytes().get(..2).map(<[u8]>::to_ascii_lowercase);
+        if matches!(lower.as_deref(), Some(b"0x" | b"0o" | b"0b")) {
+            return None;
+        }
+        let digits = text.bytes().filter(u8::is_ascii_digit).count();
+        (digits > MAX_INT_DIGITS).then(|| crate::CellError {
+            kind: "SyntaxError".to_string(),
+            message: format!(
+                "Exceeds the limit ({MAX_INT_DIGITS} digits) for integer string conversion: value has {digits} digits; use sys.set_int_max_str_digits() to increase the limit - Consider hexadecimal for huge integer literal"
+            ),
+            span: crate::Span::from(t.range()),
+        })
+    })
+}
+
 struct Conv<'a> {
     source: &'a str,
     lines: LineIndex,

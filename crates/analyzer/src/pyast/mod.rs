@@ -11,22 +11,21 @@
 //! # Building `ast` objects from a tree
 //!
 //! The tree is generic on purpose: every node is a class name, its fields in `_fields` order
-//! and an optional location. An embedder with Python at hand (the executor, through pyo3)
-//! builds the real `ast` objects with one recursive function and no per-class code:
+//! and an optional location, so `ast` objects are built with no per-class code. Two ways:
 //!
-//! ```text
-//! def build(value):                          # Value -> Python object
-//!     Node(n)  -> getattr(ast, n.kind())(**{name: build(v) for name, v in n.fields()},
-//!                                        **({} if n.loc() is None else n.loc().as_dict()))
-//!     List(v)  -> [build(x) for x in v]
-//!     Str(s)   -> s            Bytes(b) -> bytes(b)     Bool(b) -> b      None -> None
-//!     Int(d)   -> int(d)       Float(x) -> x            Complex(i) -> complex(0, i)
-//!     Ellipsis -> ...
-//! ```
+//! - **Wire text** (what the executor uses): [`Node::to_wire`] writes the tree as a postfix
+//!   program, and [`WIRE_DECODER`] is the Python source of `pyast_build(text)`, a loop (no
+//!   recursion, so any depth) that runs it: `getattr(ast, kind)(**dict(zip(cls._fields,
+//!   values)))` plus the four location attributes. Then `compile(tree, filename, "exec",
+//!   flags)`.
+//! - **Walking the tree through pyo3**: for [`Value::Node`] call `getattr(ast, n.kind())`
+//!   with [`Node::fields`] as keyword arguments and [`Loc::attributes`]; lists become lists,
+//!   [`Value::Int`] `int(digits)`, [`Value::SurrogateStr`] `bytes.decode('utf-8',
+//!   'surrogatepass')`, [`Value::Complex`] `complex(0, imag)`.
 //!
-//! then `compile(module, filename, "exec", flags)`. [`Node::dump`] doubles as a compact text
-//! form: evaluating it with the `ast` module's names in scope (plus `inf = float('inf')` and
-//! `infj = complex(0, float('inf'))`, for out-of-range float literals) rebuilds the tree.
+//! [`Node::dump`] output is also a Python expression over the `ast` classes (with
+//! `Ellipsis = ...`, `inf`, `infj` defined), but Python's parser limits its nesting, so it is
+//! for people and tests, not transport.
 //!
 //! ```
 //! use pyrepl3_analyzer::pyast;
@@ -49,6 +48,11 @@ mod strings;
 use crate::CellError;
 
 pub use schema::{FieldSchema, NodeSchema};
+
+/// Python source defining `pyast_build(text) -> ast.AST`, which turns [`Node::to_wire`] text
+/// into `ast` objects. The executor runs it once (e.g. `exec` into a private namespace
+/// through pyo3), then `compile(pyast_build(wire), filename, "exec", flags)`.
+pub const WIRE_DECODER: &str = include_str!("wire_decoder.py");
 
 /// Where a node is, in CPython's convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,6 +152,56 @@ impl Value {
     /// An `int` value.
     pub fn int(v: impl std::fmt::Display) -> Value {
         Value::Int(v.to_string())
+    }
+
+    /// Visit every node in this value, parents before children.
+    pub fn walk(&self, f: &mut impl FnMut(&Node)) {
+        match self {
+            Value::Node(n) => n.walk(f),
+            Value::List(items) => items.iter().for_each(|v| v.walk(f)),
+            _ => {}
+        }
+    }
+
+    fn wire_into(&self, out: &mut String) {
+        use std::fmt::Write;
+        let hex = |out: &mut String, tag: char, bytes: &[u8]| {
+            out.push(tag);
+            out.push(' ');
+            for b in bytes {
+                let _ = write!(out, "{b:02x}");
+            }
+            out.push('\n');
+        };
+        match self {
+            Value::Node(n) => n.wire_into(out),
+            Value::List(items) => {
+                for item in items {
+                    item.wire_into(out);
+                }
+                let _ = writeln!(out, "L {}", items.len());
+            }
+            Value::Str(s) => hex(out, 'S', s.as_bytes()),
+            Value::SurrogateStr(b) => hex(out, 'S', b),
+            Value::Bytes(b) => hex(out, 'B', b),
+            Value::Int(d) => {
+                let _ = writeln!(out, "I {d}");
+            }
+            Value::Float(x) => {
+                out.push_str("F ");
+                repr::float_repr(*x, out);
+                out.push('\n');
+            }
+            Value::Complex(x) => {
+                out.push_str("J ");
+                repr::float_repr(*x, out);
+                out.push('\n');
+            }
+            Value::Bool(true) => out.push_str("K True\n"),
+            Value::Bool(false) => out.push_str("K False\n"),
+            Value::None => out.push_str("K None\n"),
+            Value::Ellipsis => out.push_str("K Ellipsis\n"),
+        }
     }
 
     fn dump_into(&self, include_attributes: bool, out: &mut String) {
@@ -287,6 +341,48 @@ impl Node {
         })
     }
 
+    /// Visit this node and every node below it, parents before children, in field order.
+    pub fn walk(&self, f: &mut impl FnMut(&Node)) {
+        crate::stack::guard(|| {
+            f(self);
+            for (_, v) in &self.fields {
+                v.walk(f);
+            }
+        })
+    }
+
+    /// The tree as pyast wire text: a postfix program that [`WIRE_DECODER`]'s `pyast_build`
+    /// turns into `ast` objects without recursion, so trees of any depth travel.
+    ///
+    /// One instruction per line: `N <class> <n> [<lineno> <col_offset> <end_lineno>
+    /// <end_col_offset>]` pops the node's `n` field values (in `_fields` order) and pushes the
+    /// node; `L <n>` pops `n` values and pushes them as a list; `S <hex>` pushes a `str` (its
+    /// UTF-8 bytes, surrogates passed through); `B <hex>` a `bytes`; `I <decimal>` an `int`;
+    /// `F <repr>` a `float`; `J <repr>` `complex(0, float)`; `K True|False|None|Ellipsis`.
+    pub fn to_wire(&self) -> String {
+        let mut out = String::new();
+        self.wire_into(&mut out);
+        out
+    }
+
+    fn wire_into(&self, out: &mut String) {
+        use std::fmt::Write;
+        crate::stack::guard(|| {
+            for (_, v) in &self.fields {
+                v.wire_into(out);
+            }
+            let _ = write!(out, "N {} {}", self.kind, self.fields.len());
+            if let Some(l) = self.loc {
+                let _ = write!(
+                    out,
+                    " {} {} {} {}",
+                    l.lineno, l.col_offset, l.end_lineno, l.end_col_offset
+                );
+            }
+            out.push('\n');
+        })
+    }
+
     /// Check the tree against CPython 3.11's schema: known classes, fields in `_fields` order,
     /// lists where lists belong, nodes of the right category, locations exactly on located
     /// classes. Returns the first problem found.
@@ -374,6 +470,9 @@ pub fn from_source(source: &str) -> Result<Node, CellError> {
             message: f.message,
             span: f.span,
         })?;
+        if let Some(err) = convert::int_literal_too_long(source, cell.parsed()) {
+            return Err(err);
+        }
         Ok(convert::module(source, cell.parsed()))
     })
 }

@@ -5,7 +5,10 @@
                                         # not UTF-8), or {"path": ..., "error": ...} when
                                         # ast.parse refuses it
     python3 cpython_dump.py sources     # stdin: a JSON list of sources; stdout: one JSON line each,
-                                        # {"dump": ...} or {"error": ...}
+                                        # {"dump": ..., "compile": ...} or {"error": ...}
+    python3 cpython_dump.py rebuild     # stdin: {"decoder": pyast::WIRE_DECODER, "wires": [...]};
+                                        # builds each tree with the decoder's pyast_build and
+                                        # prints {"dump": ..., "compile": ...} of the result
 """
 import ast
 import json
@@ -49,14 +52,32 @@ def stdlib():
     sys.stdout.flush()
 
 
+def compile_outcome(tree):
+    try:
+        compile(tree, "<pyast>", "exec", dont_inherit=True)
+        return "ok"
+    except Exception as e:  # the outcome is data here
+        return f"{type(e).__name__}: {e}"
+
+
 def sources():
     for src in json.load(sys.stdin):
         try:
-            rec = {"dump": dump(src)}
+            tree = ast.parse(src)
+            rec = {"dump": ast.dump(tree, include_attributes=True), "compile": compile_outcome(tree)}
         except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
             rec = {"error": f"{type(e).__name__}: {e}"}
         print(json.dumps(rec))
 
 
+def rebuild():
+    request = json.load(sys.stdin)
+    namespace = {}
+    exec(request["decoder"], namespace)
+    for text in request["wires"]:
+        tree = namespace["pyast_build"](text)
+        print(json.dumps({"dump": ast.dump(tree, include_attributes=True), "compile": compile_outcome(tree)}))
+
+
 if __name__ == "__main__":
-    {"stdlib": stdlib, "sources": sources}[sys.argv[1]]()
+    {"stdlib": stdlib, "sources": sources, "rebuild": rebuild}[sys.argv[1]]()
