@@ -355,7 +355,7 @@ pub(crate) fn run(
                     let start = c.range.start().to_u32();
                     let end = c.range.end().to_u32();
                     let anchor = span(c.range);
-                    if c.role == Some(Role::Primary) {
+                    if matches!(c.role, Some(Role::Primary | Role::CallFunc)) {
                         out.edits
                             .push(Edit::insert(start, Order::Open, "(await ", anchor));
                         out.edits.push(Edit::insert(end, Order::Close, ")", anchor));

@@ -33,12 +33,16 @@ impl Lines {
             .collect();
         let mut facts = vec![LineStart::Free; starts.len()];
         let mut depth = 0usize;
+        // Bracket depth at each open f-string: deeper means inside a replacement field.
+        let mut fstrings: Vec<usize> = Vec::new();
         let mut line = 0usize;
         for tok in tokens.iter() {
             let (ts, te) = (tok.start().to_u32(), tok.end().to_u32());
             // Line starts before this token: at the current depth.
             while line < starts.len() && starts[line] <= ts {
-                if depth > 0 && starts[line] > 0 {
+                if fstrings.last().is_some_and(|d| *d == depth) {
+                    facts[line] = LineStart::InString;
+                } else if depth > 0 && starts[line] > 0 {
                     facts[line] = LineStart::InBrackets;
                 }
                 line += 1;
@@ -55,6 +59,10 @@ impl Lines {
                 line += 1;
             }
             match tok.kind() {
+                TokenKind::FStringStart | TokenKind::TStringStart => fstrings.push(depth),
+                TokenKind::FStringEnd | TokenKind::TStringEnd => {
+                    fstrings.pop();
+                }
                 TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => depth += 1,
                 TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
                     depth = depth.saturating_sub(1)

@@ -8,11 +8,14 @@
 //! the cell and are refused elsewhere; `return` and `yield` at cell level are refused with
 //! CPython's message.
 
+use std::cell::RefCell;
+
+use ruff_python_ast::visitor::transformer::{self, Transformer};
 use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{Expr, ModModule, Stmt};
+use ruff_python_ast::{AtomicNodeIndex, Expr, ExprContext, ExprName, ModModule, Stmt};
 use ruff_python_codegen::{Generator, Indentation, Mode};
 use ruff_source_file::LineEnding;
-use ruff_text_size::Ranged;
+use ruff_text_size::{Ranged, TextRange};
 
 use super::Refusal;
 use super::edits::{Edit, Order, Piece};
@@ -33,9 +36,21 @@ pub(crate) struct Wrapped {
 
 /// Is `module` already a wrapped cell (so wrapping again would change nothing useful)?
 pub(crate) fn is_wrapped(module: &ModModule) -> bool {
-    module.body.iter().find(|s| !is_kept(s, false)).is_some_and(
-        |s| matches!(s, Stmt::FunctionDef(d) if d.is_async && d.name.as_str() == WRAPPER_NAME),
-    ) && module.body.iter().filter(|s| !is_kept(s, false)).count() == 1
+    let mut rest = module
+        .body
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| !is_kept(s, *i == 0) && !is_annotations_prelude(s));
+    matches!(
+        (rest.next(), rest.next()),
+        (Some((_, Stmt::FunctionDef(d))), None) if d.is_async && d.name.as_str() == WRAPPER_NAME
+    )
+}
+
+/// `(__pyrepl3_cell__): 0`, which makes CPython set up `__annotations__` at module level.
+fn is_annotations_prelude(stmt: &Stmt) -> bool {
+    matches!(stmt, Stmt::AnnAssign(a) if !a.simple && a.value.is_none()
+        && matches!(&*a.target, Expr::Name(n) if n.id.as_str() == WRAPPER_NAME))
 }
 
 fn is_future(stmt: &Stmt) -> bool {
@@ -209,11 +224,7 @@ fn annotation_edits(
     let ann = &stmt.annotation;
     let (as_, ae) = (ann.start().to_u32(), ann.end().to_u32());
     let stored: Vec<Piece> = if future_annotations {
-        let indent = Indentation::default();
-        let text = Generator::new(&indent, LineEnding::Lf)
-            .with_mode(Mode::AstUnparse)
-            .expr(ann);
-        vec![Piece::Text(py_repr(&text))]
+        vec![Piece::Text(py_repr(&annotation_string(ann)))]
     } else {
         vec![
             Piece::Text("(".into()),
@@ -267,6 +278,58 @@ fn annotation_edits(
             }
         }
     }
+}
+
+/// The string CPython stores for an annotation under `from __future__ import annotations`: its
+/// C unparser, which is `ast.unparse` style except that a tuple in a subscript has no
+/// parentheses (`dict[str, int]`).
+pub(crate) fn annotation_string(expr: &Expr) -> String {
+    struct Holes(RefCell<Vec<Vec<Expr>>>);
+    impl Transformer for Holes {
+        fn visit_expr(&self, expr: &mut Expr) {
+            stack::guard(|| {
+                if let Expr::Subscript(sub) = expr
+                    && let Expr::Tuple(t) = &mut *sub.slice
+                    && !t.elts.is_empty()
+                {
+                    let elts = std::mem::take(&mut t.elts);
+                    let mut holes = self.0.borrow_mut();
+                    let name = format!("__pyrepl3_hole_{}__", holes.len());
+                    holes.push(elts);
+                    *sub.slice = Expr::Name(ExprName {
+                        node_index: AtomicNodeIndex::NONE,
+                        range: TextRange::default(),
+                        id: ruff_python_ast::name::Name::new(name),
+                        ctx: ExprContext::Load,
+                    });
+                    transformer::walk_expr(self, &mut sub.value);
+                    return;
+                }
+                transformer::walk_expr(self, expr);
+            });
+        }
+    }
+    stack::guard(|| {
+        let mut e = expr.clone();
+        let holes = Holes(RefCell::new(Vec::new()));
+        holes.visit_expr(&mut e);
+        let indent = Indentation::default();
+        let mut text = Generator::new(&indent, LineEnding::Lf)
+            .with_mode(Mode::AstUnparse)
+            .expr(&e);
+        for (i, elts) in holes.0.into_inner().iter().enumerate() {
+            let mut inner = elts
+                .iter()
+                .map(annotation_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if elts.len() == 1 {
+                inner.push(',');
+            }
+            text = text.replacen(&format!("__pyrepl3_hole_{i}__"), &inner, 1);
+        }
+        text
+    })
 }
 
 /// Python's `repr` of a `str`.
