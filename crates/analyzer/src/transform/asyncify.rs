@@ -413,7 +413,7 @@ pub(crate) fn run(
                     span(v.range),
                 )
                 .with_help(format!(
-                    "make sure the receiver awaits it (e.g. `await asyncio.gather(*map({}, xs))`), or wrap it: `lambda *a: asyncio.run_coroutine_threadsafe(...)`",
+                    "make sure whoever calls it awaits the result (e.g. `await asyncio.gather(*map({}, xs))`)",
                     v.name
                 )),
             );

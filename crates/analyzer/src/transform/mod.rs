@@ -309,6 +309,12 @@ fn transform_inner(
     result
 }
 
+/// Does `source` parse as a Python 3.11 module? (For tests of the transforms' output.)
+#[doc(hidden)]
+pub fn parses(source: &str) -> bool {
+    parse::parse_cell(source, false).is_ok()
+}
+
 fn internal_error(source: &str, _text: &str) -> TransformResult {
     refused(
         source,

@@ -15,6 +15,7 @@ Request: {"sessions": [{"id": str, "mode": "run" | "compare", "cells": [cell, ..
   Answer per cell: {"compiled": bool, "error": str|null, "value": repr|null,
                     "exc": "Type: msg"|null, "tb_lines": [user line numbers of the cell's frames],
                     "tb_text": [source lines shown for those frames]}
+"compile": each cell's source is compiled with the flag; answer {"ok": bool, "error": str|null}.
 "compare": every cell runs twice, in two namespaces: directly (compiled with the flag) and via the
   wrapper (exec the wrapper module, await __pyrepl3_cell__(), delete it). Answer per cell:
   {"direct": outcome, "wrapped": outcome, "same": bool} where outcome holds the value, the
@@ -232,7 +233,15 @@ async def main():
         request = json.load(f)
     answers = []
     for session in request["sessions"]:
-        if session["mode"] == "run":
+        if session["mode"] == "compile":
+            cells = []
+            for cell in session["cells"]:
+                try:
+                    compile(cell["source"], "<cell>", "exec", flags=FLAG, dont_inherit=True)
+                    cells.append({"ok": True, "error": None})
+                except SyntaxError as e:
+                    cells.append({"ok": False, "error": f"{e.msg} (line {e.lineno})"})
+        elif session["mode"] == "run":
             cells = await run_session_cells(session)
         else:
             cells = await compare_session(session)
