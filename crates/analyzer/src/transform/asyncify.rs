@@ -8,7 +8,7 @@ use rustc_hash::FxHashSet;
 
 use super::edits::{Edit, Order, Piece, line_breaks};
 use super::lines::{LineStart, Lines};
-use super::scope::{AwaitCtx, Binder, CellScopes, FuncId, Resolved, Role, ScopeKind};
+use super::scope::{AwaitCtx, Binder, CallSite, CellScopes, FuncId, Resolved, Role, ScopeKind};
 use super::{Refusal, RewrittenKind, SessionTransforms, TransformKind, TransformRecord};
 use crate::diagnostic::Diagnostic;
 use crate::rules::transform::{
@@ -77,6 +77,14 @@ impl Ctx<'_> {
         }
     }
 
+    /// What a call site calls, when it is a function this session rewrote.
+    fn call_target(&self, c: &CallSite) -> Target {
+        match c.via_self {
+            Some(class) => self.target_in(class, &c.name),
+            None => self.target(c.scope, &c.name),
+        }
+    }
+
     /// What a call of `name` from `scope` calls, when it is a function this session rewrote.
     fn target(&self, scope: usize, name: &str) -> Target {
         match self.cs.resolve(scope, name) {
@@ -84,7 +92,14 @@ impl Ctx<'_> {
                 Some(kind) => Target::Rewritten(*kind, None),
                 None => Target::Plain,
             },
-            Resolved::Scope(s) => {
+            Resolved::Scope(s) => self.target_in(s, name),
+        }
+    }
+
+    /// What `name` bound in scope `s` is.
+    fn target_in(&self, s: usize, name: &str) -> Target {
+        {
+            {
                 let Some(binders) = self.cs.scopes[s].binders.get(name) else {
                     return Target::Plain;
                 };
@@ -214,12 +229,12 @@ pub(crate) fn run(
                     && c.role != Some(Role::Awaited)
                     && !c.consumed
                     && matches!(
-                        cx.target(c.scope, &c.name),
+                        cx.call_target(c),
                         Target::Rewritten(RewrittenKind::Coroutine, _)
                     )
             });
             if let Some(c) = trigger {
-                let Target::Rewritten(_, at) = cx.target(c.scope, &c.name) else {
+                let Target::Rewritten(_, at) = cx.call_target(c) else {
                     continue;
                 };
                 cx.rewritten[f] = true;
@@ -277,10 +292,17 @@ pub(crate) fn run(
             out.reasons.push(
                 Diagnostic::new(
                     CoroutineUsedSynchronously::meta(),
-                    format!(
-                        "`{}` is a method: calls through an instance (`self.{0}(...)`, `obj.{0}(...)`) are not rewritten and now return a coroutine",
-                        fi.name
-                    ),
+                    if fi.self_param.is_some() {
+                        format!(
+                            "`{}` is a method: calls through `self` in its class get `await`, calls through other instances (`obj.{0}(...)`) are not rewritten and now return a coroutine",
+                            fi.name
+                        )
+                    } else {
+                        format!(
+                            "`{}` is a static method: calls through the class or an instance (`obj.{0}(...)`) are not rewritten and now return a coroutine",
+                            fi.name
+                        )
+                    },
                     header,
                 )
                 .with_help(format!("write `await obj.{}(...)` where you call it", fi.name)),
@@ -315,7 +337,7 @@ pub(crate) fn run(
     // 5. Call sites.
     let mut ambiguous_reported: FxHashSet<String> = FxHashSet::default();
     for c in &cs.calls {
-        match cx.target(c.scope, &c.name) {
+        match cx.call_target(c) {
             Target::Plain => {}
             Target::Ambiguous(_) => {
                 if ambiguous_reported.insert(c.name.clone()) {
@@ -514,9 +536,11 @@ fn refuse_unsound_functions(cx: &Ctx<'_>, out: &mut Outcome) {
             }
             // A generator becomes an async generator: every call must be `async for`'s iterable.
             let sync_use = cx.cs.calls.iter().find(|c| {
-                c.role != Some(Role::AsyncIter)
-                    && matches!(cx.cs.resolve(c.scope, &c.name), Resolved::Scope(s)
-                        if s == fi.parent && c.name == fi.name)
+                let to_it = match c.via_self {
+                    Some(class) => class == fi.parent,
+                    None => matches!(cx.cs.resolve(c.scope, &c.name), Resolved::Scope(s) if s == fi.parent),
+                };
+                c.role != Some(Role::AsyncIter) && c.name == fi.name && to_it
             });
             if let Some(c) = sync_use {
                 out.refusals.push(Refusal {

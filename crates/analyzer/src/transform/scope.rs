@@ -81,6 +81,9 @@ pub(crate) struct FuncInfo {
     pub(crate) yields: Option<TextRange>,
     pub(crate) yield_from: Option<TextRange>,
     pub(crate) return_value: Option<TextRange>,
+    /// The first parameter of a method (`self`, `cls`): the def is directly in a class body and
+    /// is not a `staticmethod`.
+    pub(crate) self_param: Option<String>,
     /// Decorators as dotted text (`property`, `functools.cache`, `x.setter`), `?` when not dotted.
     pub(crate) decorators: Vec<(String, TextRange)>,
 }
@@ -132,6 +135,8 @@ pub(crate) struct CallSite {
     pub(crate) role: Option<Role>,
     /// An argument of a call that expects a coroutine (`asyncio.create_task(f())`).
     pub(crate) consumed: bool,
+    /// `self.name(...)` inside a method of this class scope.
+    pub(crate) via_self: Option<ScopeId>,
 }
 
 /// A plain name read that is not the callee of a call: `map(f, xs)`.
@@ -425,6 +430,28 @@ impl Walker<'_> {
         self.scope = saved;
     }
 
+    /// The class whose method's first parameter is `receiver`, when the current position is in
+    /// that method (possibly inside its lambdas and comprehensions).
+    fn method_class(&self, receiver: &str) -> Option<ScopeId> {
+        let mut s = self.scope;
+        loop {
+            let sc = &self.out.scopes[s];
+            match sc.kind {
+                ScopeKind::Function(f) => {
+                    let fi = &self.out.funcs[f];
+                    return (fi.self_param.as_deref() == Some(receiver)).then_some(fi.parent);
+                }
+                ScopeKind::Lambda(_) | ScopeKind::Comprehension { .. } => {
+                    if sc.binders.contains_key(receiver) {
+                        return None;
+                    }
+                    s = sc.parent?;
+                }
+                ScopeKind::Module | ScopeKind::Class => return None,
+            }
+        }
+    }
+
     fn stmt_scope(&self, mut s: ScopeId) -> ScopeId {
         while matches!(
             self.out.scopes[s].kind,
@@ -532,6 +559,21 @@ impl<'a> Walker<'_> {
                     self.visit_expr(r);
                 }
                 let fid = self.out.funcs.len();
+                let in_class = matches!(self.out.scopes[self.scope].kind, ScopeKind::Class);
+                let is_static = def
+                    .decorator_list
+                    .iter()
+                    .any(|d| dotted(&d.expression).is_some_and(|n| n == "staticmethod"));
+                let self_param = (in_class && !is_static)
+                    .then(|| {
+                        def.parameters
+                            .posonlyargs
+                            .iter()
+                            .chain(&def.parameters.args)
+                            .next()
+                            .map(|p| p.name().to_string())
+                    })
+                    .flatten();
                 let own = self.push_scope(ScopeKind::Function(fid));
                 self.out.funcs.push(FuncInfo {
                     name: def.name.to_string(),
@@ -543,6 +585,7 @@ impl<'a> Walker<'_> {
                     yields: None,
                     yield_from: None,
                     return_value: None,
+                    self_param,
                     decorators: def
                         .decorator_list
                         .iter()
@@ -816,6 +859,22 @@ impl<'a> Walker<'_> {
                         ctx: self.out.await_ctx(self.scope),
                         role: self.roles.get(&key(range)).copied(),
                         consumed: self.consumed.contains(&key(range)),
+                        via_self: None,
+                    });
+                }
+                if let Expr::Attribute(attr) = &*call.func
+                    && let Expr::Name(receiver) = &*attr.value
+                    && let Some(class) = self.method_class(receiver.id.as_str())
+                {
+                    let range = call.range();
+                    self.out.calls.push(CallSite {
+                        name: attr.attr.to_string(),
+                        range,
+                        scope: self.scope,
+                        ctx: self.out.await_ctx(self.scope),
+                        role: self.roles.get(&key(range)).copied(),
+                        consumed: self.consumed.contains(&key(range)),
+                        via_self: Some(class),
                     });
                 }
                 if last_segment(&call.func).is_some_and(|s| COROUTINE_CONSUMERS.contains(&s)) {

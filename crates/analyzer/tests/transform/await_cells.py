@@ -117,6 +117,19 @@ class K:
 await K().m()
 # expect: 7
 
+# === self-method-calls
+import asyncio
+class Api:
+    def get(self, k):
+        return await asyncio.sleep(0, k * 2)
+    def both(self):
+        return self.get(1) + self.get(2)
+    @classmethod
+    def make(cls):
+        return cls()
+await Api.make().both()
+# expect: 6
+
 # === staticmethod
 import asyncio
 class S:
