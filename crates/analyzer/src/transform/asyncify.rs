@@ -79,6 +79,12 @@ impl Ctx<'_> {
 
     /// What a call site calls, when it is a function this session rewrote.
     fn call_target(&self, c: &CallSite) -> Target {
+        if let Some(r) = &c.via_instance {
+            return match self.cs.receiver_class(c.scope, r) {
+                Some(class) => self.target_in(class, &c.name),
+                None => Target::Plain,
+            };
+        }
         match c.via_self {
             Some(class) => self.target_in(class, &c.name),
             None => self.target(c.scope, &c.name),
@@ -294,7 +300,7 @@ pub(crate) fn run(
                     CoroutineUsedSynchronously::meta(),
                     if fi.self_param.is_some() {
                         format!(
-                            "`{}` is a method: calls through `self` in its class get `await`, calls through other instances (`obj.{0}(...)`) are not rewritten and now return a coroutine",
+                            "`{}` is a method: calls through `self`, through `C(...)` and through names bound by `x = C(...)` in this cell get `await`; calls through other instances (`obj.{0}(...)`) are not rewritten and now return a coroutine",
                             fi.name
                         )
                     } else {
@@ -536,9 +542,10 @@ fn refuse_unsound_functions(cx: &Ctx<'_>, out: &mut Outcome) {
             }
             // A generator becomes an async generator: every call must be `async for`'s iterable.
             let sync_use = cx.cs.calls.iter().find(|c| {
-                let to_it = match c.via_self {
-                    Some(class) => class == fi.parent,
-                    None => matches!(cx.cs.resolve(c.scope, &c.name), Resolved::Scope(s) if s == fi.parent),
+                let to_it = match (&c.via_self, &c.via_instance) {
+                    (Some(class), _) => *class == fi.parent,
+                    (None, Some(r)) => cx.cs.receiver_class(c.scope, r) == Some(fi.parent),
+                    (None, None) => matches!(cx.cs.resolve(c.scope, &c.name), Resolved::Scope(s) if s == fi.parent),
                 };
                 c.role != Some(Role::AsyncIter) && c.name == fi.name && to_it
             });

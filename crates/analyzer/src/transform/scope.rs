@@ -137,6 +137,18 @@ pub(crate) struct CallSite {
     pub(crate) consumed: bool,
     /// `self.name(...)` inside a method of this class scope.
     pub(crate) via_self: Option<ScopeId>,
+    /// `x.name(...)` (`Instance`) or `C(...).name(...)` (`Class`): a method call on an instance
+    /// of a class, when that class turns out to be defined in the cell.
+    pub(crate) via_instance: Option<Receiver>,
+}
+
+/// The receiver of a method call `r.name(...)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Receiver {
+    /// A name bound by `x = C(...)`.
+    Instance(String),
+    /// A direct constructor call `C(...)`.
+    Class(String),
 }
 
 /// A plain name read that is not the callee of a call: `map(f, xs)`.
@@ -155,6 +167,10 @@ pub(crate) struct CellScopes {
     pub(crate) lambdas: Vec<LambdaInfo>,
     pub(crate) calls: Vec<CallSite>,
     pub(crate) values: Vec<ValueUse>,
+    /// Class statements: (scope the `class` statement is in, name) → the class body's scope.
+    pub(crate) classes: FxHashMap<(ScopeId, String), ScopeId>,
+    /// `x = C(...)`: (scope, `x`) → `C`.
+    pub(crate) instances: FxHashMap<(ScopeId, String), String>,
 }
 
 /// Where a name read in `scope` is bound.
@@ -191,6 +207,38 @@ impl CellScopes {
             Resolved::Scope(0)
         } else {
             Resolved::Outside
+        }
+    }
+
+    /// The class body scope of the class `name` names when read in `scope`, if it is a class
+    /// defined in the cell and nothing else binds that name.
+    pub(crate) fn class_named(&self, scope: ScopeId, name: &str) -> Option<ScopeId> {
+        let Resolved::Scope(s) = self.resolve(scope, name) else {
+            return None;
+        };
+        let sole = self.scopes[s]
+            .binders
+            .get(name)
+            .is_some_and(|b| b.len() == 1);
+        sole.then(|| self.classes.get(&(s, name.to_string())).copied())
+            .flatten()
+    }
+
+    /// The class body scope of the receiver of a method call, when the cell shows it.
+    pub(crate) fn receiver_class(&self, scope: ScopeId, receiver: &Receiver) -> Option<ScopeId> {
+        match receiver {
+            Receiver::Class(c) => self.class_named(scope, c),
+            Receiver::Instance(x) => {
+                let Resolved::Scope(s) = self.resolve(scope, x) else {
+                    return None;
+                };
+                let sole = self.scopes[s].binders.get(x).is_some_and(|b| b.len() == 1);
+                let class = self.instances.get(&(s, x.clone()))?;
+                if !sole {
+                    return None;
+                }
+                self.class_named(s, class)
+            }
         }
     }
 
@@ -614,6 +662,9 @@ impl<'a> Walker<'_> {
                 self.bind(class.name.as_str(), Binder::Other);
                 let saved = self.scope;
                 self.scope = self.push_scope(ScopeKind::Class);
+                self.out
+                    .classes
+                    .insert((saved, class.name.to_string()), self.scope);
                 self.visit_body(&class.body);
                 self.scope = saved;
             }
@@ -642,6 +693,13 @@ impl<'a> Walker<'_> {
                 if let ([Expr::Name(target)], Expr::Lambda(l)) = (&a.targets[..], &*a.value) {
                     self.assigned_lambdas
                         .insert(key(l.range), (target.id.to_string(), a.range));
+                }
+                if let ([Expr::Name(target)], Expr::Call(call)) = (&a.targets[..], &*a.value)
+                    && let Expr::Name(class) = &*call.func
+                {
+                    self.out
+                        .instances
+                        .insert((self.scope, target.id.to_string()), class.id.to_string());
                 }
                 self.visit_expr(&a.value);
                 for t in &a.targets {
@@ -860,6 +918,7 @@ impl<'a> Walker<'_> {
                         role: self.roles.get(&key(range)).copied(),
                         consumed: self.consumed.contains(&key(range)),
                         via_self: None,
+                        via_instance: None,
                     });
                 }
                 if let Expr::Attribute(attr) = &*call.func
@@ -875,7 +934,30 @@ impl<'a> Walker<'_> {
                         role: self.roles.get(&key(range)).copied(),
                         consumed: self.consumed.contains(&key(range)),
                         via_self: Some(class),
+                        via_instance: None,
                     });
+                } else if let Expr::Attribute(attr) = &*call.func {
+                    let receiver = match &*attr.value {
+                        Expr::Name(n) => Some(Receiver::Instance(n.id.to_string())),
+                        Expr::Call(c) => match &*c.func {
+                            Expr::Name(n) => Some(Receiver::Class(n.id.to_string())),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    if receiver.is_some() {
+                        let range = call.range();
+                        self.out.calls.push(CallSite {
+                            name: attr.attr.to_string(),
+                            range,
+                            scope: self.scope,
+                            ctx: self.out.await_ctx(self.scope),
+                            role: self.roles.get(&key(range)).copied(),
+                            consumed: self.consumed.contains(&key(range)),
+                            via_self: None,
+                            via_instance: receiver,
+                        });
+                    }
                 }
                 if last_segment(&call.func).is_some_and(|s| COROUTINE_CONSUMERS.contains(&s)) {
                     for a in &call.arguments.args {

@@ -130,6 +130,15 @@ class Api:
 await Api.make().both()
 # expect: 6
 
+# === instance-method-calls
+import asyncio
+class Store:
+    def load(self, k):
+        return await asyncio.sleep(0, k + 1)
+s = Store()
+s.load(1) + Store().load(2)
+# expect: 5
+
 # === staticmethod
 import asyncio
 class S:
