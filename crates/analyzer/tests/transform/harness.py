@@ -77,6 +77,21 @@ def remap_tree(tree, transformed, original, starts, ends):
     return tree
 
 
+def check_names(tree, original):
+    """Names the user wrote must sit, in the remapped tree, exactly on the user's text."""
+    lines = original.encode().split(b"\n")
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id.encode() in original.encode():
+            if node.lineno != node.end_lineno:
+                bad.append(f"{node.id} spans lines")
+                continue
+            text = lines[node.lineno - 1][node.col_offset:node.end_col_offset].decode()
+            if text != node.id and not node.id.startswith("_pyrepl3_"):
+                bad.append(f"{node.id} at {node.lineno}:{node.col_offset} is {text!r}")
+    return bad
+
+
 def split_trailing(tree):
     """A REPL's split: the body, and the trailing expression statement (if any)."""
     if tree.body and isinstance(tree.body[-1], ast.Expr):
@@ -143,11 +158,12 @@ async def run_session_cells(session):
         # Tracebacks show the user's source for the user's line numbers.
         linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
         res = {"compiled": False, "error": None, "value": None, "exc": None,
-               "tb_lines": [], "tb_text": []}
+               "tb_lines": [], "tb_text": [], "name_mismatches": []}
         try:
             tree = ast.parse(text, filename)
             if cell.get("starts"):
                 tree = remap_tree(tree, text, src, cell["starts"], cell["ends"])
+                res["name_mismatches"] = check_names(tree, src)
             # Compiling the whole cell with the flag is the acceptance check.
             compile(tree, filename, "exec", flags=FLAG, dont_inherit=True)
             res["compiled"] = True
