@@ -137,6 +137,10 @@ snap!(
     "fs = [lambda: await g(k) for _ in range(3)]\n"
 );
 snap!(lambda_after_semicolon, "x = 1; fs = [lambda: await g()]\n");
+snap!(
+    lambda_called_immediately,
+    "x = (lambda v: await g(v))(1)\n(lambda: await g())()\n"
+);
 
 // --- refusals ---
 snap!(

@@ -79,6 +79,12 @@ impl Ctx<'_> {
 
     /// What a call site calls, when it is a function this session rewrote.
     fn call_target(&self, c: &CallSite) -> Target {
+        if let Some(r) = c.callee_lambda {
+            return match self.cs.lambdas.iter().position(|l| l.range == r) {
+                Some(l) if self.lambdas[l] => Target::Rewritten(RewrittenKind::Coroutine, Some(r)),
+                _ => Target::Plain,
+            };
+        }
         if let Some(r) = &c.via_instance {
             return match self.cs.receiver_class(c.scope, r) {
                 Some(class) => self.target_in(class, &c.name),
@@ -391,11 +397,16 @@ pub(crate) fn run(
                         out.edits
                             .push(Edit::insert(start, Order::Open, "await ", anchor));
                     }
-                    let message = format!(
-                        "inserted `await` before this call: `{}` was {}",
-                        c.name,
-                        cx.made_async_at(at)
-                    );
+                    let message = if c.callee_lambda.is_some() {
+                        "inserted `await` before this call: the lambda it calls was made async"
+                            .to_string()
+                    } else {
+                        format!(
+                            "inserted `await` before this call: `{}` was {}",
+                            c.name,
+                            cx.made_async_at(at)
+                        )
+                    };
                     out.reasons.push(Diagnostic::new(
                         AwaitInserted::meta(),
                         message.clone(),
@@ -795,11 +806,18 @@ fn lambda_edits(cx: &Ctx<'_>, l: usize, out: &mut Outcome, hoisted_at: &mut FxHa
         message.clone(),
         anchor,
     ));
-    out.reasons.push(Diagnostic::new(
-        CoroutineUsedSynchronously::meta(),
-        "the lambda is now an async function: whoever calls it gets a coroutine to await",
-        anchor,
-    ));
+    let called_here = cx
+        .cs
+        .calls
+        .iter()
+        .any(|c| c.callee_lambda == Some(li.range) && cx.can_await(c.ctx));
+    if !called_here {
+        out.reasons.push(Diagnostic::new(
+            CoroutineUsedSynchronously::meta(),
+            "the lambda is now an async function: whoever calls it gets a coroutine to await",
+            anchor,
+        ));
+    }
     out.records.push(TransformRecord {
         kind: TransformKind::LambdaToAsyncDef,
         span: anchor,

@@ -104,7 +104,7 @@ pub(crate) struct LambdaInfo {
     /// The scope holding the statement the lambda is in (module, function or class).
     pub(crate) stmt_scope: ScopeId,
     /// Statements of `stmt_scope` enclosing the lambda, outermost first: range and whether the
-    /// statement is simple (not compound).
+    /// statement is simple (not compound) and not an expression statement.
     pub(crate) stmts: Vec<(TextRange, bool)>,
     /// Names the lambda reads (body and defaults, nested scopes included).
     pub(crate) reads: FxHashSet<String>,
@@ -140,6 +140,8 @@ pub(crate) struct CallSite {
     /// `x.name(...)` (`Instance`) or `C(...).name(...)` (`Class`): a method call on an instance
     /// of a class, when that class turns out to be defined in the cell.
     pub(crate) via_instance: Option<Receiver>,
+    /// `(lambda ...)(...)`: the lambda called, by its range.
+    pub(crate) callee_lambda: Option<TextRange>,
 }
 
 /// The receiver of a method call `r.name(...)`.
@@ -304,6 +306,7 @@ const COROUTINE_CONSUMERS: &[&str] = &[
 
 struct Frame {
     range: TextRange,
+    /// A simple statement that is not an expression statement (whose value a cell may return).
     simple: bool,
     scope: ScopeId,
 }
@@ -550,7 +553,7 @@ impl<'a> Visitor<'a> for Walker<'_> {
         stack::guard(|| {
             self.frames.push(Frame {
                 range: stmt.range(),
-                simple: !is_compound(stmt),
+                simple: !is_compound(stmt) && !matches!(stmt, Stmt::Expr(_)),
                 scope: self.scope,
             });
             self.stmt(stmt);
@@ -919,6 +922,21 @@ impl<'a> Walker<'_> {
                         consumed: self.consumed.contains(&key(range)),
                         via_self: None,
                         via_instance: None,
+                        callee_lambda: None,
+                    });
+                }
+                if let Expr::Lambda(l) = &*call.func {
+                    let range = call.range();
+                    self.out.calls.push(CallSite {
+                        name: "<lambda>".to_string(),
+                        range,
+                        scope: self.scope,
+                        ctx: self.out.await_ctx(self.scope),
+                        role: self.roles.get(&key(range)).copied(),
+                        consumed: self.consumed.contains(&key(range)),
+                        via_self: None,
+                        via_instance: None,
+                        callee_lambda: Some(l.range),
                     });
                 }
                 if let Expr::Attribute(attr) = &*call.func
@@ -935,6 +953,7 @@ impl<'a> Walker<'_> {
                         consumed: self.consumed.contains(&key(range)),
                         via_self: Some(class),
                         via_instance: None,
+                        callee_lambda: None,
                     });
                 } else if let Expr::Attribute(attr) = &*call.func {
                     let receiver = match &*attr.value {
@@ -956,6 +975,7 @@ impl<'a> Walker<'_> {
                             consumed: self.consumed.contains(&key(range)),
                             via_self: None,
                             via_instance: receiver,
+                            callee_lambda: None,
                         });
                     }
                 }

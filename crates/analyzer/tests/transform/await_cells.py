@@ -244,6 +244,11 @@ fs = [lambda: await asyncio.sleep(0, k) for _ in range(2)]
 [await f() for f in fs]
 # expect: [3, 3]
 
+# === lambda-called-immediately
+import asyncio
+(lambda v: await asyncio.sleep(0, v + 1))(41)
+# expect: 42
+
 # === lambda-later-cell
 import asyncio
 tw = lambda v: await asyncio.sleep(0, v * 3)
