@@ -598,6 +598,7 @@ fn lambda_edits(cx: &Ctx<'_>, l: usize, out: &mut Outcome, hoisted_at: &mut FxHa
     let lambda_kw_end = ls + "lambda".len() as u32;
 
     if let Some((name, stmt)) = &li.assigned
+        && li.in_place
         && li.parent == li.stmt_scope
     {
         {
@@ -773,6 +774,7 @@ fn lambda_edits(cx: &Ctx<'_>, l: usize, out: &mut Outcome, hoisted_at: &mut FxHa
                 order: Order::Statement,
                 pieces,
                 anchor,
+                in_place_only: false,
             });
         }
     }
@@ -788,14 +790,14 @@ fn lambda_edits(cx: &Ctx<'_>, l: usize, out: &mut Outcome, hoisted_at: &mut FxHa
         && !intermediate
         && matches!(stmt_kind, ScopeKind::Module | ScopeKind::Class)
     {
-        {
-            out.edits.push(Edit::insert(
-                inner.end().to_u32(),
-                Order::Statement,
-                format!("; del {helper}"),
-                anchor,
-            ));
-        }
+        let mut del = Edit::insert(
+            inner.end().to_u32(),
+            Order::Statement,
+            format!("; del {helper}"),
+            anchor,
+        );
+        del.in_place_only = true;
+        out.edits.push(del);
     }
     let message = format!(
         "moved this lambda into a helper `async def {helper}` defined just before line {}, and used the helper in its place: {uses}",

@@ -42,6 +42,9 @@ pub(crate) struct Edit {
     pub(crate) pieces: Vec<Piece>,
     /// The user's construct this text stands for (synthesized text maps back to it).
     pub(crate) anchor: Span,
+    /// Apply only to the text in place, never inside a slice another edit moves elsewhere
+    /// (`; del helper` after a statement that ends where a moved lambda body ends).
+    pub(crate) in_place_only: bool,
 }
 
 impl Edit {
@@ -53,6 +56,7 @@ impl Edit {
             order,
             pieces: vec![Piece::Text(text.into())],
             anchor,
+            in_place_only: false,
         }
     }
 
@@ -64,6 +68,7 @@ impl Edit {
             order: Order::Replace,
             pieces,
             anchor,
+            in_place_only: false,
         }
     }
 }
@@ -179,6 +184,7 @@ pub(crate) fn apply(source: &str, mut edits: Vec<Edit>) -> (String, SourceMap) {
         &mut active,
         0,
         source.len() as u32,
+        0,
         &mut out,
     );
     let text = out.text;
@@ -229,12 +235,18 @@ fn render(
     active: &mut [bool],
     start: u32,
     end: u32,
+    depth: usize,
     out: &mut Output,
 ) {
     crate::stack::guard(|| {
         let mut cursor = start;
         for (i, e) in edits.iter().enumerate() {
-            if active[i] || e.start < cursor || e.end > end || e.start < start {
+            if active[i]
+                || e.start < cursor
+                || e.end > end
+                || e.start < start
+                || (e.in_place_only && depth > 0)
+            {
                 continue;
             }
             if e.start > end {
@@ -245,7 +257,7 @@ fn render(
             for piece in &e.pieces {
                 match piece {
                     Piece::Text(t) => out.push(t, Origin::Synthesized(e.anchor)),
-                    Piece::Slice(a, b) => render(source, edits, active, *a, *b, out),
+                    Piece::Slice(a, b) => render(source, edits, active, *a, *b, depth + 1, out),
                 }
             }
             active[i] = false;

@@ -101,6 +101,9 @@ pub(crate) struct LambdaInfo {
     pub(crate) yields: bool,
     /// `name = lambda ...`: the name, and the assignment statement.
     pub(crate) assigned: Option<(String, TextRange)>,
+    /// `assigned` comes from a plain assignment (not an annotated one): the statement can be
+    /// rewritten in place as `async def name(...)`.
+    pub(crate) in_place: bool,
     /// The scope holding the statement the lambda is in (module, function or class).
     pub(crate) stmt_scope: ScopeId,
     /// Statements of `stmt_scope` enclosing the lambda, outermost first: range and whether the
@@ -318,7 +321,7 @@ struct Walker<'a> {
     frames: Vec<Frame>,
     roles: FxHashMap<(u32, u32), Role>,
     consumed: FxHashSet<(u32, u32)>,
-    assigned_lambdas: FxHashMap<(u32, u32), (String, TextRange)>,
+    assigned_lambdas: FxHashMap<(u32, u32), (String, TextRange, bool)>,
     /// Lambdas being walked: names read inside them are recorded on each.
     reads: Vec<LambdaId>,
 }
@@ -695,7 +698,7 @@ impl<'a> Walker<'_> {
             Stmt::Assign(a) => {
                 if let ([Expr::Name(target)], Expr::Lambda(l)) = (&a.targets[..], &*a.value) {
                     self.assigned_lambdas
-                        .insert(key(l.range), (target.id.to_string(), a.range));
+                        .insert(key(l.range), (target.id.to_string(), a.range, true));
                 }
                 if let ([Expr::Name(target)], Expr::Call(call)) = (&a.targets[..], &*a.value)
                     && let Expr::Name(class) = &*call.func
@@ -708,6 +711,16 @@ impl<'a> Walker<'_> {
                 for t in &a.targets {
                     self.visit_expr(t);
                 }
+            }
+            Stmt::AnnAssign(a) => {
+                if let (Expr::Name(target), Some(value)) = (&*a.target, &a.value)
+                    && let Expr::Lambda(l) = &**value
+                    && a.simple
+                {
+                    self.assigned_lambdas
+                        .insert(key(l.range), (target.id.to_string(), a.range, false));
+                }
+                visitor::walk_stmt(self, stmt);
             }
             Stmt::For(f) => {
                 if f.is_async {
@@ -809,6 +822,7 @@ impl<'a> Walker<'_> {
                         own_async: None,
                         yields: false,
                         assigned: None,
+                        in_place: false,
                         stmt_scope: 0,
                         stmts: Vec::new(),
                         reads: FxHashSet::default(),
@@ -826,6 +840,7 @@ impl<'a> Walker<'_> {
                         own_async: None,
                         yields: false,
                         assigned: None,
+                        in_place: false,
                         stmt_scope: 0,
                         stmts: Vec::new(),
                         reads: FxHashSet::default(),
@@ -839,7 +854,11 @@ impl<'a> Walker<'_> {
                     .map(|f| (f.range, f.simple))
                     .collect();
                 let own = self.push_scope(ScopeKind::Lambda(lid));
-                let assigned = self.assigned_lambdas.get(&key(lambda.range)).cloned();
+                let (assigned, in_place) =
+                    match self.assigned_lambdas.get(&key(lambda.range)).cloned() {
+                        Some((name, stmt, in_place)) => (Some((name, stmt)), in_place),
+                        None => (None, false),
+                    };
                 if let Some((name, _)) = &assigned {
                     // Replace the plain binding recorded for the assignment target later: the
                     // target is visited after the value, so record the lambda binder now and
@@ -856,6 +875,7 @@ impl<'a> Walker<'_> {
                     li.stmt_scope = stmt_scope;
                     li.stmts = stmts;
                     li.assigned = assigned;
+                    li.in_place = in_place;
                 }
                 let saved = self.scope;
                 self.scope = own;

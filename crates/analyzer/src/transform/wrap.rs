@@ -253,6 +253,7 @@ fn annotation_edits(
                         order: Order::Statement,
                         pieces,
                         anchor,
+                        in_place_only: false,
                     });
                 }
                 None => {
@@ -274,6 +275,7 @@ fn annotation_edits(
                     order: Order::Statement,
                     pieces,
                     anchor,
+                    in_place_only: false,
                 });
             }
         }

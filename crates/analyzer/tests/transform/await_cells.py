@@ -249,6 +249,79 @@ import asyncio
 (lambda v: await asyncio.sleep(0, v + 1))(41)
 # expect: 42
 
+# === lambda-annotated
+import asyncio
+from typing import Callable
+inc: Callable = lambda v: await asyncio.sleep(0, v + 1)
+inc(1)
+# expect: 2
+
+# === lambda-default-of-def
+import asyncio
+def use(cb=lambda: await asyncio.sleep(0, "cb")):
+    return cb
+await use()()
+# expect: 'cb'
+
+# === lambda-in-decorator-and-fstring
+import asyncio
+def deco(cb):
+    return lambda fn: fn
+@deco(lambda: await asyncio.sleep(0))
+def plain():
+    return 1
+f"{await (lambda: await asyncio.sleep(0, 'z'))()}" + str(plain())
+# expect: 'z1'
+
+# === lambda-in-elif
+import asyncio
+k = 0
+if k:
+    pick = None
+elif (g := lambda: await asyncio.sleep(0, "elif")):
+    pick = g
+await pick()
+# expect: 'elif'
+
+# === recursion
+import asyncio
+def fact(n):
+    await asyncio.sleep(0)
+    return 1 if n <= 1 else n * fact(n - 1)
+fact(5)
+# expect: 120
+
+# === await-in-first-iterator-and-default
+import asyncio
+def f():
+    return [x for x in await asyncio.sleep(0, [1, 2])]
+def g():
+    def inner(a=await asyncio.sleep(0, 3)):
+        return a
+    return inner()
+f() + [g()]
+# expect: [1, 2, 3]
+
+# === await-everywhere-in-def
+import asyncio
+def busy(n):
+    total = 0
+    while await asyncio.sleep(0, n > 0):
+        try:
+            total += await asyncio.sleep(0, n)
+        finally:
+            n -= 1
+    return f"{await asyncio.sleep(0, total)}"
+busy(3)
+# expect: '6'
+
+# === crlf-cell
+import asyncio
+def f():
+    return await asyncio.sleep(0, "crlf")
+f()
+# expect: 'crlf'
+
 # === lambda-later-cell
 import asyncio
 tw = lambda v: await asyncio.sleep(0, v * 3)
