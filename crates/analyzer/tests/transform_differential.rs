@@ -49,6 +49,10 @@ fn sessions(text: &str) -> Vec<(String, Vec<Cell>)> {
                         } else if let Some(v) = line.strip_prefix("# raises: ") {
                             let (ty, l) = v.split_once(" line ").expect("raises: Type line N");
                             cell.raises = Some((ty.to_string(), l.parse().expect("line")));
+                        } else if let Some(l) = line.strip_suffix("\\r") {
+                            // A literal `\r` at a line's end stands for a CRLF line ending.
+                            cell.source.push_str(l);
+                            cell.source.push_str("\r\n");
                         } else {
                             cell.source.push_str(line);
                             cell.source.push('\n');

@@ -197,3 +197,35 @@ fn cpython_compiles_every_transformed_generated_cell() {
         sources.len()
     );
 }
+
+#[test]
+fn deep_trees_do_not_overflow_small_stacks() {
+    // Deep but within CPython's limits, on a thread with a small stack: every walk is guarded.
+    let deep_not = format!(
+        "def f():\n    return await g({}x)\nf()\n",
+        "not ".repeat(900)
+    );
+    let deep_lambda = format!(
+        "h = lambda: await g({}1{})\n",
+        "-(".repeat(150),
+        ")".repeat(150)
+    );
+    let deep_ann = format!("x: {}int{} = 1\n", "list[".repeat(150), "]".repeat(150));
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            for (src, rewrites) in [(&deep_not, true), (&deep_lambda, true), (&deep_ann, false)] {
+                for wrap in [false, true] {
+                    let r =
+                        transform_cell(src, &mut SessionState::new(), &TransformOptions { wrap });
+                    assert!(r.refused.is_none(), "{:?}", r.refused);
+                    match r.transformed_source {
+                        Some(t) => assert!(parses(&t)),
+                        None => assert!(!wrap && !rewrites, "not transformed: {src}"),
+                    }
+                }
+            }
+        })
+        .expect("spawn");
+    handle.join().expect("no stack overflow");
+}

@@ -21,6 +21,35 @@
 //! [`TransformResult::source_map`] maps every position of the transformed source back to the
 //! user's, so a tree built from it carries the user's positions.
 //!
+//! ## For the executor
+//!
+//! * Run [`TransformResult::transformed_source`] instead of the cell when it is `Some`; build the
+//!   CPython-schema tree from it and move every position through
+//!   [`TransformResult::source_map`] (or [`TransformResult::original_cpython`]) so tracebacks name
+//!   the user's lines; show the user's source for them.
+//! * A wrapped cell is module code defining `async def __pyrepl3_cell__()` (after any leading
+//!   docstring, `from __future__` and star imports, and, when the cell annotates names, the line
+//!   `(__pyrepl3_cell__): 0` that makes CPython create `__annotations__` as module level does).
+//!   Execute it in the session's globals, then `await __pyrepl3_cell__()` (its return value is
+//!   the cell's value) and delete `__pyrepl3_cell__`. Before executing, strip the
+//!   `__pyrepl3_cell__.<locals>.` prefix from the `co_qualname` of the code objects nested in the
+//!   wrapper (`code.replace(co_qualname=...)`), so lambdas and generator expressions created at
+//!   cell level get the names they get at module level; `def`s and classes need nothing (their
+//!   names are declared `global`, which gives them module-level qualified names).
+//!
+//! ## Known limits
+//!
+//! * A helper for an inline lambda needs a line of its own: when no blank line is free just
+//!   above its statement, the transformed text gains a line there (the source map still takes
+//!   every position back to the user's). Helpers stay in the namespace when the lambda sits in a
+//!   comprehension or in an expression statement (removing them there would change the value).
+//! * The wrapper's header (and `global` line) adds one or two lines at the top of the text.
+//! * Calls are matched by name, through `self` in a class, through `C(...)` and through names
+//!   bound by `x = C(...)`; other calls of a rewritten method, and rewritten functions used as
+//!   values, get a warning (PR304), not a rewrite.
+//! * Name resolution is flow-insensitive: a name bound both by a rewritten `def` and by anything
+//!   else in the same scope is not awaited automatically (with a warning).
+//!
 //! ```
 //! use pyrepl3_analyzer::SessionState;
 //! use pyrepl3_analyzer::transform::{transform_cell, TransformOptions};
@@ -50,7 +79,7 @@ pub use wrap::WRAPPER_NAME;
 
 use crate::diagnostic::Diagnostic;
 use crate::rules::transform::{TransformRefused, WrapWithGlobals};
-use crate::span::{LineIndex, Span};
+use crate::span::{CpyPosition, LineIndex, Span};
 use crate::{CellError, SessionState, parse, stack};
 
 /// Which transform made a rewrite.
@@ -119,6 +148,19 @@ pub struct TransformResult {
     pub source_map: SourceMap,
     /// Line starts of the user's cell, for converting spans.
     pub line_index: LineIndex,
+}
+
+impl TransformResult {
+    /// CPython's position (1-based line, 0-based UTF-8 column) in the user's cell of a position
+    /// in [`Self::transformed_source`]; `end` selects the end-of-construct mapping.
+    pub fn original_cpython(&self, transformed_offset: u32, end: bool) -> CpyPosition {
+        let offset = if end {
+            self.source_map.original_end(transformed_offset)
+        } else {
+            self.source_map.original_start(transformed_offset)
+        };
+        self.line_index.cpython(offset)
+    }
 }
 
 /// What kind of function a rewrite produced.

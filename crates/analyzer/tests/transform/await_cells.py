@@ -2,6 +2,7 @@
 # async function) that pyrepl3 rewrites. Sessions start with "# === name", cells with "# %%".
 # "# expect: R" ends a cell whose trailing expression must have repr R once run;
 # "# refuse: text" marks a cell that must be refused with a reason containing text;
+# A line ending in a literal backslash-r stands for a CRLF line ending.
 # "# raises: Type line N" marks a cell whose traceback must point at the user's line N.
 
 # === plain-def-awaits
@@ -316,11 +317,12 @@ busy(3)
 # expect: '6'
 
 # === crlf-cell
-import asyncio
-def f():
-    return await asyncio.sleep(0, "crlf")
-f()
-# expect: 'crlf'
+import asyncio\r
+def f():\r
+    return await asyncio.sleep(0, "crlf")\r
+xs = [lambda: await asyncio.sleep(0, 1)]\r
+f() + str(await xs[0]())\r
+# expect: 'crlf1'
 
 # === lambda-later-cell
 import asyncio
