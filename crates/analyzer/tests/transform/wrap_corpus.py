@@ -493,3 +493,50 @@ def bump():
     counter_v += 10
 bump()
 counter_v
+
+# === annotations-in-blocks
+import contextlib
+with contextlib.nullcontext():
+    wa: int = 1
+try:
+    ta: str = "t"
+except Exception:
+    pass
+match 1:
+    case 1:
+        ma: float = 1.0
+__annotations__, wa, ta, ma
+
+# === nonlocal-at-cell-level-fails-both-ways
+nl = 1
+def bad():
+    nonlocal nl
+    nl = 2
+
+# === walrus-in-lambda-default
+fl = lambda a=(wd := 4): a
+fl() + wd
+
+# === class-body-reads-cell-names
+seed = 3
+class Reader:
+    value = seed * 2
+    items = [seed for _ in range(2)]
+Reader.value, Reader.items
+
+# === async-genexp-at-cell-level
+import asyncio
+agx = (await asyncio.sleep(0, i) for i in range(3))
+[v async for v in agx]
+
+# === conditional-import
+try:
+    import not_a_real_module_pyrepl3 as maybe
+except ImportError:
+    maybe = None
+maybe
+
+# === main-guard
+if __name__ == "__main__":
+    ran_main = True
+ran_main
