@@ -138,6 +138,10 @@ snap!(
 );
 snap!(lambda_after_semicolon, "x = 1; fs = [lambda: await g()]\n");
 snap!(
+    lambda_assigned_not_at_line_start,
+    "x = 1; f = lambda: await g()\nif c: h = lambda: await g()\nf(); h()\n"
+);
+snap!(
     lambda_called_immediately,
     "x = (lambda v: await g(v))(1)\n(lambda: await g())()\n"
 );

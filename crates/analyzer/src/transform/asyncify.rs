@@ -110,46 +110,40 @@ impl Ctx<'_> {
 
     /// What `name` bound in scope `s` is.
     fn target_in(&self, s: usize, name: &str) -> Target {
-        {
-            {
-                let Some(binders) = self.cs.scopes[s].binders.get(name) else {
-                    return Target::Plain;
-                };
-                let mut kind = None;
-                let mut all = !binders.is_empty();
-                let mut any = false;
-                let mut at = None;
-                for b in binders {
-                    match *b {
-                        Binder::Def(f) if self.rewritten[f] && !self.cs.funcs[f].is_async => {
-                            any = true;
-                            at = Some(self.cs.funcs[f].name_range);
-                            let k = if self.cs.funcs[f].yields.is_some() {
-                                RewrittenKind::AsyncGenerator
-                            } else {
-                                RewrittenKind::Coroutine
-                            };
-                            kind = Some(match kind {
-                                Some(RewrittenKind::AsyncGenerator) => {
-                                    RewrittenKind::AsyncGenerator
-                                }
-                                _ => k,
-                            });
-                        }
-                        Binder::Lambda(l) if self.lambdas[l] => {
-                            any = true;
-                            at = Some(self.cs.lambdas[l].range);
-                            kind.get_or_insert(RewrittenKind::Coroutine);
-                        }
-                        _ => all = false,
-                    }
+        let Some(binders) = self.cs.scopes[s].binders.get(name) else {
+            return Target::Plain;
+        };
+        let mut kind = None;
+        let mut all = !binders.is_empty();
+        let mut any = false;
+        let mut at = None;
+        for b in binders {
+            match *b {
+                Binder::Def(f) if self.rewritten[f] && !self.cs.funcs[f].is_async => {
+                    any = true;
+                    at = Some(self.cs.funcs[f].name_range);
+                    let k = if self.cs.funcs[f].yields.is_some() {
+                        RewrittenKind::AsyncGenerator
+                    } else {
+                        RewrittenKind::Coroutine
+                    };
+                    kind = Some(match kind {
+                        Some(RewrittenKind::AsyncGenerator) => RewrittenKind::AsyncGenerator,
+                        _ => k,
+                    });
                 }
-                match (all, any, kind) {
-                    (true, true, Some(k)) => Target::Rewritten(k, at),
-                    (false, true, _) => Target::Ambiguous(at),
-                    _ => Target::Plain,
+                Binder::Lambda(l) if self.lambdas[l] => {
+                    any = true;
+                    at = Some(self.cs.lambdas[l].range);
+                    kind.get_or_insert(RewrittenKind::Coroutine);
                 }
+                _ => all = false,
             }
+        }
+        match (all, any, kind) {
+            (true, true, Some(k)) => Target::Rewritten(k, at),
+            (false, true, _) => Target::Ambiguous(at),
+            _ => Target::Plain,
         }
     }
 
@@ -600,50 +594,48 @@ fn lambda_edits(cx: &Ctx<'_>, l: usize, out: &mut Outcome, hoisted_at: &mut FxHa
     if let Some((name, stmt)) = &li.assigned
         && li.in_place
         && li.parent == li.stmt_scope
+        && starts_line(src, stmt.start().to_u32())
     {
-        {
-            let (ss, se) = (stmt.start().to_u32(), stmt.end().to_u32());
-            let before_params = params.map_or(bs, |p| p.0);
-            let mut pieces = vec![Piece::Text(format!(
-                "async def {name}({}",
-                "\n".repeat(line_breaks(&src[ss as usize..before_params as usize]))
-            ))];
-            let after_params = match params {
-                Some((a, b)) => {
-                    pieces.push(Piece::Slice(a, b));
-                    b
-                }
-                None => lambda_kw_end.min(bs),
-            };
-            pieces.push(Piece::Text(format!(
-                "): return ({}",
-                "\n".repeat(line_breaks(&src[after_params as usize..bs as usize]))
-            )));
-            let anchor = Span::new(ss, se);
-            out.edits.push(Edit::replace(ss, bs, pieces, anchor));
-            out.edits.push(Edit::replace(
-                be,
-                se,
-                vec![Piece::Text(format!(
-                    "){}",
-                    "\n".repeat(line_breaks(&src[be as usize..se as usize]))
-                ))],
-                anchor,
-            ));
-            let message =
-                format!("rewrote `{name} = lambda ...` as `async def {name}(...)`: {uses}");
-            out.reasons.push(Diagnostic::new(
-                LambdaToAsyncDef::meta(),
-                message.clone(),
-                anchor,
-            ));
-            out.records.push(TransformRecord {
-                kind: TransformKind::LambdaToAsyncDef,
-                span: anchor,
-                message,
-            });
-            return;
-        }
+        let (ss, se) = (stmt.start().to_u32(), stmt.end().to_u32());
+        let before_params = params.map_or(bs, |p| p.0);
+        let mut pieces = vec![Piece::Text(format!(
+            "async def {name}({}",
+            "\n".repeat(line_breaks(&src[ss as usize..before_params as usize]))
+        ))];
+        let after_params = match params {
+            Some((a, b)) => {
+                pieces.push(Piece::Slice(a, b));
+                b
+            }
+            None => lambda_kw_end.min(bs),
+        };
+        pieces.push(Piece::Text(format!(
+            "): return ({}",
+            "\n".repeat(line_breaks(&src[after_params as usize..bs as usize]))
+        )));
+        let anchor = Span::new(ss, se);
+        out.edits.push(Edit::replace(ss, bs, pieces, anchor));
+        out.edits.push(Edit::replace(
+            be,
+            se,
+            vec![Piece::Text(format!(
+                "){}",
+                "\n".repeat(line_breaks(&src[be as usize..se as usize]))
+            ))],
+            anchor,
+        ));
+        let message = format!("rewrote `{name} = lambda ...` as `async def {name}(...)`: {uses}");
+        out.reasons.push(Diagnostic::new(
+            LambdaToAsyncDef::meta(),
+            message.clone(),
+            anchor,
+        ));
+        out.records.push(TransformRecord {
+            kind: TransformKind::LambdaToAsyncDef,
+            span: anchor,
+            message,
+        });
+        return;
     }
 
     // Inline: hoist into a helper `async def` before the enclosing statement.
@@ -813,7 +805,8 @@ fn lambda_edits(cx: &Ctx<'_>, l: usize, out: &mut Outcome, hoisted_at: &mut FxHa
         .calls
         .iter()
         .any(|c| c.callee_lambda == Some(li.range) && cx.can_await(c.ctx));
-    if !called_here {
+    // Calls through the name a lambda is assigned to are awaited (or warned about) by name.
+    if !called_here && li.assigned.is_none() {
         out.reasons.push(Diagnostic::new(
             CoroutineUsedSynchronously::meta(),
             "the lambda is now an async function: whoever calls it gets a coroutine to await",
@@ -825,6 +818,15 @@ fn lambda_edits(cx: &Ctx<'_>, l: usize, out: &mut Outcome, hoisted_at: &mut FxHa
         span: anchor,
         message,
     });
+}
+
+/// Is `offset` the first non-blank character of its line?
+fn starts_line(src: &str, offset: u32) -> bool {
+    let before = &src[..offset as usize];
+    let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    before[line_start..]
+        .chars()
+        .all(|c| matches!(c, ' ' | '\t' | '\x0c'))
 }
 
 fn first_non_ws(src: &str, from: u32) -> u32 {
