@@ -33,6 +33,7 @@ pub mod span;
 mod stack;
 mod syntax;
 mod tla;
+pub mod transform;
 
 pub use diagnostic::{Diagnostic, Related, Severity};
 pub use mode::Mode;
@@ -52,6 +53,7 @@ use rules::syntax::{SyntaxError as SyntaxErrorRule, TooDeeplyNested};
 #[derive(Debug, Clone, Default)]
 pub struct SessionState {
     pub(crate) symbols: blocking::SymbolTable,
+    pub(crate) transform: transform::SessionTransforms,
     cells: u32,
 }
 

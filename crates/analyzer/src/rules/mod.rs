@@ -10,6 +10,7 @@ use crate::diagnostic::Severity;
 pub mod blocking;
 pub mod routing;
 pub mod syntax;
+pub mod transform;
 
 /// Static metadata of one rule.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,6 +72,7 @@ pub fn all() -> Vec<&'static RuleMeta> {
         .iter()
         .chain(routing::RULES)
         .chain(blocking::RULES)
+        .chain(transform::RULES)
         .copied()
         .collect();
     v.sort_by_key(|r| r.code);
