@@ -235,7 +235,11 @@ fn body(args: &Args, out: &mut Out, err: &Err) -> Result<u8, WriteStop> {
         }
     }
     match args.format {
-        Format::Text | Format::Concise => out.write(&text::summary(&summary))?,
+        // With nothing analyzed, the errors on standard error say it all.
+        Format::Text | Format::Concise if summary.files > 0 => {
+            out.write(&text::summary(&summary))?
+        }
+        Format::Text | Format::Concise => {}
         Format::Json => {
             let doc = json::Output {
                 version: 1,

@@ -95,12 +95,18 @@ impl InputError {
             K::PermissionDenied => "permission denied".to_string(),
             K::IsADirectory => "is a directory".to_string(),
             K::InvalidData => "not readable as text".to_string(),
+            K::NotADirectory => "not a directory".to_string(),
             _ => {
                 let s = e.to_string();
-                match s.find(" (os error") {
-                    Some(i) => s[..i].to_string(),
-                    None => s,
-                }
+                let s = match s.find(" (os error") {
+                    Some(i) => &s[..i],
+                    None => &s,
+                };
+                let mut chars = s.chars();
+                chars
+                    .next()
+                    .map(|c| c.to_lowercase().chain(chars).collect())
+                    .unwrap_or_default()
             }
         };
         Self { path, message }

@@ -38,13 +38,34 @@ pub struct CellReport {
 }
 
 impl CellReport {
+    /// An offset moved back inside the cell's last line when it points past the cell's final
+    /// line break (where an "unexpected EOF" points): that place is the next cell's first line.
+    pub fn clamp_offset(&self, offset: u32) -> u32 {
+        if (offset as usize) < self.source.len() {
+            return offset;
+        }
+        let s = self.source.as_str();
+        let trimmed = s
+            .strip_suffix("\r\n")
+            .or_else(|| s.strip_suffix('\n'))
+            .or_else(|| s.strip_suffix('\r'))
+            .unwrap_or(s);
+        trimmed.len() as u32
+    }
+
     /// The file position of a byte offset in the cell.
     pub fn pos(&self, offset: u32) -> Pos {
+        let offset = self.clamp_offset(offset);
         let h = self.analysis.line_index.human(&self.source, offset);
         Pos {
             line: h.line + self.line - 1,
             column: h.column,
         }
+    }
+
+    /// A span with both ends passed through [`Self::clamp_offset`].
+    pub fn clamp_span(&self, span: Span) -> Span {
+        Span::new(self.clamp_offset(span.start), self.clamp_offset(span.end))
     }
 
     /// The file positions of a span's start and end.
@@ -116,6 +137,27 @@ fn analyze_cell(
     }
 }
 
+/// Cell magics whose body IPython runs as Python in the session (`%%time`, `%%timeit`...).
+const PYTHON_CELL_MAGICS: [&str; 5] = ["capture", "debug", "prun", "time", "timeit"];
+
+/// The part of a notebook cell that is Python: all of it, except after a cell magic such as
+/// `%%bash` or `%%html` on the first line, whose body is not Python at all; then only the magic
+/// line itself is analyzed (and reported as an IPython escape).
+pub fn python_part(source: &str) -> &str {
+    let Some(rest) = source.strip_prefix("%%") else {
+        return source;
+    };
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if PYTHON_CELL_MAGICS.contains(&name.as_str()) {
+        return source;
+    }
+    let end = source.find(['\n', '\r']).unwrap_or(source.len());
+    &source[..end]
+}
+
 /// Split `bytes` into cells and analyze them in order as one session.
 pub fn analyze_file(path: String, kind: Kind, bytes: &[u8]) -> Result<FileReport, NotebookError> {
     let mut state = SessionState::new();
@@ -144,8 +186,8 @@ pub fn analyze_file(path: String, kind: Kind, bytes: &[u8]) -> Result<FileReport
                     first_line: 1,
                     ipython: true,
                 };
-                let analysis =
-                    pyrepl3_analyzer::analyze_cell_with(&cell.source, &mut state, &options);
+                let analyzed = python_part(&cell.source);
+                let analysis = pyrepl3_analyzer::analyze_cell_with(analyzed, &mut state, &options);
                 cells.push(CellReport {
                     index,
                     line: 1,
@@ -192,5 +234,35 @@ impl Summary {
             .iter()
             .position(|m| *m == mode)
             .map_or(0, |i| self.modes[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_magics_with_a_foreign_body_analyze_only_the_magic_line() {
+        assert_eq!(python_part("%%bash\necho hi\n"), "%%bash");
+        assert_eq!(python_part("%%html\r\n<b>x</b>"), "%%html");
+        assert_eq!(python_part("%%time\nx = 1\n"), "%%time\nx = 1\n");
+        assert_eq!(python_part("%%timeit -n 3\nx = 1"), "%%timeit -n 3\nx = 1");
+        assert_eq!(python_part("%time x = 1\n"), "%time x = 1\n");
+        assert_eq!(python_part("x = 1\n"), "x = 1\n");
+    }
+
+    #[test]
+    fn positions_past_the_final_line_break_stay_in_the_cell() {
+        let report = analyze_file(
+            "t.py".into(),
+            Kind::Python,
+            b"a = 1\n# %%\nb = (\n\n# %%\nc = 3\n",
+        )
+        .unwrap();
+        let cell = &report.cells[1];
+        assert_eq!(cell.end_line(), 4);
+        let end = cell.source.len() as u32;
+        assert_eq!(cell.pos(end), Pos { line: 4, column: 1 });
+        assert_eq!(cell.pos(0), Pos { line: 2, column: 1 });
     }
 }

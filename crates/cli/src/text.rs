@@ -33,10 +33,10 @@ fn mode_style(mode: Mode) -> Style {
 /// What a mode means for the person running the cell.
 pub fn mode_description(mode: Mode) -> &'static str {
     match mode {
-        Mode::SyntaxError => "CPython refuses to compile it, so nothing in it runs",
-        Mode::TopLevelAwait => "compiled as a coroutine and awaited on the session's event loop",
-        Mode::BlockingSync => "runs on a worker thread, so the event loop keeps running",
-        Mode::AsyncDef => "defines coroutine functions; runs directly on the loop thread",
+        Mode::SyntaxError => "CPython refuses to compile this cell",
+        Mode::TopLevelAwait => "awaited as a coroutine on the session's event loop",
+        Mode::BlockingSync => "runs on a worker thread; the event loop keeps running",
+        Mode::AsyncDef => "defines coroutine functions; runs on the loop thread",
         Mode::SimpleSync => "runs directly on the loop thread",
     }
 }
@@ -139,14 +139,15 @@ impl TextRenderer {
         );
         let source = display_source(&cell.source);
         let snippet_path = location_path(path, cell);
-        for d in &a.reasons {
+        for (i, d) in a.reasons.iter().enumerate() {
             let title = level(d.severity)
                 .primary_title(d.message.as_str())
                 .id(d.rule.code);
             let mut group = if is_cell_level(d) {
                 Group::with_title(title)
             } else {
-                let mut primary = AnnotationKind::Primary.span(clamp(&source, d.span));
+                let mut primary =
+                    AnnotationKind::Primary.span(clamp(&source, cell.clamp_span(d.span)));
                 if let Some(call) = a.blocking_calls.iter().find(|b| b.span == d.span) {
                     primary = primary.label(format!("`{}`, via {}", call.name, call.via));
                 }
@@ -157,7 +158,7 @@ impl TextRenderer {
                 for rel in &d.related {
                     snippet = snippet.annotation(
                         AnnotationKind::Context
-                            .span(clamp(&source, rel.span))
+                            .span(clamp(&source, cell.clamp_span(rel.span)))
                             .label(rel.message.as_str()),
                     );
                 }
@@ -165,6 +166,9 @@ impl TextRenderer {
             };
             if let Some(help) = &d.help {
                 group = group.element(Level::HELP.message(help.as_str()));
+            }
+            if i > 0 {
+                out.push('\n');
             }
             out.push_str(&self.renderer.render(&[group]));
             out.push('\n');
@@ -196,7 +200,11 @@ pub fn concise(file: &FileReport) -> String {
         let _ = write!(out, "{ms}{}{ms:#}", cell.analysis.mode);
         if let Some(e) = &cell.analysis.error {
             let p = cell.pos(e.span.start);
-            let _ = write!(out, " ({}:{}: {}: {})", p.line, p.column, e.kind, e.message);
+            let _ = write!(
+                out,
+                " (at {}:{}: {}: {})",
+                p.line, p.column, e.kind, e.message
+            );
         }
         let _ = writeln!(out, " {DIM}[{}]{DIM:#}", codes.join(", "));
     }
