@@ -88,6 +88,20 @@ fn clamp(source: &str, span: Span) -> std::ops::Range<usize> {
     start..end
 }
 
+/// An informational reason about a whole block (`async def` ... or `async with` ...) is shown on
+/// the block's first line: that line says what it is, and the body would only bury it.
+fn first_line_only(source: &str, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let end = source[range.clone()]
+        .find(['\n', '\r'])
+        .map_or(range.end, |i| range.start + i);
+    let end = if source[range.start..end].trim().is_empty() {
+        range.end // a span that starts at a line break keeps its extent
+    } else {
+        end
+    };
+    range.start..end
+}
+
 /// A reason about the cell as a whole (no place in it to point at).
 fn is_cell_level(d: &Diagnostic) -> bool {
     d.severity == Severity::Info && d.span == Span::empty(0)
@@ -146,8 +160,11 @@ impl TextRenderer {
             let mut group = if is_cell_level(d) {
                 Group::with_title(title)
             } else {
-                let mut primary =
-                    AnnotationKind::Primary.span(clamp(&source, cell.clamp_span(d.span)));
+                let mut range = clamp(&source, cell.clamp_span(d.span));
+                if d.severity == Severity::Info {
+                    range = first_line_only(&source, range);
+                }
+                let mut primary = AnnotationKind::Primary.span(range);
                 if let Some(call) = a.blocking_calls.iter().find(|b| b.span == d.span) {
                     primary = primary.label(format!("`{}`, via {}", call.name, call.via));
                 }
@@ -258,6 +275,14 @@ mod tests {
         let d = display_source(src);
         assert_eq!(d.len(), src.len());
         assert_eq!(d, "a \nb\nc\n");
+    }
+
+    #[test]
+    fn info_spans_keep_their_first_line() {
+        let src = "async def f():\n    await g()\n";
+        assert_eq!(first_line_only(src, 0..src.len()), 0..14);
+        assert_eq!(first_line_only(src, 4..9), 4..9);
+        assert_eq!(first_line_only(src, 14..16), 14..16);
     }
 
     #[test]
