@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod args;
 pub mod cells;
+pub mod encoding;
 pub mod explain;
 pub mod inputs;
 pub mod json;

@@ -165,6 +165,7 @@ pub fn analyze_file(path: String, kind: Kind, bytes: &[u8]) -> Result<FileReport
     match kind {
         Kind::Python => {
             let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            let bytes = &*crate::encoding::to_utf8(bytes);
             for (index, cell) in split_percent(bytes).into_iter().enumerate() {
                 let options = CellOptions {
                     first_line: cell.line,

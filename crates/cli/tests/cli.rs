@@ -49,10 +49,12 @@ fn write(dir: &Path, name: &str, content: &[u8]) -> String {
 
 /// What CPython 3.11 says about `src`: `None` when it compiles (with top-level await allowed),
 /// else (lineno, offset) of the SyntaxError, offset being CPython's 1-based character column.
-fn cpython_error(src: &str) -> Option<(u64, u64)> {
+fn cpython_error(src: impl AsRef<[u8]>) -> Option<(u64, u64)> {
     let script = r#"
-import ast, sys
-src = sys.stdin.read()
+import ast, importlib.util, sys
+# Decode as CPython decodes a source file (BOM, coding cookie), then compile the text, so that
+# `offset` counts characters.
+src = importlib.util.decode_source(sys.stdin.buffer.read())
 try:
     compile(src, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     print("ok")
@@ -65,12 +67,7 @@ except SyntaxError as e:
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(src.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(src.as_ref()).unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let text = text.trim();
@@ -213,11 +210,17 @@ fn crlf_files_split_and_count_lines_like_lf_files() {
 #[test]
 fn bom_and_invalid_utf8() {
     let dir = tempfile::tempdir().unwrap();
-    let bom = write(dir.path(), "bom.py", b"\xEF\xBB\xBFx = (\n");
+    let bom_src = b"\xEF\xBB\xBFx = 1 + )\n";
+    let bom = write(dir.path(), "bom.py", bom_src);
     let (v, code) = json_of(&[&bom]);
     assert_eq!(code, 1);
-    // CPython does not count the BOM: the error is after `x = (`.
-    assert_eq!(v["files"][0]["cells"][0]["error"]["line"], 1);
+    // CPython does not count the BOM.
+    let error = &v["files"][0]["cells"][0]["error"];
+    assert_eq!(cpython_error(bom_src), Some((1, 9)));
+    assert_eq!(
+        (error["line"].as_u64(), error["column"].as_u64()),
+        (Some(1), Some(9))
+    );
     let bad = write(dir.path(), "latin1.py", b"x = 1\n# %%\ns = 'caf\xe9'\n");
     let (v, code) = json_of(&[&bad]);
     assert_eq!(code, 1);
@@ -232,6 +235,34 @@ fn bom_and_invalid_utf8() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(format!("--> {bad}:3:9")));
+}
+
+#[test]
+fn a_latin_1_coding_cookie_is_honoured_like_cpython() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = b"# -*- coding: latin-1 -*-\ns = 'caf\xe9'\n";
+    let bad = b"# -*- coding: latin-1 -*-\n# %%\ns = 'caf\xe9' + )\n";
+    assert_eq!(cpython_error(ok), None);
+    let ok_path = write(dir.path(), "ok.py", ok);
+    let (v, code) = json_of(&[&ok_path]);
+    assert_eq!(code, 0, "{v}");
+    let bad_path = write(dir.path(), "bad.py", bad);
+    let (v, code) = json_of(&[&bad_path]);
+    assert_eq!(code, 1);
+    let error = &v["files"][0]["cells"][1]["error"];
+    // CPython sees the whole file; the cell starts at line 2 and the cookie is in cell 0.
+    let (line, col) = cpython_error(bad).unwrap();
+    assert_eq!(
+        (error["line"].as_u64(), error["column"].as_u64()),
+        (Some(line), Some(col))
+    );
+    assert_eq!(col, 14);
+    // Text output shows the character, not mojibake.
+    bin()
+        .arg(&bad_path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("s = 'café' + )"));
 }
 
 const NOTEBOOK: &str = r##"{
