@@ -77,11 +77,11 @@ impl Out {
 }
 
 /// Standard error, for one-line error reports.
-struct Err {
+struct ErrorLine {
     color: bool,
 }
 
-impl Err {
+impl ErrorLine {
     fn line(&self, msg: &str) {
         let style = Style::new()
             .fg_color(Some(AnsiColor::BrightRed.into()))
@@ -147,7 +147,7 @@ where
                     ExitCode::from(EXIT_OK)
                 }
                 _ => {
-                    Err { color: false }.line(&one_line(&e));
+                    ErrorLine { color: false }.line(&one_line(&e));
                     ExitCode::from(EXIT_FAILURE)
                 }
             };
@@ -160,18 +160,14 @@ where
 pub fn run(args: &Args) -> u8 {
     let choice = args.color.choice();
     let stdout_color = wants_color(choice, &std::io::stdout());
-    let err = Err {
+    let err = ErrorLine {
         color: wants_color(choice, &std::io::stderr()),
     };
     let mut out = Out::new(stdout_color && args.format != Format::Json);
-    let status = match body(args, &mut out, &err) {
-        Ok(status) => out.flush().map(|()| status),
-        Result::Err(stop) => Result::Err(stop),
-    };
-    match status {
+    match body(args, &mut out, &err).and_then(|status| out.flush().map(|()| status)) {
         Ok(status) => status,
-        Result::Err(WriteStop::BrokenPipe) => EXIT_OK,
-        Result::Err(WriteStop::Failed(e)) => {
+        Err(WriteStop::BrokenPipe) => EXIT_OK,
+        Err(WriteStop::Failed(e)) => {
             err.line(&format!(
                 "cannot write output: {}",
                 InputError::io(String::new(), &e).message
@@ -181,7 +177,7 @@ pub fn run(args: &Args) -> u8 {
     }
 }
 
-fn body(args: &Args, out: &mut Out, err: &Err) -> Result<u8, WriteStop> {
+fn body(args: &Args, out: &mut Out, err: &ErrorLine) -> Result<u8, WriteStop> {
     if let Some(code) = &args.explain {
         return match pyrepl3_analyzer::rules::find(code) {
             Some(rule) => {
@@ -215,7 +211,7 @@ fn body(args: &Args, out: &mut Out, err: &Err) -> Result<u8, WriteStop> {
         });
         let file = match loaded {
             Ok(file) => file,
-            Result::Err(e) => {
+            Err(e) => {
                 out.flush()?;
                 err.line(&e.to_string());
                 summary.failed += 1;

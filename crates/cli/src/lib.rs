@@ -4,6 +4,8 @@
 //! so the pieces (splitting files into cells, reading notebooks, rendering) can be tested alone.
 //! Serialization (serde) lives here, at the edge: the analyzer itself knows nothing of JSON.
 
+#![forbid(unsafe_code)]
+
 pub mod analyze;
 pub mod args;
 pub mod cells;

@@ -606,6 +606,27 @@ fn a_closed_stdout_ends_the_run_quietly() {
     assert_eq!(status.code(), Some(0), "a vanished reader is not an error");
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_a_one_line_error() {
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("pyrepl3-analyze"))
+        .current_dir(workspace())
+        .arg("examples/tour.py")
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: cannot write output: no space left on device\n"
+    );
+}
+
 #[test]
 fn examples_tour_succeeds() {
     // The README's first command: the tour has no syntax errors.
