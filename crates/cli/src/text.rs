@@ -153,31 +153,34 @@ impl TextRenderer {
         );
         let source = display_source(&cell.source);
         let snippet_path = location_path(path, cell);
-        for (i, d) in a.reasons.iter().enumerate() {
+        for (i, same) in group_reasons(&a.reasons).into_iter().enumerate() {
+            let d = same[0];
             let title = level(d.severity)
                 .primary_title(d.message.as_str())
                 .id(d.rule.code);
-            let mut group = if is_cell_level(d) {
+            let mut group = if same.iter().all(|d| is_cell_level(d)) {
                 Group::with_title(title)
             } else {
-                let mut range = clamp(&source, cell.clamp_span(d.span));
-                if d.severity == Severity::Info {
-                    range = first_line_only(&source, range);
-                }
-                let mut primary = AnnotationKind::Primary.span(range);
-                if let Some(call) = a.blocking_calls.iter().find(|b| b.span == d.span) {
-                    primary = primary.label(format!("`{}`, via {}", call.name, call.via));
-                }
                 let mut snippet = Snippet::source(source.as_str())
                     .line_start(cell.line as usize)
-                    .path(snippet_path.as_str())
-                    .annotation(primary);
-                for rel in &d.related {
-                    snippet = snippet.annotation(
-                        AnnotationKind::Context
-                            .span(clamp(&source, cell.clamp_span(rel.span)))
-                            .label(rel.message.as_str()),
-                    );
+                    .path(snippet_path.as_str());
+                for d in same.iter().filter(|d| !is_cell_level(d)) {
+                    let mut range = clamp(&source, cell.clamp_span(d.span));
+                    if d.severity == Severity::Info {
+                        range = first_line_only(&source, range);
+                    }
+                    let mut primary = AnnotationKind::Primary.span(range);
+                    if let Some(call) = a.blocking_calls.iter().find(|b| b.span == d.span) {
+                        primary = primary.label(format!("`{}`, via {}", call.name, call.via));
+                    }
+                    snippet = snippet.annotation(primary);
+                    for rel in &d.related {
+                        snippet = snippet.annotation(
+                            AnnotationKind::Context
+                                .span(clamp(&source, cell.clamp_span(rel.span)))
+                                .label(rel.message.as_str()),
+                        );
+                    }
                 }
                 title.element(snippet)
             };
@@ -191,6 +194,26 @@ impl TextRenderer {
             out.push('\n');
         }
     }
+}
+
+/// Reasons that say the same thing (same rule, severity, message and help) in several places,
+/// gathered so they render as one message pointing at every place. Order: first occurrence.
+fn group_reasons(reasons: &[Diagnostic]) -> Vec<Vec<&Diagnostic>> {
+    let mut groups: Vec<Vec<&Diagnostic>> = Vec::new();
+    for d in reasons {
+        let same = |g: &&mut Vec<&Diagnostic>| {
+            let first = g[0];
+            first.rule.code == d.rule.code
+                && first.severity == d.severity
+                && first.message == d.message
+                && first.help == d.help
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(g) => g.push(d),
+            None => groups.push(vec![d]),
+        }
+    }
+    groups
 }
 
 /// The name a cell's snippets carry: the file, or `file:cell N` in a notebook (so the

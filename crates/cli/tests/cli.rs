@@ -326,7 +326,9 @@ fn notebooks_report_ipython_escapes_and_keep_cell_positions() {
         .arg(&path)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains(format!("--> {path}:cell 0:2:1")))
+        .stdout(predicate::str::contains(format!("--> {path}:cell 0:1:1")))
+        .stdout(predicate::str::contains("2 | !ls -l\n  | ^^^^^^"))
+        .stdout(predicate::str::contains(format!("--> {path}:cell 2:2:7")))
         .stdout(predicate::str::contains(format!(
             "{path}:cell 2 · syntax_error"
         )));

@@ -200,3 +200,43 @@ fn cell_level_reasons_have_no_snippet_and_severity_colours_are_strippable() {
         "demo.py:1 · cell 0 · simple_sync — runs directly on the loop thread\ninfo[PR104]: runs directly\n\n"
     );
 }
+
+#[test]
+fn identical_reasons_render_as_one_message_with_every_place() {
+    let src = "%time x = 1\ny = 2\n!ls\n";
+    let escape = |needle: &str| {
+        Diagnostic::new(
+            rule("PR107"),
+            "IPython escape command",
+            span_of(src, needle),
+        )
+    };
+    let cell = CellReport {
+        index: 0,
+        line: 1,
+        notebook_position: Some(0),
+        source: src.into(),
+        analysis: CellAnalysis {
+            mode: Mode::SimpleSync,
+            reasons: vec![escape("%time x = 1"), escape("!ls")],
+            blocking_calls: vec![],
+            bound_names: vec![],
+            dynamic_writes: false,
+            needs_loop_thread: false,
+            error: None,
+            line_index: LineIndex::new(src),
+        },
+    };
+    let report = FileReport {
+        path: "nb.ipynb".into(),
+        kind: Kind::Notebook,
+        cells: vec![cell],
+    };
+    let out = plain(TextRenderer::new().file(&report));
+    assert_eq!(out.matches("warning[PR107]").count(), 1, "{out}");
+    assert!(out.contains("1 | %time x = 1\n  | ^^^^^^^^^^^"), "{out}");
+    assert!(out.contains("3 | !ls\n  | ^^^"), "{out}");
+    // JSON keeps one reason per place.
+    let value = serde_json::to_value(json::File::new(&report)).unwrap();
+    assert_eq!(value["cells"][0]["reasons"].as_array().unwrap().len(), 2);
+}
