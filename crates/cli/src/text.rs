@@ -171,7 +171,7 @@ impl TextRenderer {
                     }
                     let mut primary = AnnotationKind::Primary.span(range);
                     if let Some(call) = a.blocking_calls.iter().find(|b| b.span == d.span) {
-                        primary = primary.label(format!("`{}`, via {}", call.name, call.via));
+                        primary = primary.label(call_label(&d.message, &call.name, &call.via));
                     }
                     snippet = snippet.annotation(primary);
                     for rel in &d.related {
@@ -193,6 +193,18 @@ impl TextRenderer {
             out.push_str(&self.renderer.render(&[group]));
             out.push('\n');
         }
+    }
+}
+
+/// The label under a blocking call: what the message does not already say of the resolved name
+/// and how it was resolved.
+fn call_label(message: &str, name: &str, via: &str) -> Option<String> {
+    let says_name = message.contains(&format!("`{name}`"));
+    match (says_name, message.contains(via)) {
+        (true, true) => None,
+        (true, false) => Some(format!("via {via}")),
+        (false, true) => Some(format!("`{name}`")),
+        (false, false) => Some(format!("`{name}`, via {via}")),
     }
 }
 
@@ -298,6 +310,24 @@ mod tests {
         let d = display_source(src);
         assert_eq!(d.len(), src.len());
         assert_eq!(d, "a \nb\nc\n");
+    }
+
+    #[test]
+    fn call_labels_add_only_what_the_message_lacks() {
+        let via = "import time as t (line 1)";
+        let label = |m: &str| call_label(m, "time.sleep", via);
+        assert_eq!(
+            label("`time.sleep` blocks; via import time as t (line 1)"),
+            None
+        );
+        assert_eq!(
+            label("`time.sleep` stalls the loop").as_deref(),
+            Some("via import time as t (line 1)")
+        );
+        assert_eq!(
+            label("blocks").as_deref(),
+            Some("`time.sleep`, via import time as t (line 1)")
+        );
     }
 
     #[test]
