@@ -1,6 +1,7 @@
 //! `pyrepl3-bench`: writes the benchmark inputs to disk for the Python comparison, and analyzes
 //! whole directories of cells as one process (the Rust side of the whole-process comparison).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -43,6 +44,9 @@ enum Command {
         /// Files or directories.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Also print one line per cell: `cell <path>:<first line> <mode>`.
+        #[arg(long)]
+        list: bool,
     },
 }
 
@@ -56,7 +60,7 @@ fn main() -> ExitCode {
             seed,
             per_file,
         } => write_corpus(&dir, bytes, seed, per_file.max(1)),
-        Command::Analyze { paths } => analyze(&paths),
+        Command::Analyze { paths, list } => analyze(&paths, list),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -112,33 +116,37 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn analyze(paths: &[PathBuf]) -> Result<(), String> {
+fn analyze(paths: &[PathBuf], list: bool) -> Result<(), String> {
     let start = Instant::now();
     let files = collect(paths)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut counts = [0usize; Mode::ALL.len()];
     let (mut cells, mut bytes) = (0usize, 0usize);
     for path in &files {
         let data =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         // Split as text when it is UTF-8; otherwise the whole file is one cell of raw bytes.
+        let units: Vec<(&[u8], u32)> = match std::str::from_utf8(&data) {
+            Ok(text) => split_percent(text)
+                .iter()
+                .map(|c| (c.text.as_bytes(), c.first_line))
+                .collect(),
+            Err(_) => vec![(&data[..], 1)],
+        };
         let mut session = SessionState::new();
-        let mut one = |bytes_of_cell: &[u8], first_line: u32| {
+        for (cell, first_line) in units {
             let options = CellOptions {
                 first_line,
                 ipython: false,
             };
-            let a = analyze_bytes(bytes_of_cell, &mut session, &options);
+            let a = analyze_bytes(cell, &mut session, &options);
             counts[a.mode as usize] += 1;
             cells += 1;
-            bytes += bytes_of_cell.len();
-        };
-        match std::str::from_utf8(&data) {
-            Ok(text) => {
-                for c in split_percent(text) {
-                    one(c.text.as_bytes(), c.first_line);
-                }
+            bytes += cell.len();
+            if list {
+                writeln!(out, "cell {}:{first_line} {}", path.display(), a.mode)
+                    .map_err(stdout_error)?;
             }
-            Err(_) => one(&data, 1),
         }
     }
     let secs = start.elapsed().as_secs_f64();
@@ -146,11 +154,17 @@ fn analyze(paths: &[PathBuf]) -> Result<(), String> {
         .iter()
         .map(|m| format!("{m}={}", counts[*m as usize]))
         .collect();
-    println!(
+    writeln!(
+        out,
         "files={} cells={cells} bytes={bytes} seconds={secs:.4} mb_per_s={:.1} {}",
         files.len(),
         bytes as f64 / 1e6 / secs.max(1e-9),
         modes.join(" ")
-    );
-    Ok(())
+    )
+    .and_then(|()| out.flush())
+    .map_err(stdout_error)
+}
+
+fn stdout_error(e: std::io::Error) -> String {
+    format!("cannot write to stdout: {e}")
 }
