@@ -4,6 +4,11 @@
 #   benches/run.sh            criterion with short warm-up/measurement (shared machines)
 #   benches/run.sh --full     criterion with its default timing
 #   benches/run.sh -- ARGS    pass ARGS to criterion instead (e.g. a filter: -- simple_sync_30)
+#   benches/run.sh --wall ... time per-cell benches by wall clock instead of thread CPU time
+#
+# Per-cell timings (criterion and Python alike) use the CPU time of the benchmarking thread by
+# default, so that other jobs on a shared machine do not inflate them; whole-process figures
+# report both wall-clock and CPU time of the child processes.
 #
 # Environment: PYREPL3_BENCH_MB (corpus size in MB, default 4), PYREPL3_BENCH_RUNS (whole-process
 # runs per side, best taken, default 3), PYREPL3_BENCH_NO_CLI=1 (do not time pyrepl3-analyze).
@@ -16,6 +21,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
+clock=cpu
+if [[ ${1:-} == --wall ]]; then
+    clock=wall
+    shift
+fi
 crit_args=(--warm-up-time 1 --measurement-time 3)
 if [[ ${1:-} == --full ]]; then
     crit_args=()
@@ -46,8 +56,8 @@ mkdir -p "$data"
 "$bin" corpus "$data/generated" --bytes $((mb * 1000000))
 python3 benches/python/make_corpus.py "$data/stdlib" --bytes $((mb * 1000000))
 
-PYREPL3_BENCH_CORPUS="$data/stdlib" cargo bench -p pyrepl3-benches --bench analyze -- "${crit_args[@]}"
+PYREPL3_BENCH_CLOCK=$clock PYREPL3_BENCH_MB=$mb PYREPL3_BENCH_CORPUS="$data/stdlib" cargo bench -p pyrepl3-benches --bench analyze -- "${crit_args[@]}"
 
 python3 benches/python/compare.py --bin "$bin" --cells "$data/cells" \
     --corpus "$data/stdlib" --corpus "$data/generated" \
-    --criterion target/criterion --runs "$runs" "${cli_args[@]}"
+    --criterion target/criterion --runs "$runs" --clock "$clock" "${cli_args[@]}"

@@ -5,19 +5,69 @@
 //! Groups: `<mode>_<lines>/{analyze,bare_parse}`, `throughput_generated/{analyze,bare_parse}`
 //! and, when `PYREPL3_BENCH_CORPUS` names a directory of percent-format `.py` files (see
 //! `benches/python/make_corpus.py`), `throughput_corpus/{analyze,bare_parse}`.
+//!
+//! `PYREPL3_BENCH_MB` sets the size of the generated corpus (default 4 MB; the same seed and size
+//! as `pyrepl3-bench corpus` writes for the whole-process comparison).
+//!
+//! Clock: wall-clock time by default, as criterion does. With `PYREPL3_BENCH_CLOCK=cpu` the
+//! benches measure the CPU time of the benchmarking thread instead (`CLOCK_THREAD_CPUTIME_ID`),
+//! which stays meaningful on a machine shared with other jobs: time spent descheduled is not
+//! counted. `benches/run.sh` uses the CPU clock unless given `--wall`.
 
 use std::hint::black_box;
 use std::path::Path;
-use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{Criterion, Throughput};
 use pyrepl3_analyzer::{Mode, SessionState, analyze_cell};
 use pyrepl3_benches::{SIZES, cell, generate, split_percent};
 
 /// Cells per session in the throughput benches (one notebook's worth).
 const CELLS_PER_SESSION: usize = 20;
 
-fn per_cell(c: &mut Criterion) {
+/// CPU time consumed by the calling thread, in nanoseconds.
+struct ThreadCpuTime {
+    /// Values are nanoseconds, like [`WallTime`]'s, so its formatter prints them.
+    wall: WallTime,
+}
+
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is supported on every
+    // Linux and macOS this project builds on, and the call only writes `ts`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, start: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(start)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, value: &u64) -> f64 {
+        *value as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.wall.formatter()
+    }
+}
+
+fn per_cell<M: Measurement>(c: &mut Criterion<M>) {
     for mode in Mode::ALL {
         for lines in SIZES {
             let src = cell(mode, lines);
@@ -37,12 +87,11 @@ fn per_cell(c: &mut Criterion) {
     }
 }
 
-fn throughput_of(c: &mut Criterion, name: &str, cells: &[String]) {
+fn throughput_of<M: Measurement>(c: &mut Criterion<M>, name: &str, cells: &[String]) {
     let bytes: usize = cells.iter().map(String::len).sum();
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Bytes(bytes as u64));
     g.sample_size(10);
-    g.measurement_time(Duration::from_secs(10));
     g.bench_function("analyze", |b| {
         b.iter(|| {
             let mut modes = [0usize; Mode::ALL.len()];
@@ -66,8 +115,12 @@ fn throughput_of(c: &mut Criterion, name: &str, cells: &[String]) {
     g.finish();
 }
 
-fn throughput(c: &mut Criterion) {
-    throughput_of(c, "throughput_generated", &generate(4_000_000, 1));
+fn throughput<M: Measurement>(c: &mut Criterion<M>) {
+    let mb: usize = std::env::var("PYREPL3_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    throughput_of(c, "throughput_generated", &generate(mb * 1_000_000, 1));
 
     let Some(dir) = std::env::var_os("PYREPL3_BENCH_CORPUS") else {
         eprintln!(
@@ -105,5 +158,21 @@ fn load_cells(dir: &Path, out: &mut Vec<String>) {
     }
 }
 
-criterion_group!(benches, per_cell, throughput);
-criterion_main!(benches);
+fn run<M: Measurement>(mut c: Criterion<M>) {
+    per_cell(&mut c);
+    throughput(&mut c);
+    c.final_summary();
+}
+
+fn main() {
+    match std::env::var("PYREPL3_BENCH_CLOCK").as_deref() {
+        Ok("cpu") => run(Criterion::default()
+            .with_measurement(ThreadCpuTime { wall: WallTime })
+            .configure_from_args()),
+        Ok("wall") | Err(_) => run(Criterion::default().configure_from_args()),
+        Ok(other) => {
+            eprintln!("PYREPL3_BENCH_CLOCK must be `cpu` or `wall`, not `{other}`");
+            std::process::exit(2);
+        }
+    }
+}

@@ -64,9 +64,11 @@ def fmt_us(ns: float | None) -> str:
 
 def per_cell(args: argparse.Namespace) -> dict:
     print("== Per cell: analyze_cell (fresh session) vs bare ruff parse vs predecessor (Python) ==")
+    print(f"   clock: {'thread CPU time' if args.clock == 'cpu' else 'wall clock'} (the same for criterion "
+          "and Python when run through benches/run.sh)")
     py = json.loads(subprocess.check_output(
         [sys.executable, os.path.join(HERE, "predecessor.py"), "cells", args.cells,
-         "--min-time", str(args.py_min_time)]))
+         "--min-time", str(args.py_min_time), "--clock", args.clock]))
     rust_modes = {}
     out = subprocess.check_output([args.bin, "analyze", "--list", args.cells]).decode()
     for line in out.splitlines():
@@ -160,6 +162,8 @@ def main() -> None:
     ap.add_argument("--criterion", default="target/criterion", help="criterion's output directory")
     ap.add_argument("--cli", help="path of pyrepl3-analyze, to time it as well")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="wall",
+                    help="clock of the Python per-cell timings; match PYREPL3_BENCH_CLOCK of criterion")
     ap.add_argument("--py-min-time", type=float, default=1.0, help="seconds of samples per cell (Python)")
     args = ap.parse_args()
 

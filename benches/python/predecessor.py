@@ -25,7 +25,8 @@ object, as the notes' direct path does before running a cell: that is the "ask C
 Standard library only.
 
 Usage:
-    predecessor.py cells DIR [--compile] [--min-time S]   per-cell medians of DIR/*.py, as JSON
+    predecessor.py cells DIR [--compile] [--min-time S] [--clock cpu|wall]
+                                                      per-cell medians of DIR/*.py, as JSON
     predecessor.py process PATH... [--compile]            analyze every cell of every .py file
 """
 
@@ -198,7 +199,8 @@ def cmd_cells(args: argparse.Namespace) -> None:
     for path in sorted(py_files([args.dir])):
         with open(path, encoding="utf-8") as f:
             src = f.read()
-        timer = timeit.Timer(lambda: analyzer.analyze_execution_mode(src))
+        clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+        timer = timeit.Timer(lambda: analyzer.analyze_execution_mode(src), timer=clock)
         number, _ = timer.autorange()  # loops per sample: at least 0.2 s
         samples = []
         deadline = time.perf_counter() + args.min_time
@@ -252,6 +254,8 @@ def main() -> None:
     c.add_argument("dir")
     c.add_argument("--compile", action="store_true", help="also compile with the top-level-await flag")
     c.add_argument("--min-time", type=float, default=1.0, help="seconds of samples per cell")
+    c.add_argument("--clock", choices=["cpu", "wall"], default="wall",
+                   help="time.thread_time (CPU time of this thread) or time.perf_counter")
     c.set_defaults(func=cmd_cells)
     p = sub.add_parser("process", help="analyze every cell of every .py file under PATHs")
     p.add_argument("paths", nargs="+")
