@@ -358,6 +358,11 @@ where
         }
     }
 
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
     fn notify(&self) {
         self.inner.generation.send_modify(|g| *g += 1);
         let (lock, cond) = &self.inner.blocking;
