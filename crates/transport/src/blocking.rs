@@ -15,7 +15,7 @@
 //! The reader thread answers heartbeats itself and calls an optional hook for every message before
 //! queueing it, e.g. to deliver `interrupt_request` as `SIGINT` while the main thread is stuck in a C call.
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
@@ -183,7 +183,8 @@ impl BlockingConnection {
             .spawn(move || writer_thread(write_stream, out_rx, writer_stats))?;
 
         let reader = ReaderThread {
-            stream,
+            // Buffered: one read syscall fetches many small frames.
+            stream: BufReader::with_capacity(64 * 1024, stream),
             decoder: config.decoder(),
             max_frame: config.max_frame,
             deliver: in_tx,
@@ -252,7 +253,7 @@ fn writer_thread<S: SyncStream>(stream: S, frames: cb::Receiver<Outgoing>, stats
 }
 
 struct ReaderThread<S> {
-    stream: S,
+    stream: BufReader<S>,
     decoder: Decoder,
     max_frame: usize,
     deliver: cb::Sender<Result<Envelope, TransportError>>,
@@ -273,7 +274,7 @@ impl<S: SyncStream> ReaderThread<S> {
                 Err(e) => {
                     eprintln!("pyrepl3-transport: {}: {e}", self.peer);
                     // A fatal framing error ends the whole connection.
-                    let _ = self.stream.shutdown_stream(Shutdown::Both);
+                    let _ = self.stream.get_ref().shutdown_stream(Shutdown::Both);
                     break TransportError::Frame(e);
                 }
             };

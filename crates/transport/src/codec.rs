@@ -171,16 +171,23 @@ impl ReplayGuard {
     /// Accepts `seq` for `session` if it is above the last one accepted.
     fn check(&self, header: &Header) -> Result<(), DecodeError> {
         let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let last = seen.get(&header.session).copied().unwrap_or(0);
-        if header.seq <= last {
-            return Err(DecodeError::Replayed {
-                session: header.session.clone(),
-                seq: header.seq,
-                last,
-            });
+        let replayed = |last| DecodeError::Replayed {
+            session: header.session.clone(),
+            seq: header.seq,
+            last,
+        };
+        match seen.get_mut(&header.session) {
+            Some(last) if header.seq <= *last => Err(replayed(*last)),
+            Some(last) => {
+                *last = header.seq;
+                Ok(())
+            }
+            None if header.seq == 0 => Err(replayed(0)),
+            None => {
+                seen.insert(header.session.clone(), header.seq);
+                Ok(())
+            }
         }
-        seen.insert(header.session.clone(), header.seq);
-        Ok(())
     }
 }
 

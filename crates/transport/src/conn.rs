@@ -19,7 +19,7 @@
 //! unknown kind (or with invalid content) with an `error` whose `parent_id` is the offending `msg_id`.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Notify, mpsc, watch};
@@ -30,7 +30,10 @@ use crate::codec::{
 };
 use crate::error::{DecodeError, TransportError};
 use crate::key::Key;
-use crate::message::{Envelope, ErrorContent, Header, Heartbeat, Message, new_id};
+use crate::message::{
+    Envelope, ErrorContent, Header, Heartbeat, KernelInfoReply, KernelInfoRequest, Message,
+    PROTOCOL_VERSION, new_id, protocol_compatible,
+};
 
 /// Settings of one connection.
 #[derive(Debug, Clone)]
@@ -265,6 +268,76 @@ impl Receiver {
     }
 }
 
+/// Why the `kernel_info` handshake failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    /// The connection ended before the reply.
+    #[error("handshake failed: {0}")]
+    Transport(#[from] TransportError),
+    /// The request could not be sent.
+    #[error("handshake failed: cannot send kernel_info_request: {0}")]
+    Send(#[from] SendError),
+    /// No reply in time.
+    #[error("handshake failed: no kernel_info_reply within {0:?}")]
+    Timeout(Duration),
+    /// The peer speaks another major protocol version.
+    #[error("handshake failed: peer speaks protocol {theirs}, we speak {ours}")]
+    Incompatible {
+        /// Our [`PROTOCOL_VERSION`].
+        ours: String,
+        /// The peer's.
+        theirs: String,
+    },
+    /// Something other than the reply (or `status`) arrived first.
+    #[error("handshake failed: expected kernel_info_reply, got {0}")]
+    Unexpected(String),
+}
+
+/// The session side of the handshake: sends `kernel_info_request` and waits up to `within` for the
+/// `kernel_info_reply` answering it (skipping `status` messages, e.g. `starting`), then checks that the
+/// peer's protocol major version is ours. Returns the peer's info (capabilities, pid).
+pub async fn handshake(
+    sender: &Sender,
+    receiver: &mut Receiver,
+    within: Duration,
+) -> Result<KernelInfoReply, HandshakeError> {
+    let request = sender
+        .send(Envelope::new(Message::KernelInfoRequest(
+            KernelInfoRequest::default(),
+        )))
+        .await?;
+    let wait = async {
+        loop {
+            let env = receiver.recv().await?;
+            match env.message {
+                Message::Status(_) => continue,
+                Message::KernelInfoReply(info)
+                    if env.header.parent_id.as_deref() == Some(request.msg_id.as_str()) =>
+                {
+                    return Ok(info);
+                }
+                Message::Error(e) => {
+                    return Err(HandshakeError::Unexpected(format!(
+                        "error {}: {}",
+                        e.ename, e.evalue
+                    )));
+                }
+                other => return Err(HandshakeError::Unexpected(other.msg_type().to_string())),
+            }
+        }
+    };
+    let info = tokio::time::timeout(within, wait)
+        .await
+        .map_err(|_| HandshakeError::Timeout(within))??;
+    if !protocol_compatible(PROTOCOL_VERSION, &info.protocol_version) {
+        return Err(HandshakeError::Incompatible {
+            ours: PROTOCOL_VERSION.to_string(),
+            theirs: info.protocol_version,
+        });
+    }
+    Ok(info)
+}
+
 /// A connection over any async byte stream: a reader task and a writer task.
 #[derive(Debug)]
 pub struct Connection {
@@ -303,7 +376,8 @@ impl Connection {
             stop_writer.clone(),
         ));
         tokio::spawn(reader_task(ReaderState {
-            read: read_half,
+            // Buffered: one read syscall fetches many small frames.
+            read: tokio::io::BufReader::with_capacity(64 * 1024, read_half),
             decoder: config.decoder(),
             max_frame: config.max_frame,
             deliver: in_tx,

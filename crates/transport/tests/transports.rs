@@ -51,29 +51,14 @@ async fn run_cell(tx: &Sender, rx: &mut Receiver, id: &str, code: &str) -> (Head
     }
 }
 
-async fn handshake(tx: &Sender, rx: &mut Receiver) -> KernelInfoReply {
-    let h = tx
-        .send(Envelope::new(Message::KernelInfoRequest(
-            KernelInfoRequest::default(),
-        )))
+async fn do_handshake(tx: &Sender, rx: &mut Receiver) -> KernelInfoReply {
+    pyrepl3_transport::handshake(tx, rx, LIMIT)
         .await
-        .unwrap();
-    let reply = recv(rx).await;
-    assert_eq!(reply.header.parent_id, Some(h.msg_id));
-    match reply.message {
-        Message::KernelInfoReply(info) => {
-            assert!(protocol_compatible(
-                PROTOCOL_VERSION,
-                &info.protocol_version
-            ));
-            info
-        }
-        other => panic!("expected kernel_info_reply, got {other:?}"),
-    }
+        .expect("handshake")
 }
 
 async fn exercise(tx: Sender, mut rx: Receiver) {
-    let info = handshake(&tx, &mut rx).await;
+    let info = do_handshake(&tx, &mut rx).await;
     assert_eq!(info.language_info.name, "python");
     for i in 0..20 {
         let id = format!("e{i}");
@@ -426,7 +411,7 @@ while True:
     drop(cmd); // closes our copy of the child's end
 
     let (tx, mut rx) = Connection::new(into_tokio(session_end).unwrap(), Config::new(key)).split();
-    let info = handshake(&tx, &mut rx).await;
+    let info = do_handshake(&tx, &mut rx).await;
     assert_eq!(info.implementation, "python-child");
     assert_eq!(info.pid, Some(child.id()));
     let h = tx.send(execute("py1", "print('hi')")).await.unwrap();
@@ -472,4 +457,87 @@ fn pass_fd_refuses_standard_streams() {
     let mut cmd = std::process::Command::new("true");
     let err = pass_fd_to_child(&mut cmd, b.into(), 1).unwrap_err();
     assert!(err.to_string().contains("standard stream"), "{err}");
+}
+
+/// A worker that answers the handshake with `reply` (or not at all).
+fn fake_worker(reply: Option<Message>) -> (Sender, Receiver, std::thread::JoinHandle<()>) {
+    let key = Key::generate();
+    let (session_end, worker_end) = socketpair().unwrap();
+    let worker = BlockingConnection::new(worker_end, Config::new(key.clone())).unwrap();
+    let t = std::thread::spawn(move || {
+        let (tx, rx) = worker.split();
+        let req = rx.recv().unwrap();
+        tx.send(Envelope::reply_to(
+            &req.header,
+            Message::Status(Status {
+                execution_state: ExecutionState::Starting,
+            }),
+        ))
+        .unwrap();
+        if let Some(m) = reply {
+            tx.send(Envelope::reply_to(&req.header, m)).unwrap();
+        }
+        // Stay connected until the session hangs up.
+        let _ = rx.recv();
+    });
+    let (tx, rx) = Connection::new(into_tokio(session_end).unwrap(), Config::new(key)).split();
+    (tx, rx, t)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_rejects_other_major_versions_wrong_replies_and_silence() {
+    use pyrepl3_transport::HandshakeError;
+    let info = |v: &str| {
+        Message::KernelInfoReply(KernelInfoReply {
+            protocol_version: v.into(),
+            implementation: "w".into(),
+            implementation_version: "0".into(),
+            language_info: LanguageInfo {
+                name: "python".into(),
+                version: "3.11".into(),
+            },
+            capabilities: vec!["checkpoint".into()],
+            pid: None,
+        })
+    };
+    let (tx, mut rx, t) = fake_worker(Some(info("1.9")));
+    let got = pyrepl3_transport::handshake(&tx, &mut rx, LIMIT)
+        .await
+        .unwrap();
+    assert_eq!(got.capabilities, ["checkpoint"]);
+    drop(tx);
+    t.join().unwrap();
+
+    let (tx, mut rx, t) = fake_worker(Some(info("2.0")));
+    match pyrepl3_transport::handshake(&tx, &mut rx, LIMIT).await {
+        Err(HandshakeError::Incompatible { ours, theirs }) => {
+            assert_eq!((ours.as_str(), theirs.as_str()), (PROTOCOL_VERSION, "2.0"))
+        }
+        other => panic!("expected Incompatible, got {other:?}"),
+    }
+    drop(tx);
+    t.join().unwrap();
+
+    let (tx, mut rx, t) = fake_worker(Some(Message::Stream(Stream {
+        name: StreamName::Stdout,
+        text: "banner".into(),
+    })));
+    let err = pyrepl3_transport::handshake(&tx, &mut rx, LIMIT)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, HandshakeError::Unexpected(t) if t == "stream"),
+        "{err}"
+    );
+    drop(tx);
+    t.join().unwrap();
+
+    let (tx, mut rx, t) = fake_worker(None);
+    let err = pyrepl3_transport::handshake(&tx, &mut rx, Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandshakeError::Timeout(_)), "{err}");
+    assert!(err.to_string().contains("no kernel_info_reply"));
+    drop(tx);
+    t.join().unwrap();
 }
