@@ -541,3 +541,40 @@ async fn handshake_rejects_other_major_versions_wrong_replies_and_silence() {
     drop(tx);
     t.join().unwrap();
 }
+
+/// The sync facade over an async connection: `blocking_send` (sync → async through the tokio mpsc)
+/// and `into_crossbeam` (async → sync through a crossbeam channel), used from a plain thread.
+#[test]
+fn sync_facade_over_async_connection() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = Key::generate();
+    let (session_end, worker_end) = socketpair().unwrap();
+    let worker = BlockingConnection::new(worker_end, Config::new(key.clone())).unwrap();
+    let worker_thread = std::thread::spawn(move || serve_blocking(worker));
+    let conn = {
+        let _guard = rt.enter();
+        Connection::new(into_tokio(session_end).unwrap(), Config::new(key))
+    };
+    let (tx, rx) = conn.split();
+    let events = rx.into_crossbeam(4);
+    for i in 0..10 {
+        let id = format!("s{i}");
+        let h = tx.blocking_send(execute(&id, "1 + 1")).unwrap();
+        let msgs: Vec<Envelope> = (0..6)
+            .map(|_| events.recv_timeout(LIMIT).unwrap().unwrap())
+            .collect();
+        assert_execution(&msgs, &h, &id, "1 + 1");
+    }
+    drop(tx);
+    // The worker hangs up after our end closes; the last item reports the end of the connection.
+    worker_thread.join().unwrap();
+    assert!(matches!(
+        events.recv_timeout(LIMIT).unwrap(),
+        Err(TransportError::Closed)
+    ));
+    assert!(events.recv_timeout(Duration::from_millis(50)).is_err());
+}
