@@ -28,7 +28,10 @@ pub mod promise;
 
 pub use blocking::{BlockingConnection, BlockingReceiver, BlockingSender};
 pub use codec::{DEFAULT_MAX_FRAME, Decoder, Encoder, ReplayGuard, Stats, StatsSnapshot};
-pub use conn::{Config, Connection, HandshakeError, Receiver, SendError, Sender, handshake};
+pub use conn::{
+    Config, Connection, HandshakeError, HeartbeatLost, Receiver, SendError, Sender, handshake,
+    heartbeat_monitor,
+};
 pub use error::{DecodeError, FrameError, KeyError, TransportError};
 pub use key::{KEY_ENV, Key};
 pub use message::{Envelope, Header, Message, PROTOCOL_VERSION};
