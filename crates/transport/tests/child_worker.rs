@@ -74,14 +74,27 @@ fn child() {
     }
 }
 
-fn spawn_child(key: &Key) -> (std::process::Child, Connection) {
+/// Spawns the child worker. With `same_fd` the child's end is first moved to a high fd number that is
+/// then also the target, exercising the branch of `pass_fd_to_child` where no dup2 is needed and the
+/// close-on-exec flag must be cleared by hand.
+fn spawn_child(key: &Key, same_fd: bool) -> (std::process::Child, Connection) {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let (session_end, child_end) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (child_end, target): (OwnedFd, i32) = if same_fd {
+        // SAFETY: F_DUPFD_CLOEXEC duplicates an fd we own onto the lowest free number >= 57.
+        let high = unsafe { libc::fcntl(child_end.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 57) };
+        assert!(high >= 57, "{}", std::io::Error::last_os_error());
+        // SAFETY: `high` is a fresh fd owned by nobody else.
+        (unsafe { OwnedFd::from_raw_fd(high) }, high)
+    } else {
+        (child_end.into(), TARGET_FD)
+    };
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.env(CHILD_MARKER, "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     key.pass_to(&mut cmd);
-    pass_fd_to_child(&mut cmd, child_end.into(), TARGET_FD).unwrap();
+    pass_fd_to_child(&mut cmd, child_end, target).unwrap();
     let child = cmd.spawn().unwrap();
     drop(cmd);
     let conn = Connection::new(into_tokio(session_end).unwrap(), Config::new(key.clone()));
@@ -90,7 +103,7 @@ fn spawn_child(key: &Key) -> (std::process::Child, Connection) {
 
 async fn parent_serves_and_shuts_down() {
     let key = Key::generate();
-    let (mut child, conn) = spawn_child(&key);
+    let (mut child, conn) = spawn_child(&key, false);
     let (tx, mut rx) = conn.split();
     let mut next = async || {
         timeout(LIMIT, rx.recv())
@@ -152,7 +165,7 @@ async fn parent_serves_and_shuts_down() {
 
 async fn parent_sees_killed_worker() {
     let key = Key::generate();
-    let (mut child, conn) = spawn_child(&key);
+    let (mut child, conn) = spawn_child(&key, true);
     let (tx, mut rx) = conn.split();
     let promises = PromiseRegistry::<String>::new();
     let worker = format!("worker-{}", child.id());
@@ -194,7 +207,7 @@ async fn parent_sees_killed_worker() {
 
 async fn heartbeats_detect_stopped_and_killed_worker() {
     let key = Key::generate();
-    let (mut child, conn) = spawn_child(&key);
+    let (mut child, conn) = spawn_child(&key, false);
     let (tx, mut rx) = conn.split();
     pyrepl3_transport::handshake(&tx, &mut rx, LIMIT)
         .await
