@@ -41,7 +41,9 @@ pub struct Config {
     /// Key that signs outgoing and verifies incoming frames. `None` turns authentication off; only for
     /// in-process tests and benchmarks.
     pub key: Option<Key>,
-    /// Session id stamped on outgoing envelopes.
+    /// Session id stamped on outgoing envelopes. Must be unique per connection (sequence numbers
+    /// restart at 1 on every connection, and the peer's replay guard remembers sessions): use
+    /// [`Config::fresh_session`] when reusing a `Config`. The `net` helpers do this themselves.
     pub session: String,
     /// Largest payload accepted or sent.
     pub max_frame: usize,
