@@ -41,7 +41,9 @@ pub struct Config {
     /// Key that signs outgoing and verifies incoming frames. `None` turns authentication off; only for
     /// in-process tests and benchmarks.
     pub key: Option<Key>,
-    /// Session id stamped on outgoing envelopes.
+    /// Session id stamped on outgoing envelopes. Must be unique per connection (sequence numbers
+    /// restart at 1 on every connection, and the peer's replay guard remembers sessions): use
+    /// [`Config::fresh_session`] when reusing a `Config`. The `net` helpers do this themselves.
     pub session: String,
     /// Largest payload accepted or sent.
     pub max_frame: usize,
@@ -336,6 +338,54 @@ pub async fn handshake(
         });
     }
     Ok(info)
+}
+
+/// Why [`heartbeat_monitor`] gave up on the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HeartbeatLost {
+    /// This many consecutive pings went unanswered within the interval (peer frozen, e.g. stopped).
+    #[error("{0} consecutive heartbeats unanswered")]
+    Missed(u32),
+    /// The connection ended (peer exited or was killed).
+    #[error("connection closed")]
+    Closed,
+}
+
+/// Pings the peer every `interval` and returns when `max_missed` consecutive pings got no pong within
+/// `interval`, or when the connection ends. Run it next to the session's other work (e.g. in a
+/// `select!`); it never returns while the peer answers. Pongs are answered by the peer's transport
+/// reader, not by its executor, so a busy worker is not mistaken for a dead one.
+pub async fn heartbeat_monitor(
+    sender: &Sender,
+    mut pongs: watch::Receiver<Option<Pong>>,
+    interval: Duration,
+    max_missed: u32,
+) -> HeartbeatLost {
+    let mut missed = 0;
+    loop {
+        let started = tokio::time::Instant::now();
+        let Ok(nonce) = sender.ping().await else {
+            return HeartbeatLost::Closed;
+        };
+        let answered = tokio::time::timeout(
+            interval,
+            pongs.wait_for(|p| p.is_some_and(|p| p.nonce == nonce)),
+        )
+        .await;
+        match answered {
+            Ok(Ok(_)) => {
+                missed = 0;
+                tokio::time::sleep_until(started + interval).await;
+            }
+            Ok(Err(_)) => return HeartbeatLost::Closed,
+            Err(_) => {
+                missed += 1;
+                if missed >= max_missed.max(1) {
+                    return HeartbeatLost::Missed(missed);
+                }
+            }
+        }
+    }
 }
 
 /// A connection over any async byte stream: a reader task and a writer task.

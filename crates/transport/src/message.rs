@@ -384,6 +384,29 @@ pub struct Stream {
     pub text: String,
 }
 
+/// Splits `text` into pieces of at most `max_bytes` bytes (at least one character each), cutting only at
+/// UTF-8 character boundaries: for sending a huge write as several `stream` messages that each fit in
+/// a frame. Concatenating the pieces gives `text` back.
+pub fn chunk_text(text: &str, max_bytes: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut cut = max_bytes.min(rest.len());
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if cut == 0 {
+            // A single character longer than max_bytes: send it whole rather than loop forever.
+            cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        let (piece, tail) = rest.split_at(cut);
+        rest = tail;
+        Some(piece)
+    })
+}
+
 /// `execute_result`: the value of a cell's trailing expression as a MIME bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecuteResult {
@@ -686,6 +709,23 @@ mod tests {
         );
         assert_eq!(rep.header.execution_id.as_deref(), Some("e9"));
         assert_ne!(rep.header.msg_id, req.header.msg_id);
+    }
+
+    #[test]
+    fn chunk_text_respects_limits_and_char_boundaries() {
+        let text = "aé€😀b".repeat(50);
+        for max in [1, 2, 3, 4, 5, 7, 64, 10_000] {
+            let pieces: Vec<&str> = chunk_text(&text, max).collect();
+            assert_eq!(pieces.concat(), text);
+            assert!(pieces.iter().all(|p| !p.is_empty()));
+            assert!(
+                pieces
+                    .iter()
+                    .all(|p| p.len() <= max || p.chars().count() == 1)
+            );
+        }
+        assert_eq!(chunk_text("", 4).count(), 0);
+        assert_eq!(chunk_text("😀", 1).collect::<Vec<_>>(), ["😀"]);
     }
 
     #[test]

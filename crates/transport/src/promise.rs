@@ -385,7 +385,11 @@ where
     /// Creates (or gets) a promise due `timeout` from now, and returns an awaitable handle to it.
     /// Re-creating an existing id does not move its deadline.
     pub fn promise(&self, id: &str, timeout: Duration, owner: Option<&str>) -> Promise<V, S> {
-        let deadline = SystemTime::now() + timeout;
+        let now = SystemTime::now();
+        // An absurdly long timeout means "no deadline in practice", not an overflow panic.
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
         self.create(id, deadline, owner);
         self.handle(id)
     }
@@ -596,6 +600,15 @@ mod tests {
             store.settle("nope", Settlement::Resolve("x"), t(2)),
             Err(PromiseError::NotFound("nope".into()))
         );
+    }
+
+    #[tokio::test]
+    async fn huge_timeouts_do_not_overflow() {
+        let reg = PromiseRegistry::<u8>::new();
+        let p = reg.promise("forever", Duration::MAX, None);
+        assert_eq!(p.record().unwrap().state, PromiseState::Pending);
+        reg.resolve("forever", 1).unwrap();
+        assert_eq!(p.await.unwrap().value, Some(1));
     }
 
     #[test]

@@ -16,7 +16,10 @@ use common::{assert_execution, execute, toy_replies};
 use pyrepl3_transport::message::*;
 use pyrepl3_transport::net::{TRANSPORT_FD_ENV, inherited_stream, into_tokio, pass_fd_to_child};
 use pyrepl3_transport::promise::{PromiseRegistry, PromiseState, RejectKind, exec_promise_id};
-use pyrepl3_transport::{BlockingConnection, Config, Connection, KEY_ENV, Key, TransportError};
+use pyrepl3_transport::{
+    BlockingConnection, Config, Connection, HeartbeatLost, KEY_ENV, Key, TransportError,
+    heartbeat_monitor,
+};
 use tokio::time::timeout;
 
 const CHILD_MARKER: &str = "PYREPL3_TRANSPORT_TEST_CHILD";
@@ -35,7 +38,8 @@ fn main() {
         .unwrap();
     runtime.block_on(parent_serves_and_shuts_down());
     runtime.block_on(parent_sees_killed_worker());
-    println!("child_worker: 2 tests passed");
+    runtime.block_on(heartbeats_detect_stopped_and_killed_worker());
+    println!("child_worker: 3 tests passed");
 }
 
 fn child() {
@@ -70,14 +74,27 @@ fn child() {
     }
 }
 
-fn spawn_child(key: &Key) -> (std::process::Child, Connection) {
+/// Spawns the child worker. With `same_fd` the child's end is first moved to a high fd number that is
+/// then also the target, exercising the branch of `pass_fd_to_child` where no dup2 is needed and the
+/// close-on-exec flag must be cleared by hand.
+fn spawn_child(key: &Key, same_fd: bool) -> (std::process::Child, Connection) {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let (session_end, child_end) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (child_end, target): (OwnedFd, i32) = if same_fd {
+        // SAFETY: F_DUPFD_CLOEXEC duplicates an fd we own onto the lowest free number >= 57.
+        let high = unsafe { libc::fcntl(child_end.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 57) };
+        assert!(high >= 57, "{}", std::io::Error::last_os_error());
+        // SAFETY: `high` is a fresh fd owned by nobody else.
+        (unsafe { OwnedFd::from_raw_fd(high) }, high)
+    } else {
+        (child_end.into(), TARGET_FD)
+    };
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.env(CHILD_MARKER, "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     key.pass_to(&mut cmd);
-    pass_fd_to_child(&mut cmd, child_end.into(), TARGET_FD).unwrap();
+    pass_fd_to_child(&mut cmd, child_end, target).unwrap();
     let child = cmd.spawn().unwrap();
     drop(cmd);
     let conn = Connection::new(into_tokio(session_end).unwrap(), Config::new(key.clone()));
@@ -86,7 +103,7 @@ fn spawn_child(key: &Key) -> (std::process::Child, Connection) {
 
 async fn parent_serves_and_shuts_down() {
     let key = Key::generate();
-    let (mut child, conn) = spawn_child(&key);
+    let (mut child, conn) = spawn_child(&key, false);
     let (tx, mut rx) = conn.split();
     let mut next = async || {
         timeout(LIMIT, rx.recv())
@@ -148,7 +165,7 @@ async fn parent_serves_and_shuts_down() {
 
 async fn parent_sees_killed_worker() {
     let key = Key::generate();
-    let (mut child, conn) = spawn_child(&key);
+    let (mut child, conn) = spawn_child(&key, true);
     let (tx, mut rx) = conn.split();
     let promises = PromiseRegistry::<String>::new();
     let worker = format!("worker-{}", child.id());
@@ -164,11 +181,14 @@ async fn parent_sees_killed_worker() {
 
     // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGKILL) }, 0);
-    // The transport reports the end of the connection; the session then fails what was pending.
-    assert!(matches!(
-        timeout(LIMIT, rx.recv()).await.unwrap(),
-        Err(TransportError::Closed)
-    ));
+    // The transport reports the end of the connection (end of stream, or a reset if the kernel still
+    // held bytes for the dead process); the session then fails what was pending.
+    match timeout(LIMIT, rx.recv()).await.unwrap() {
+        Err(TransportError::Closed) => {}
+        Err(TransportError::Frame(pyrepl3_transport::FrameError::Io(e)))
+            if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("expected the connection to end, got {other:?}"),
+    }
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
@@ -183,4 +203,45 @@ async fn parent_sees_killed_worker() {
     assert_eq!(record.state, PromiseState::Rejected);
     assert!(record.value.unwrap().contains("signal 9"));
     assert!(record.settled_on.unwrap() <= SystemTime::now());
+}
+
+async fn heartbeats_detect_stopped_and_killed_worker() {
+    let key = Key::generate();
+    let (mut child, conn) = spawn_child(&key, false);
+    let (tx, mut rx) = conn.split();
+    pyrepl3_transport::handshake(&tx, &mut rx, LIMIT)
+        .await
+        .unwrap();
+    let interval = Duration::from_millis(100);
+    // A live worker keeps answering: the monitor does not give up within many intervals.
+    tokio::select! {
+        lost = heartbeat_monitor(&tx, rx.heartbeats(), interval, 5) => {
+            panic!("live worker declared lost: {lost}")
+        }
+        _ = tokio::time::sleep(interval * 8) => {}
+    }
+    // SIGSTOP freezes the worker (its socket stays open): only heartbeats can tell.
+    let pid = child.id() as i32;
+    // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let lost = timeout(LIMIT, heartbeat_monitor(&tx, rx.heartbeats(), interval, 3))
+        .await
+        .expect("a stopped worker is detected");
+    assert_eq!(lost, HeartbeatLost::Missed(3));
+    // Killed: the monitor reports the closed connection.
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    // Drain the receiver so the reader task sees the end of stream.
+    let reader = tokio::spawn(async move {
+        while rx.recv().await.is_ok() {}
+        rx
+    });
+    let rx = timeout(LIMIT, reader).await.unwrap().unwrap();
+    let lost = timeout(LIMIT, heartbeat_monitor(&tx, rx.heartbeats(), interval, 3))
+        .await
+        .expect("monitor returns");
+    assert_eq!(lost, HeartbeatLost::Closed);
 }

@@ -541,3 +541,74 @@ async fn handshake_rejects_other_major_versions_wrong_replies_and_silence() {
     drop(tx);
     t.join().unwrap();
 }
+
+/// The sync facade over an async connection: `blocking_send` (sync → async through the tokio mpsc)
+/// and `into_crossbeam` (async → sync through a crossbeam channel), used from a plain thread.
+#[test]
+fn sync_facade_over_async_connection() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = Key::generate();
+    let (session_end, worker_end) = socketpair().unwrap();
+    let worker = BlockingConnection::new(worker_end, Config::new(key.clone())).unwrap();
+    let worker_thread = std::thread::spawn(move || serve_blocking(worker));
+    let conn = {
+        let _guard = rt.enter();
+        Connection::new(into_tokio(session_end).unwrap(), Config::new(key))
+    };
+    let (tx, rx) = conn.split();
+    let events = rx.into_crossbeam(4);
+    for i in 0..10 {
+        let id = format!("s{i}");
+        let h = tx.blocking_send(execute(&id, "1 + 1")).unwrap();
+        let msgs: Vec<Envelope> = (0..6)
+            .map(|_| events.recv_timeout(LIMIT).unwrap().unwrap())
+            .collect();
+        assert_execution(&msgs, &h, &id, "1 + 1");
+    }
+    drop(tx);
+    // The worker hangs up after our end closes; the last item reports the end of the connection.
+    worker_thread.join().unwrap();
+    assert!(matches!(
+        events.recv_timeout(LIMIT).unwrap(),
+        Err(TransportError::Closed)
+    ));
+    assert!(events.recv_timeout(Duration::from_millis(50)).is_err());
+}
+
+/// Soak: thousands of executions back to back over one socketpair, every message checked for order,
+/// attribution and completeness.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_thousands_of_executions_in_order() {
+    let key = Key::generate();
+    let (session_end, worker_end) = socketpair().unwrap();
+    let worker = BlockingConnection::new(worker_end, Config::new(key.clone())).unwrap();
+    let worker_thread = std::thread::spawn(move || serve_blocking(worker));
+    let (tx, mut rx) = Connection::new(into_tokio(session_end).unwrap(), Config::new(key)).split();
+    const CELLS: usize = 3000;
+    // Pipeline: the sender runs ahead of the reader, as a busy session would.
+    let sender = tokio::spawn(async move {
+        let mut headers = Vec::new();
+        for i in 0..CELLS {
+            headers.push(
+                tx.send(execute(&format!("k{i}"), &format!("c{i}")))
+                    .await
+                    .unwrap(),
+            );
+        }
+        (tx, headers)
+    });
+    let mut all = Vec::with_capacity(CELLS * 6);
+    for _ in 0..CELLS * 6 {
+        all.push(recv(&mut rx).await);
+    }
+    let (tx, headers) = sender.await.unwrap();
+    for (i, (chunk, h)) in all.chunks(6).zip(&headers).enumerate() {
+        assert_execution(chunk, h, &format!("k{i}"), &format!("c{i}"));
+    }
+    drop(tx);
+    worker_thread.join().unwrap();
+}
