@@ -164,6 +164,60 @@ fn syntax_error_positions_agree_with_cpython_in_file_coordinates() {
     assert_ne!(v["files"][0]["cells"][1]["mode"], "syntax_error");
 }
 
+/// The text of the file between two (line, character column) positions on one line.
+fn text_at(src: &str, line: u64, column: u64, end_column: u64) -> String {
+    let text = src.lines().nth(line as usize - 1).expect("line exists");
+    text.chars()
+        .skip(column as usize - 1)
+        .take((end_column - column) as usize)
+        .collect()
+}
+
+#[test]
+fn json_positions_point_at_the_source_text() {
+    // Every blocking call the analyzer finds, in the tour and in a file with multi-byte characters
+    // before the call, is located at the text of the call itself (character columns, file lines).
+    // Which calls are found is the analyzer's business; where they are reported is the CLI's.
+    let dir = tempfile::tempdir().unwrap();
+    let src = "import time as t\n# %% café\nlabel = \"naïve ☕ crème\"; t.sleep(1)\n";
+    let path = write(dir.path(), "mb.py", src.as_bytes());
+    for (path, src) in [
+        (path, src.to_string()),
+        (
+            "examples/tour.py".to_string(),
+            std::fs::read_to_string(workspace().join("examples/tour.py")).unwrap(),
+        ),
+    ] {
+        let (v, code) = json_of(&[&path]);
+        assert_eq!(code, 0);
+        for cell in v["files"][0]["cells"].as_array().unwrap() {
+            let (first, last) = (
+                cell["line"].as_u64().unwrap(),
+                cell["end_line"].as_u64().unwrap(),
+            );
+            for call in cell["blocking_calls"].as_array().unwrap() {
+                let line = call["line"].as_u64().unwrap();
+                assert!((first..=last).contains(&line), "{call}");
+                assert_eq!(call["end_line"], line, "calls in these files fit on a line");
+                let text = text_at(
+                    &src,
+                    line,
+                    call["column"].as_u64().unwrap(),
+                    call["end_column"].as_u64().unwrap(),
+                );
+                assert!(text.ends_with(')'), "{call} -> {text:?}");
+                if call["name"] == "time.sleep" {
+                    assert!(text.starts_with("t.sleep("), "{call} -> {text:?}");
+                }
+            }
+            for reason in cell["reasons"].as_array().unwrap() {
+                let line = reason["line"].as_u64().unwrap();
+                assert!((first..=last).contains(&line), "{reason}");
+            }
+        }
+    }
+}
+
 #[test]
 fn text_output_points_at_the_file_line_and_character_column() {
     let dir = tempfile::tempdir().unwrap();
