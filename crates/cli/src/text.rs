@@ -242,8 +242,12 @@ pub fn concise(file: &FileReport) -> String {
     let mut out = String::new();
     for cell in &file.cells {
         let ms = mode_style(cell.analysis.mode);
-        let mut codes: Vec<&str> = cell.analysis.reasons.iter().map(|d| d.code()).collect();
-        codes.dedup();
+        let mut codes: Vec<&str> = Vec::new();
+        for d in &cell.analysis.reasons {
+            if !codes.contains(&d.code()) {
+                codes.push(d.code());
+            }
+        }
         let location = cell.location(&file.path);
         let _ = write!(out, "{BOLD}{location}{BOLD:#}: ");
         if cell.notebook_position.is_none() {

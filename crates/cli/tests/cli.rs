@@ -165,6 +165,119 @@ fn syntax_error_positions_agree_with_cpython_in_file_coordinates() {
 }
 
 #[test]
+fn json_follows_the_version_1_contract() {
+    let (v, code) = json_of(&[
+        "examples/tour.py",
+        "examples/errors.py",
+        "examples/notebook.ipynb",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(v["version"], 1);
+    let modes = [
+        "top_level_await",
+        "blocking_sync",
+        "async_def",
+        "simple_sync",
+        "syntax_error",
+    ];
+    let uint = |x: &Value| x.as_u64().is_some_and(|n| n >= 1);
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    let mut saw_error = false;
+    for file in files {
+        assert!(file["path"].is_string());
+        for (i, cell) in file["cells"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(cell["index"], i as u64);
+            assert!(uint(&cell["line"]));
+            assert!(modes.contains(&cell["mode"].as_str().unwrap()), "{cell}");
+            let reasons = cell["reasons"].as_array().unwrap();
+            assert!(!reasons.is_empty(), "every decision is explained: {cell}");
+            for r in reasons {
+                assert!(r["code"].as_str().unwrap().starts_with("PR"));
+                assert!(["info", "warning", "error"].contains(&r["severity"].as_str().unwrap()));
+                assert!(!r["message"].as_str().unwrap().is_empty());
+                for k in ["line", "column", "end_line", "end_column"] {
+                    assert!(uint(&r[k]), "{k} in {r}");
+                }
+                assert!(
+                    (r["line"].as_u64(), r["column"].as_u64())
+                        <= (r["end_line"].as_u64(), r["end_column"].as_u64()),
+                    "{r}"
+                );
+            }
+            for b in cell["blocking_calls"].as_array().unwrap() {
+                assert!(b["name"].is_string() && b["via"].is_string(), "{b}");
+                assert!(uint(&b["line"]) && uint(&b["column"]), "{b}");
+            }
+            match &cell["error"] {
+                Value::Null => assert_ne!(cell["mode"], "syntax_error"),
+                e => {
+                    saw_error = true;
+                    assert_eq!(cell["mode"], "syntax_error");
+                    assert!(e["message"].is_string());
+                    assert!(uint(&e["line"]) && uint(&e["column"]), "{e}");
+                }
+            }
+        }
+    }
+    assert!(saw_error);
+}
+
+/// The text of the file between two (line, character column) positions on one line.
+fn text_at(src: &str, line: u64, column: u64, end_column: u64) -> String {
+    let text = src.lines().nth(line as usize - 1).expect("line exists");
+    text.chars()
+        .skip(column as usize - 1)
+        .take((end_column - column) as usize)
+        .collect()
+}
+
+#[test]
+fn json_positions_point_at_the_source_text() {
+    // Every blocking call the analyzer finds, in the tour and in a file with multi-byte characters
+    // before the call, is located at the text of the call itself (character columns, file lines).
+    // Which calls are found is the analyzer's business; where they are reported is the CLI's.
+    let dir = tempfile::tempdir().unwrap();
+    let src = "import time as t\n# %% café\nlabel = \"naïve ☕ crème\"; t.sleep(1)\n";
+    let path = write(dir.path(), "mb.py", src.as_bytes());
+    for (path, src) in [
+        (path, src.to_string()),
+        (
+            "examples/tour.py".to_string(),
+            std::fs::read_to_string(workspace().join("examples/tour.py")).unwrap(),
+        ),
+    ] {
+        let (v, code) = json_of(&[&path]);
+        assert_eq!(code, 0);
+        for cell in v["files"][0]["cells"].as_array().unwrap() {
+            let (first, last) = (
+                cell["line"].as_u64().unwrap(),
+                cell["end_line"].as_u64().unwrap(),
+            );
+            for call in cell["blocking_calls"].as_array().unwrap() {
+                let line = call["line"].as_u64().unwrap();
+                assert!((first..=last).contains(&line), "{call}");
+                assert_eq!(call["end_line"], line, "calls in these files fit on a line");
+                let text = text_at(
+                    &src,
+                    line,
+                    call["column"].as_u64().unwrap(),
+                    call["end_column"].as_u64().unwrap(),
+                );
+                assert!(text.ends_with(')'), "{call} -> {text:?}");
+                if call["name"] == "time.sleep" {
+                    assert!(text.starts_with("t.sleep("), "{call} -> {text:?}");
+                }
+            }
+            for reason in cell["reasons"].as_array().unwrap() {
+                let line = reason["line"].as_u64().unwrap();
+                assert!((first..=last).contains(&line), "{reason}");
+            }
+        }
+    }
+}
+
+#[test]
 fn text_output_points_at_the_file_line_and_character_column() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(
