@@ -18,8 +18,11 @@ import os
 import sys
 import sysconfig
 import tokenize
+import warnings
 
 assert sys.version_info[:2] == (3, 11), sys.version
+# SyntaxWarnings (invalid escapes, `is` with a literal...) are not what these tests compare.
+warnings.simplefilter("ignore")
 
 
 def dump(src):
