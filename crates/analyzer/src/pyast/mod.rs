@@ -61,7 +61,7 @@ pub struct Loc {
     pub lineno: u32,
     /// 0-based UTF-8 byte offset of the first character in its line.
     pub col_offset: u32,
-    /// 1-based line just past the last character.
+    /// 1-based line of the last character.
     pub end_lineno: u32,
     /// 0-based UTF-8 byte offset just past the last character in its line.
     pub end_col_offset: u32,
