@@ -199,3 +199,17 @@ fn wire_carries_every_kind_of_constant() {
         "[True, True, True, True, True, True, True, True]"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// Any text: an error or a valid tree, never a panic.
+    #[test]
+    fn arbitrary_text_never_panics(src in "[a-z0-9_ \\t\\n\\r\\\\'\"{}()\\[\\]:=,.+*@!#;rbfu\u{e9}\u{d7ff}-]{0,60}") {
+        if let Ok(tree) = pyast::from_source(&src) {
+            proptest::prop_assert_eq!(tree.validate(), Ok(()));
+            let _ = tree.dump(true);
+            let _ = tree.to_wire();
+        }
+    }
+}

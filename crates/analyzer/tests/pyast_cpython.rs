@@ -236,6 +236,12 @@ fn newlines_and_odd_whitespace() {
         "\n\n\n",
         "x = 1 \x0c\n",
         "if x:\n    pass\n# trailing comment\n",
+        "\x0cx = 1\nif x:\n\x0c    pass\n  \x0c\n",
+        "if x:\n\t  y = 1\n\t  z = 2\n",
+        "x = 1 \\\n + 2\n\\\n\ny = 3\n",
+        "def f():\n    pass\n\n\n\n# c\n    # d\n",
+        "x = [1,\n# c\n2]  # e\n",
+        "\u{1D518}\u{1D52B} = 1\nprint(\u{1D518}\u{1D52B})\n",
     ]);
 }
 
@@ -266,6 +272,8 @@ fn sources_cpython_refuses_are_refused() {
         "print 'hello'\n".into(),
         "type X = int\n".into(),
         "f(**a, *b)\n".into(),
+        "\u{1F600} = 1\n".into(),
+        "x = 1\n\u{feff}y = 2\n".into(),
     ];
     for (src, cpython) in sources.iter().zip(cpython_dumps(&sources)) {
         assert!(cpython.is_err(), "CPython accepts {src:?}");

@@ -3,10 +3,15 @@
 //! (docs/pyast-differences.md).
 //!
 //! One `python3` process walks the standard library and streams CPython's dumps; this test
-//! converts each file with `pyast::from_source` and compares the strings. Run it with
-//! `cargo test -p pyrepl3-analyzer --test pyast_stdlib -- --nocapture` to see the match rate.
+//! converts each file with `pyast::from_source` and compares the strings. Every 10th file's
+//! tree also goes through the executor's path (`Node::to_wire`, built back by
+//! `pyast::WIRE_DECODER` in Python) and must dump identically.
+//!
+//! Run it with `cargo test -p pyrepl3-analyzer --test pyast_stdlib -- --nocapture` to see the
+//! match rate. To measure another corpus, set `PYAST_CORPUS=/some/dir`: the test then only
+//! reports (every difference is printed, nothing is asserted about that corpus).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use pyrepl3_analyzer::pyast;
@@ -37,9 +42,11 @@ fn first_difference(a: &str, b: &str) -> String {
 #[test]
 fn stdlib_trees_match_cpython() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pyast/cpython_dump.py");
+    let corpus = std::env::var("PYAST_CORPUS").ok();
     let mut child = Command::new("python3")
         .arg(script)
         .arg("stdlib")
+        .args(corpus.iter())
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 runs");
@@ -52,6 +59,7 @@ fn stdlib_trees_match_cpython() {
     let (mut total, mut matched, mut refused) = (0usize, 0usize, 0usize);
     let mut unexpected = Vec::new();
     let mut known_seen = Vec::new();
+    let mut sampled = Vec::new();
     for line in lines {
         let rec: serde_json::Value = serde_json::from_str(&line.expect("utf-8")).expect("json");
         let path = rec["path"].as_str().expect("path");
@@ -72,12 +80,17 @@ fn stdlib_trees_match_cpython() {
                 String::from_utf8(bytes.to_vec()).expect("CPython decoded it as UTF-8")
             }
         };
-        let ours = match pyast::from_source(&source) {
+        let tree = pyast::from_source(&source);
+        let ours = match &tree {
             Ok(tree) => tree.dump(true),
             Err(e) => format!("<refused: {}: {}>", e.kind, e.message),
         };
         if ours == expected {
             matched += 1;
+            if matched % 10 == 0 {
+                let wire = tree.as_ref().map(|t| t.to_wire()).unwrap_or_default();
+                sampled.push((rel.to_string(), wire, ours));
+            }
         } else if KNOWN_DIFFERENCES.iter().any(|(p, _)| *p == rel) {
             known_seen.push(rel.to_string());
         } else {
@@ -85,12 +98,19 @@ fn stdlib_trees_match_cpython() {
         }
     }
     assert!(child.wait().expect("python3 exits").success());
+    let rebuilt_ok = rebuild_and_compare(script, &sampled);
     let rate = matched as f64 / total as f64;
     println!(
-        "pyast vs CPython 3.11 ast.dump: {matched}/{total} files equal ({:.3}%), {} known differences, {refused} files refused by ast.parse",
+        "pyast vs CPython 3.11 ast.dump: {matched}/{total} files equal ({:.3}%), {} known differences, {refused} files refused by ast.parse; {rebuilt_ok}/{} sampled trees rebuilt identically from wire text",
         rate * 100.0,
-        known_seen.len()
+        known_seen.len(),
+        sampled.len()
     );
+    if corpus.is_some() {
+        println!("{}", unexpected.join("\n"));
+        return;
+    }
+    assert_eq!(rebuilt_ok, sampled.len());
     assert!(
         total > 1500,
         "the standard library has ~1800 files, saw {total}"
@@ -113,4 +133,32 @@ fn stdlib_trees_match_cpython() {
         stale.is_empty(),
         "listed differences that now match or vanished: {stale:?}"
     );
+}
+
+/// Build each sampled tree from its wire text in Python; count those whose dump is ours.
+fn rebuild_and_compare(script: &str, sampled: &[(String, String, String)]) -> usize {
+    let wires: Vec<&str> = sampled.iter().map(|(_, w, _)| w.as_str()).collect();
+    let input = serde_json::json!({"decoder": pyast::WIRE_DECODER, "wires": wires}).to_string();
+    let mut child = Command::new("python3")
+        .arg(script)
+        .arg("rebuild")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut stdin = child.stdin.take().expect("piped");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let stdout = child.stdout.take().expect("piped");
+    let mut ok = 0;
+    for ((rel, _, ours), line) in sampled.iter().zip(BufReader::new(stdout).lines()) {
+        let rec: serde_json::Value = serde_json::from_str(&line.expect("utf-8")).expect("json");
+        if rec["dump"].as_str() == Some(ours.as_str()) {
+            ok += 1;
+        } else {
+            println!("{rel}: the tree built from wire text differs");
+        }
+    }
+    writer.join().expect("writer").expect("written");
+    assert!(child.wait().expect("python3 exits").success());
+    ok
 }

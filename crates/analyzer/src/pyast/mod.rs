@@ -61,7 +61,7 @@ pub struct Loc {
     pub lineno: u32,
     /// 0-based UTF-8 byte offset of the first character in its line.
     pub col_offset: u32,
-    /// 1-based line just past the last character.
+    /// 1-based line of the last character.
     pub end_lineno: u32,
     /// 0-based UTF-8 byte offset just past the last character in its line.
     pub end_col_offset: u32,
@@ -470,9 +470,19 @@ pub fn from_source(source: &str) -> Result<Node, CellError> {
             message: f.message,
             span: f.span,
         })?;
-        if let Some(err) = convert::int_literal_too_long(source, cell.parsed()) {
-            return Err(err);
-        }
-        Ok(convert::module(source, cell.parsed()))
+        from_parsed(source, cell.parsed())
     })
+}
+
+/// The tree of a module ruff has already parsed (without errors) from `source`, for passes
+/// of the analyzer that hold the parse. Refuses what CPython's parser refuses beyond ruff's
+/// grammar (decimal literals of more than 4300 digits).
+pub(crate) fn from_parsed(
+    source: &str,
+    parsed: &ruff_python_parser::Parsed<ruff_python_ast::ModModule>,
+) -> Result<Node, CellError> {
+    if let Some(err) = convert::int_literal_too_long(source, parsed) {
+        return Err(err);
+    }
+    Ok(crate::stack::guard(|| convert::module(source, parsed)))
 }

@@ -1,8 +1,9 @@
 """CPython's side of the pyast differential tests: print `ast.dump(..., include_attributes=True)`.
 
-    python3 cpython_dump.py stdlib      # every .py file of the standard library, one JSON line each:
-                                        # {"path": ..., "dump": ...} (+ "source" when the file is
-                                        # not UTF-8), or {"path": ..., "error": ...} when
+    python3 cpython_dump.py stdlib [ROOT]  # every .py file of the standard library (or under ROOT,
+                                        # site-packages included then), one JSON line each:
+                                        # {"path": ..., "dump": ...} (+ "source", the decoded
+                                        # text, when its coding is not UTF-8), or {"path": ..., "error": ...} when
                                         # ast.parse refuses it
     python3 cpython_dump.py sources     # stdin: a JSON list of sources; stdout: one JSON line each,
                                         # {"dump": ..., "compile": ...} or {"error": ...}
@@ -11,12 +12,17 @@
                                         # prints {"dump": ..., "compile": ...} of the result
 """
 import ast
+import io
 import json
 import os
 import sys
 import sysconfig
+import tokenize
+import warnings
 
 assert sys.version_info[:2] == (3, 11), sys.version
+# SyntaxWarnings (invalid escapes, `is` with a literal...) are not what these tests compare.
+warnings.simplefilter("ignore")
 
 
 def dump(src):
@@ -24,10 +30,11 @@ def dump(src):
 
 
 def stdlib():
-    root = sysconfig.get_paths()["stdlib"]
+    root = sys.argv[2] if len(sys.argv) > 2 else sysconfig.get_paths()["stdlib"]
+    skip = ("__pycache__",) if len(sys.argv) > 2 else ("site-packages", "__pycache__")
     print(json.dumps({"root": root}), flush=True)
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("site-packages", "__pycache__"))
+        dirnames[:] = sorted(d for d in dirnames if d not in skip)
         for name in sorted(filenames):
             if not name.endswith(".py"):
                 continue
@@ -40,14 +47,10 @@ def stdlib():
             except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
                 rec["error"] = f"{type(e).__name__}: {e}"
             else:
-                try:
-                    data.decode("utf-8")
-                except UnicodeDecodeError:
-                    import io
-                    import tokenize
-
-                    with tokenize.open(path) as f:
-                        rec["source"] = f.read()
+                # Files whose coding cookie is not UTF-8: hand over the text CPython decoded.
+                encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+                if encoding not in ("utf-8", "utf-8-sig"):
+                    rec["source"] = data.decode(encoding)
             print(json.dumps(rec), flush=False)
     sys.stdout.flush()
 
