@@ -1580,6 +1580,30 @@ pub(crate) static STICKY: &[&str] = &[
 /// Model loaders that read (and may download) weights: `AutoModel.from_pretrained(...)`.
 const FROM_PRETRAINED: Entry = e(Block(DataIo), None, Guard::Always);
 
+/// Every name in the tables and every dotted prefix of one (`urllib`, `urllib.request`...).
+static NAMES: LazyLock<rustc_hash::FxHashSet<&'static str>> = LazyLock::new(|| {
+    let mut set = rustc_hash::FxHashSet::default();
+    for k in TABLE.keys().chain(PREFIXES.keys()) {
+        set.insert(*k);
+        let mut end = k.len();
+        while let Some(dot) = k[..end].rfind('.') {
+            end = dot;
+            set.insert(&k[..end]);
+        }
+    }
+    set
+});
+
+/// `true` when the exact name has an entry of its own.
+pub(crate) fn is_listed(name: &str) -> bool {
+    TABLE.contains_key(name)
+}
+
+/// The static copy of `name` when the tables mention it (so binding it allocates nothing).
+pub(crate) fn static_name(name: &str) -> Option<&'static str> {
+    NAMES.get(name).copied()
+}
+
 /// Look up a qualified name: the exact name first, then module/type prefixes, longest first.
 pub(crate) fn lookup(qname: &str) -> Option<Entry> {
     let qname = qname.strip_prefix("builtins.").unwrap_or(qname);

@@ -11,12 +11,15 @@ use ruff_python_ast::{
 use ruff_text_size::{Ranged, TextRange};
 
 use super::known::{self, Entry, Guard, Kind};
-use super::{Attrs, BlockingReport, ClassInfo, FuncBody, FuncInfo, QStr, SymbolTable, Value, Via};
+use super::{
+    Attrs, BlockingReport, ClassInfo, FuncBody, FuncInfo, QStr, SourceBody, SymbolTable, Value, Via,
+};
 use crate::diagnostic::Diagnostic;
 use crate::rules::blocking::for_family;
 use crate::rules::routing::UnresolvedCall;
 use crate::span::Span;
 use crate::{BlockingCall, CellContext, stack};
+use rustc_hash::FxHashMap;
 
 /// How many function bodies one cell may run (guards against exponential call graphs).
 const BUDGET: u32 = 4096;
@@ -100,11 +103,53 @@ impl Frame {
     }
 }
 
+/// Attribute names after a qualified name, without allocating (`os` `.path` `.exists`).
+#[derive(Clone, Copy)]
+struct Segs<'e> {
+    items: [&'e str; 8],
+    len: usize,
+    overflow: bool,
+}
+
+impl<'e> Segs<'e> {
+    fn new() -> Self {
+        Self {
+            items: [""; 8],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    fn push(&mut self, s: &'e str) {
+        if self.len == self.items.len() {
+            self.overflow = true;
+        } else {
+            self.items[self.len] = s;
+            self.len += 1;
+        }
+    }
+
+    /// Append `base` and the segments to a qualified-name buffer.
+    fn write(&self, base: &str, q: &mut QBuf) {
+        q.push(base);
+        self.items[..self.len].iter().for_each(|s| q.push(s));
+        if self.overflow {
+            q.overflow = true;
+        }
+    }
+}
+
 /// A receiver on the way to a call: either a value, or a dotted path under a qualified name
 /// (kept as segments so that `os.path.exists` is resolved without allocating).
 enum Recv<'e> {
     Val(Value),
-    Path(QStr, Via, Vec<&'e str>),
+    Path(QStr, Via, Segs<'e>),
+}
+
+/// The syntax of a function to run.
+enum BodyRef<'x> {
+    Def(&'x ast::StmtFunctionDef),
+    Lambda(&'x ast::ExprLambda),
 }
 
 /// What a call expression calls.
@@ -133,6 +178,11 @@ struct Args<'e> {
 
 pub(crate) struct Walker<'c, 's> {
     ctx: CellContext<'c>,
+    /// Module-level `def`s of this cell, by address, so that their `FuncInfo` can point at
+    /// the cell's own tree while the cell is analysed.
+    cell_defs: FxHashMap<usize, &'c ast::StmtFunctionDef>,
+    /// The trees of this cell's functions, by `FuncInfo` (kept alive by the `Arc`).
+    local_bodies: FxHashMap<usize, (Arc<FuncInfo>, &'c ast::StmtFunctionDef)>,
     t: &'s mut SymbolTable,
     frames: Vec<Frame>,
     /// The user functions being run on behalf of the module-level call at `site`.
@@ -146,9 +196,17 @@ pub(crate) struct Walker<'c, 's> {
 }
 
 impl<'c, 's> Walker<'c, 's> {
-    pub(crate) fn new(ctx: &CellContext<'c>, t: &'s mut SymbolTable) -> Self {
+    pub(crate) fn new(
+        ctx: &CellContext<'c>,
+        module: &'c ast::ModModule,
+        t: &'s mut SymbolTable,
+    ) -> Self {
+        let mut cell_defs = FxHashMap::default();
+        collect_defs(&module.body, &mut cell_defs);
         Self {
             ctx: *ctx,
+            cell_defs,
+            local_bodies: FxHashMap::default(),
             t,
             frames: Vec::new(),
             chain: Vec::new(),
@@ -234,7 +292,7 @@ impl<'c, 's> Walker<'c, 's> {
                 if i > 0 {
                     s.push_str(" → ");
                 }
-                let _ = write!(s, "{} (line {})", f.label, f.line);
+                let _ = write!(s, "{} (line {})", f.label(), f.line);
             }
             let _ = write!(s, " calls {name}");
             (self.site, s)
@@ -321,12 +379,17 @@ impl<'c, 's> Walker<'c, 's> {
             if let Some(qs) = q.as_str()
                 && known::lookup(qs).is_some()
             {
-                let via: Via = Some(format!("from {m} import *").into());
-                return Some((Value::Qual(QStr::Shared(qs.into()), via), None));
+                let via = Via::Text(format!("from {m} import *").into());
+                return Some((Value::Qual(QStr::new(qs), via), None));
             }
         }
         if let Ok(i) = known::BUILTINS.binary_search(&name) {
-            return Some((Value::Qual(QStr::Static(known::BUILTINS[i]), None), None));
+            let name = known::BUILTINS[i];
+            // Builtins pyrepl3 knows nothing special about are harmless callables.
+            if !known::is_listed(name) {
+                return Some((Value::Plain, None));
+            }
+            return Some((Value::Qual(QStr::Static(name), Via::None), None));
         }
         if known::is_builtin(name) {
             return Some((Value::Plain, None));
@@ -373,8 +436,8 @@ impl<'c, 's> Walker<'c, 's> {
                         }
                     }
                     Value::Qual(q, old) if rhs.is_some() && self.local() => {
-                        let via = self.assign_via(n.id.as_str(), rhs).or(old);
-                        Value::Qual(q, via)
+                        let via = self.assign_via(n.id.as_str(), rhs);
+                        Value::Qual(q, if via.is_none() { old } else { via })
                     }
                     other => other,
                 };
@@ -423,8 +486,7 @@ impl<'c, 's> Walker<'c, 's> {
                 // `time.sleep = fake`: later calls of `time.sleep` call `fake`.
                 if let Recv::Path(q, _, segs) = self.recv(&a.value) {
                     let mut b = QBuf::new();
-                    b.push(q.as_str());
-                    segs.iter().for_each(|s| b.push(s));
+                    segs.write(q.as_str(), &mut b);
                     b.push(&a.attr);
                     if let Some(name) = b.as_str() {
                         self.t.patched.insert(name.into(), v);
@@ -440,9 +502,13 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn assign_via(&self, target: &str, rhs: Option<&Expr>) -> Via {
-        let rhs = rhs?;
-        let text = self.short(rhs)?;
-        Some(format!("{target} = {text} (line {})", self.line(rhs.range())).into())
+        let Some(rhs) = rhs else {
+            return Via::None;
+        };
+        let Some(text) = self.short(rhs) else {
+            return Via::None;
+        };
+        Via::Text(format!("{target} = {text} (line {})", self.line(rhs.range())).into())
     }
 
     /// The value of an expression that was already evaluated (no calls are reported again):
@@ -551,12 +617,12 @@ impl<'c, 's> Walker<'c, 's> {
                     if let Some(target) = &item.optional_vars {
                         let entered = match (entered, &**target) {
                             (Value::Instance(ty, _), Expr::Name(n)) if self.local() => {
-                                let via = self.short(&item.context_expr).map(|c| {
-                                    Arc::from(format!(
+                                let via = self.short(&item.context_expr).map_or(Via::None, |c| {
+                                    Via::Text(Arc::from(format!(
                                         "with {c} as {} (line {})",
                                         n.id,
                                         self.line(item.range())
-                                    ))
+                                    )))
                                 });
                                 Value::Instance(ty, via)
                             }
@@ -612,15 +678,22 @@ impl<'c, 's> Walker<'c, 's> {
                     let line = self.line(alias.range());
                     match &alias.asname {
                         Some(asname) => {
-                            let via = format!("import {full} as {asname} (line {line})");
-                            let v = Value::Qual(QStr::Shared(full.into()), Some(via.into()));
-                            self.bind(&asname.id, v);
+                            let module = QStr::new(full);
+                            let via = Via::Import {
+                                line,
+                                module: module.clone(),
+                                asname: Some(asname.id.clone()),
+                            };
+                            self.bind(&asname.id, Value::Qual(module, via));
                         }
                         None => {
                             let top = full.split('.').next().unwrap_or(full);
-                            let via = format!("import {full} (line {line})");
-                            let v = Value::Qual(QStr::Shared(top.into()), Some(via.into()));
-                            self.bind(&Name::new(top), v);
+                            let via = Via::Import {
+                                line,
+                                module: QStr::new(full),
+                                asname: None,
+                            };
+                            self.bind(&Name::new(top), Value::Qual(QStr::new(top), via));
                         }
                     }
                 }
@@ -643,13 +716,20 @@ impl<'c, 's> Walker<'c, 's> {
                         self.bind(&bound.id, Value::Unknown);
                         continue;
                     }
-                    let line = self.line(alias.range());
-                    let via = match &alias.asname {
-                        Some(a) => format!("from {module} import {name} as {a} (line {line})"),
-                        None => format!("from {module} import {name} (line {line})"),
+                    let mut q = QBuf::new();
+                    q.push(module);
+                    q.push(name);
+                    let Some(qs) = q.as_str() else {
+                        self.bind(&bound.id, Value::Unknown);
+                        continue;
                     };
-                    let q: Arc<str> = format!("{module}.{name}").into();
-                    self.bind(&bound.id, Value::Qual(QStr::Shared(q), Some(via.into())));
+                    let via = Via::From {
+                        line: self.line(alias.range()),
+                        module: QStr::new(module),
+                        name: alias.name.id.clone(),
+                        asname: alias.asname.as_ref().map(|a| a.id.clone()),
+                    };
+                    self.bind(&bound.id, Value::Qual(QStr::new(qs), via));
                 }
             }
             Stmt::Global(g) => {
@@ -723,33 +803,65 @@ impl<'c, 's> Walker<'c, 's> {
         };
         let is_static = deco_is(&["staticmethod"]);
         let is_property = deco_is(&["property", "functools.cached_property"]);
-        let class_name = self
+        let class = self
             .frames
             .last()
             .filter(|f| f.kind == FrameKind::Class)
             .and_then(|f| f.self_name.clone());
-        let label = match (&class_name, def.is_async) {
-            (Some(c), false) => format!("def {c}.{}()", def.name),
-            (Some(c), true) => format!("async def {c}.{}()", def.name),
-            (None, false) => format!("def {}()", def.name),
-            (None, true) => format!("async def {}()", def.name),
+        let local = self
+            .cell_defs
+            .get(&(std::ptr::from_ref(def) as usize))
+            .copied()
+            .filter(|_| self.chain.is_empty());
+        let body = match local.and_then(|d| self.source_body(d)) {
+            Some(src) => FuncBody::Source(src),
+            None => FuncBody::Def(Arc::new(def.clone())),
         };
-        let info = FuncInfo {
-            label: label.into(),
+        let info = Arc::new(FuncInfo {
+            name: def.name.id.clone(),
+            class,
             line: self.line(def.range()),
             is_async: def.is_async,
             is_static,
             is_property,
             defaults,
-            body: FuncBody::Def(Arc::new(def.clone())),
+            body,
             cell: self.current_cell(),
             closure: self.closure_snapshot(),
-        };
-        let mut v = Value::Func(Arc::new(info));
+        });
+        if let Some(d) = local {
+            self.local_bodies
+                .insert(Arc::as_ptr(&info) as usize, (info.clone(), d));
+        }
+        let mut v = Value::Func(info);
         for d in decorators.into_iter().rev() {
             v = self.decorate(d, v, def.range());
         }
         self.bind(&def.name.id, v);
+    }
+
+    /// The text of a module-level `def` of this cell, to parse again when a later cell calls it.
+    fn source_body(&self, def: &ast::StmtFunctionDef) -> Option<SourceBody> {
+        let src = self.ctx.source;
+        let start = def.range().start().to_usize();
+        let end = def.range().end().to_usize();
+        let line_start = src.get(..start)?.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        let indent = src.get(line_start..start)?;
+        if !indent.chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
+            return None;
+        }
+        let body = src.get(line_start..end)?;
+        let wrapped = !indent.is_empty();
+        let text = if wrapped {
+            format!("if 1:\n{body}\n")
+        } else {
+            format!("{body}\n")
+        };
+        Some(SourceBody {
+            text: text.into_boxed_str(),
+            wrapped,
+            parsed: std::sync::OnceLock::new(),
+        })
     }
 
     fn current_cell(&self) -> u32 {
@@ -958,7 +1070,8 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                 }
                 Value::Func(Arc::new(FuncInfo {
-                    label: "lambda".into(),
+                    name: Name::new_static("<lambda>"),
+                    class: None,
                     line: self.line(l.range()),
                     is_async: false,
                     is_static: false,
@@ -1059,10 +1172,9 @@ impl<'c, 's> Walker<'c, 's> {
                 Recv::Val(v) => v,
                 Recv::Path(base, via, segs) => {
                     let mut q = QBuf::new();
-                    q.push(base.as_str());
-                    segs.iter().for_each(|s| q.push(s));
+                    segs.write(base.as_str(), &mut q);
                     match q.as_str() {
-                        Some(s) => Value::Qual(QStr::Shared(s.into()), via),
+                        Some(s) => Value::Qual(QStr::new(s), via),
                         None => Value::Unknown,
                     }
                 }
@@ -1136,7 +1248,7 @@ impl<'c, 's> Walker<'c, 's> {
     fn recv<'e>(&mut self, e: &'e Expr) -> Recv<'e> {
         stack::guard(|| match e {
             Expr::Name(n) => match self.lookup(&n.id) {
-                Some((Value::Qual(q, via), _)) => Recv::Path(q, via, Vec::new()),
+                Some((Value::Qual(q, via), _)) => Recv::Path(q, via, Segs::new()),
                 Some((v, _)) => Recv::Val(v),
                 None => Recv::Val(Value::Unknown),
             },
@@ -1148,7 +1260,7 @@ impl<'c, 's> Walker<'c, 's> {
                 Recv::Val(v) => Recv::Val(self.get_attr(v, &a.attr.id, Span::from(a.range()))),
             },
             other => match self.eval(other) {
-                Value::Qual(q, via) => Recv::Path(q, via, Vec::new()),
+                Value::Qual(q, via) => Recv::Path(q, via, Segs::new()),
                 v => Recv::Val(v),
             },
         })
@@ -1162,7 +1274,7 @@ impl<'c, 's> Walker<'c, 's> {
                 b.push(q.as_str());
                 b.push(attr);
                 match b.as_str() {
-                    Some(s) => Value::Qual(QStr::Shared(s.into()), via),
+                    Some(s) => Value::Qual(QStr::new(s), via),
                     None => Value::Unknown,
                 }
             }
@@ -1190,7 +1302,7 @@ impl<'c, 's> Walker<'c, 's> {
                     Some(Value::Func(f)) if !f.is_static => Value::Method(f.clone(), Box::new(v)),
                     Some(other) => other.clone(),
                     None => match cls.lib_base() {
-                        Some(ty) => self.get_attr(Value::Instance(ty, None), attr, span),
+                        Some(ty) => self.get_attr(Value::Instance(ty, Via::None), attr, span),
                         None => Value::Unknown,
                     },
                 }
@@ -1294,8 +1406,7 @@ impl<'c, 's> Walker<'c, 's> {
                 match self.recv(&a.value) {
                     Recv::Path(q, via, segs) => {
                         let mut qname = QBuf::new();
-                        qname.push(q.as_str());
-                        segs.iter().for_each(|s| qname.push(s));
+                        segs.write(q.as_str(), &mut qname);
                         qname.push(method);
                         Callee::Known {
                             qname,
@@ -1360,8 +1471,8 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// Describe how a qualified name was resolved, for a blocking call's `via`.
     fn describe_via(&self, via: &Via, recv: Option<&Expr>) -> Option<String> {
-        if let Some(v) = via {
-            return Some(v.to_string());
+        if let Some(v) = via.render() {
+            return Some(v);
         }
         let r = recv?;
         let text = self.short(r)?;
@@ -1389,7 +1500,7 @@ impl<'c, 's> Walker<'c, 's> {
             return Value::Unknown;
         };
         let ret = |ty: Option<&'static str>| match ty {
-            Some(t) => Value::Instance(t, None),
+            Some(t) => Value::Instance(t, Via::None),
             None => Value::Plain,
         };
         match entry.kind {
@@ -1483,7 +1594,7 @@ impl<'c, 's> Walker<'c, 's> {
                         } else {
                             n
                         };
-                        Value::Qual(QStr::Shared(n.into()), Some(format!("{q}({n:?})").into()))
+                        Value::Qual(QStr::new(n), Via::Text(format!("{q}({n:?})").into()))
                     }
                     _ => {
                         self.note(span, || {
@@ -1541,7 +1652,7 @@ impl<'c, 's> Walker<'c, 's> {
                             q.push("__init__");
                             if let Some(qs) = q.as_str() {
                                 let qs = qs.to_string();
-                                self.call_known(&qs, &None, None, args, syntax, span);
+                                self.call_known(&qs, &Via::None, None, args, syntax, span);
                             }
                         }
                         blank
@@ -1635,18 +1746,30 @@ impl<'c, 's> Walker<'c, 's> {
         if self.chain.is_empty() {
             self.site = span;
         }
-        let foreign = f.cell != self.t.cells;
+        let local = self
+            .local_bodies
+            .get(&(Arc::as_ptr(f) as usize))
+            .map(|(_, d)| *d);
+        let f2 = f.clone();
+        let body = match (local, &f2.body) {
+            (Some(d), _) => Some(BodyRef::Def(d)),
+            (None, FuncBody::Def(d)) => Some(BodyRef::Def(d)),
+            (None, FuncBody::Lambda(l)) => Some(BodyRef::Lambda(l)),
+            (None, FuncBody::Source(src)) => src.def().map(BodyRef::Def),
+        };
+        // Spans of a tree parsed again from text are not this cell's.
+        let foreign =
+            local.is_none() && (f.cell != self.t.cells || matches!(f.body, FuncBody::Source(_)));
         if foreign {
             self.foreign += 1;
         }
         self.chain.push(f.clone());
-        let saved_frames = std::mem::take(&mut self.frames);
         let mut frame = Frame::new(FrameKind::Function, None);
         frame.closure = f.closure.clone();
+        let base = self.frames.len();
 
-        let body = f.body.clone();
-        let result = match &body {
-            FuncBody::Def(def) => {
+        let result = match body {
+            Some(BodyRef::Def(def)) => {
                 bind_params(&mut frame, &def.parameters, this, args, f.is_static);
                 for (name, v) in &f.defaults {
                     if let Some(slot @ Value::Unknown) = frame.locals.get_mut(name) {
@@ -1655,27 +1778,70 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 self.frames.push(frame);
                 self.stmts(&def.body);
+                self.frames.truncate(base + 1);
                 let frame = self.frames.pop().expect("pushed above");
                 let ret = frame.ret.unwrap_or(Value::Plain);
                 (ret, frame.self_attrs)
             }
-            FuncBody::Lambda(l) => {
+            Some(BodyRef::Lambda(l)) => {
                 if let Some(params) = &l.parameters {
                     bind_params(&mut frame, params, None, args, true);
                 }
                 self.frames.push(frame);
                 let v = self.eval(&l.body);
-                self.frames.pop();
+                self.frames.truncate(base);
                 (v, Attrs::default())
             }
+            None => (Value::Unknown, Attrs::default()),
         };
 
-        self.frames = saved_frames;
         self.chain.pop();
         if foreign {
             self.foreign -= 1;
         }
         result
+    }
+}
+
+/// Every `def` that runs when the cell's module-level code runs (not those nested in
+/// functions), by address.
+fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFunctionDef>) {
+    for s in body {
+        stack::guard(|| match s {
+            Stmt::FunctionDef(d) => {
+                out.insert(std::ptr::from_ref(d) as usize, d);
+            }
+            Stmt::ClassDef(c) => collect_defs(&c.body, out),
+            Stmt::If(i) => {
+                collect_defs(&i.body, out);
+                for c in &i.elif_else_clauses {
+                    collect_defs(&c.body, out);
+                }
+            }
+            Stmt::For(f) => {
+                collect_defs(&f.body, out);
+                collect_defs(&f.orelse, out);
+            }
+            Stmt::While(w) => {
+                collect_defs(&w.body, out);
+                collect_defs(&w.orelse, out);
+            }
+            Stmt::With(w) => collect_defs(&w.body, out),
+            Stmt::Try(t) => {
+                collect_defs(&t.body, out);
+                for ast::ExceptHandler::ExceptHandler(h) in &t.handlers {
+                    collect_defs(&h.body, out);
+                }
+                collect_defs(&t.orelse, out);
+                collect_defs(&t.finalbody, out);
+            }
+            Stmt::Match(m) => {
+                for c in &m.cases {
+                    collect_defs(&c.body, out);
+                }
+            }
+            _ => {}
+        });
     }
 }
 
