@@ -402,3 +402,63 @@ fn deep_nesting_does_not_overflow() {
     let rec = "import time\ndef f():\n    f()\n    time.sleep(1)\nf()";
     assert_eq!(one(rec), ["time.sleep"]);
 }
+
+#[test]
+fn attributes_set_by_methods_are_kept_on_the_instance() {
+    let db = "import sqlite3\nclass Db:\n    def connect(self):\n        self.conn = sqlite3.connect('x')\n    def query(self):\n        return self.conn.execute('q')\n    def setup(self):\n        self.connect()\n        return self.conn.cursor()";
+    assert_eq!(
+        last(&[db, "db = Db()\ndb.connect()", "db.query()"]),
+        ["sqlite3.Connection.execute"]
+    );
+    assert_eq!(
+        last(&[db, "d2 = Db()\nd2.setup()", "d2.query()"]),
+        ["sqlite3.Connection.execute"]
+    );
+    assert!(last(&[db, "d3 = Db()"]).is_empty());
+}
+
+#[test]
+fn monkeypatched_modules_are_not_what_the_tables_say() {
+    assert!(last(&["import time", "time.sleep = print", "time.sleep(1)"]).is_empty());
+    assert!(last(&["import os", "os.path = None", "os.path.exists('x')"]).is_empty());
+    assert_eq!(
+        last(&["import os", "os.path.exists('x')"]),
+        ["os.path.exists"]
+    );
+}
+
+#[test]
+fn literal_getattr_defaults_and_properties() {
+    assert_eq!(
+        one("import time\ngetattr(time, 'sleep')(1)"),
+        ["time.sleep"]
+    );
+    assert_eq!(
+        one("import requests\ndef f(s=requests.Session()):\n    return s.get('u')\nf()"),
+        ["requests.Session.get"]
+    );
+    assert_eq!(
+        last(&[
+            "class C:\n    @property\n    def data(self):\n        return open('x').read()",
+            "c = C()\nc.data"
+        ]),
+        ["open", "io.TextIOWrapper.read"]
+    );
+}
+
+#[test]
+fn earlier_cell_functions_are_parsed_again_from_their_text() {
+    // Indented methods and decorated functions survive the round trip through text.
+    let cells = [
+        "import time\nclass K:\n    @staticmethod\n    def nap():\n        time.sleep(1)\n\n    def work(self):\n        K.nap()",
+        "K().work()",
+    ];
+    assert_eq!(last(&cells), ["time.sleep"]);
+    let mut s = SessionState::new();
+    analyze_cell("import time\n\n\ndef slow():\n    time.sleep(1)", &mut s);
+    let a = analyze_cell("slow()", &mut s);
+    assert_eq!(
+        a.blocking_calls[0].via,
+        "def slow() (line 4) calls time.sleep"
+    );
+}

@@ -1463,6 +1463,10 @@ fn build() -> FxHashMap<&'static str, Entry> {
     }
     add("__import__", e(ImportModule, None, Guard::Always));
     add("getattr", e(GetAttr, None, Guard::Always));
+    // Decorators whose meaning the engine uses.
+    for f in ["property", "staticmethod", "classmethod"] {
+        add(f, pure);
+    }
     add(
         "importlib.import_module",
         e(ImportModule, None, Guard::Always),

@@ -23,6 +23,8 @@ use rustc_hash::FxHashMap;
 
 /// How many function bodies one cell may run (guards against exponential call graphs).
 const BUDGET: u32 = 4096;
+/// How many statements and expressions of called functions one cell may walk.
+const WORK: u32 = 20_000;
 /// How deep user calls are followed.
 const MAX_CALL_DEPTH: usize = 24;
 /// At most this many informational notes per cell.
@@ -84,7 +86,6 @@ struct Frame {
     closure: Option<Arc<Attrs>>,
     /// The name of the `self` parameter of a method, and what the method assigned to it.
     self_name: Option<Name>,
-    self_attrs: Attrs,
     ret: Option<Value>,
 }
 
@@ -97,7 +98,6 @@ impl Frame {
             parent,
             closure: None,
             self_name: None,
-            self_attrs: Attrs::default(),
             ret: None,
         }
     }
@@ -191,6 +191,10 @@ pub(crate) struct Walker<'c, 's> {
     /// How many functions of `chain` come from other cells (their spans are not ours).
     foreign: u32,
     budget: u32,
+    /// Nodes left to walk inside called functions.
+    work: u32,
+    /// The attributes the last completed method run left on its `self`.
+    last_self_attrs: Option<Attrs>,
     report: BlockingReport,
     notes: Vec<Diagnostic>,
 }
@@ -213,6 +217,8 @@ impl<'c, 's> Walker<'c, 's> {
             site: Span::default(),
             foreign: 0,
             budget: BUDGET,
+            work: WORK,
+            last_self_attrs: None,
             report: BlockingReport::default(),
             notes: Vec::new(),
         }
@@ -480,7 +486,9 @@ impl<'c, 's> Walker<'c, 's> {
                     && let Some(f) = self.frames.last_mut()
                     && f.self_name.as_ref() == Some(&base.id)
                 {
-                    f.self_attrs.insert(a.attr.id.clone(), v);
+                    if let Some(Value::UserInstance(_, attrs)) = f.locals.get_mut(&base.id) {
+                        Arc::make_mut(attrs).insert(a.attr.id.clone(), v);
+                    }
                     return;
                 }
                 // `time.sleep = fake`: later calls of `time.sleep` call `fake`.
@@ -530,6 +538,12 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn stmt(&mut self, s: &Stmt) {
+        if !self.chain.is_empty() {
+            if self.work == 0 {
+                return;
+            }
+            self.work -= 1;
+        }
         stack::guard(|| self.stmt_inner(s))
     }
 
@@ -1032,6 +1046,12 @@ impl<'c, 's> Walker<'c, 's> {
     // ----- expressions ---------------------------------------------------------------------
 
     fn eval(&mut self, e: &Expr) -> Value {
+        if !self.chain.is_empty() {
+            if self.work == 0 {
+                return Value::Unknown;
+            }
+            self.work -= 1;
+        }
         stack::guard(|| self.eval_inner(e))
     }
 
@@ -1346,6 +1366,21 @@ impl<'c, 's> Walker<'c, 's> {
                 };
                 self.call_known(q, &via, recv, args, Some(&call.arguments), span)
             }
+            Callee::Value(v @ Value::Method(..)) => {
+                // `obj.method()` may set attributes on `obj`: keep them on the binding.
+                self.last_self_attrs = None;
+                let r = self.call_value(v, args, Some(&call.arguments), span);
+                if let Some(attrs) = self.last_self_attrs.take()
+                    && let Expr::Attribute(a) = &*call.func
+                    && let Expr::Name(n) = &*a.value
+                    && let Some((Value::UserInstance(cls, old), _)) = self.lookup(&n.id)
+                {
+                    let mut merged = Arc::unwrap_or_clone(old);
+                    merged.extend(attrs);
+                    self.bind(&n.id, Value::UserInstance(cls, Arc::new(merged)));
+                }
+                r
+            }
             Callee::Value(v) => self.call_value(v, args, Some(&call.arguments), span),
             Callee::UnknownMethod(recv, method) => {
                 if known::suspicious_method(method) {
@@ -1488,13 +1523,21 @@ impl<'c, 's> Walker<'c, 's> {
         syntax: Option<&Arguments>,
         span: Span,
     ) -> Value {
-        if !self.t.patched.is_empty()
-            && let Some(v) = self.t.patched.get(q).cloned()
-        {
-            return match v {
-                Value::Qual(ref p, _) if p.as_str() == q => Value::Unknown,
-                v => self.call_value(v, args, syntax, span),
-            };
+        if !self.t.patched.is_empty() {
+            if let Some(v) = self.t.patched.get(q).cloned() {
+                return match v {
+                    Value::Qual(ref p, _) if p.as_str() == q => Value::Unknown,
+                    v => self.call_value(v, args, syntax, span),
+                };
+            }
+            // `os.path = fake`: nothing under `os.path` is what the tables describe.
+            let mut end = q.len();
+            while let Some(dot) = q[..end].rfind('.') {
+                end = dot;
+                if self.t.patched.contains_key(&q[..end]) {
+                    return Value::Unknown;
+                }
+            }
         }
         let Some(entry) = known::lookup(q) else {
             return Value::Unknown;
@@ -1737,6 +1780,7 @@ impl<'c, 's> Walker<'c, 's> {
         span: Span,
     ) -> (Value, Attrs) {
         if self.budget == 0
+            || self.work == 0
             || self.chain.len() >= MAX_CALL_DEPTH
             || self.chain.iter().any(|c| Arc::ptr_eq(c, f))
         {
@@ -1779,9 +1823,22 @@ impl<'c, 's> Walker<'c, 's> {
                 self.frames.push(frame);
                 self.stmts(&def.body);
                 self.frames.truncate(base + 1);
-                let frame = self.frames.pop().expect("pushed above");
+                let mut frame = self.frames.pop().expect("pushed above");
                 let ret = frame.ret.unwrap_or(Value::Plain);
-                (ret, frame.self_attrs)
+                // What the method set on `self` (directly or through methods it called).
+                let attrs = frame
+                    .self_name
+                    .as_ref()
+                    .and_then(|n| frame.locals.remove(n))
+                    .and_then(|v| match v {
+                        Value::UserInstance(_, a) => Some(Arc::unwrap_or_clone(a)),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                if !attrs.is_empty() {
+                    self.last_self_attrs = Some(attrs.clone());
+                }
+                (ret, attrs)
             }
             Some(BodyRef::Lambda(l)) => {
                 if let Some(params) = &l.parameters {
