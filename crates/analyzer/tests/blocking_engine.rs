@@ -462,3 +462,17 @@ fn earlier_cell_functions_are_parsed_again_from_their_text() {
         "def slow() (line 4) calls time.sleep"
     );
 }
+
+#[test]
+fn functions_given_an_open_file_do_its_io() {
+    assert_eq!(
+        last(&["import json\nf = open('x.json', 'w')", "json.dump({}, f)"]),
+        ["json.dump"]
+    );
+    assert_eq!(
+        last(&["log = open('log.txt', 'a')", "print('hello', file=log)"]),
+        ["print"]
+    );
+    assert!(one("import json, io\nbuf = io.StringIO()\njson.dump({}, buf)\nprint('x')").is_empty());
+    assert!(one("import sys\nprint('x', file=sys.stderr)").is_empty());
+}

@@ -86,6 +86,9 @@ pub(crate) enum Guard {
     NeedsArg(&'static str),
     /// `open`: the return type depends on the mode.
     OpenMode,
+    /// Blocks when the argument at `pos` (or keyword `kw`) is an open file
+    /// (`json.dump(obj, f)`, `print(x, file=f)`); `pos` 255 means keyword only.
+    FileArg(u8, &'static str),
 }
 
 /// Everything known about one qualified name.
@@ -1450,6 +1453,26 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("multiprocessing.JoinableQueue", t("multiprocessing.Queue"));
     add("multiprocessing.SimpleQueue", t("multiprocessing.Queue"));
 
+    // Functions that read or write a file object they are given.
+    for (f, pos, kw) in [
+        ("json.dump", 1, "fp"),
+        ("json.load", 0, "fp"),
+        ("pickle.dump", 1, "file"),
+        ("pickle.load", 0, "file"),
+        ("marshal.dump", 1, "file"),
+        ("marshal.load", 0, "file"),
+        ("yaml.dump", 1, "stream"),
+        ("yaml.safe_dump", 1, "stream"),
+        ("yaml.load", 0, "stream"),
+        ("yaml.safe_load", 0, "stream"),
+        ("tomllib.load", 0, "fp"),
+        ("toml.dump", 1, "f"),
+        ("shutil.copyfileobj", 0, "fsrc"),
+        ("print", 255, "file"),
+    ] {
+        add(f, e(Block(FileIo), None, Guard::FileArg(pos, kw)));
+    }
+
     // Builtins and functional helpers.
     add("functools.partial", e(Partial, None, Guard::Always));
     add("map", e(CallsArg0, None, Guard::Always));
@@ -1597,6 +1620,15 @@ static NAMES: LazyLock<rustc_hash::FxHashSet<&'static str>> = LazyLock::new(|| {
     }
     set
 });
+
+/// `true` for the types of open files (whose reads and writes block).
+pub(crate) fn is_file_type(ty: &str) -> bool {
+    FILE_TYPES.contains(&ty)
+        || matches!(
+            ty,
+            "serial.Serial" | "os._wrap_close" | "http.client.HTTPResponse" | "zipfile.ZipFile"
+        )
+}
 
 /// `true` when the exact name has an entry of its own.
 pub(crate) fn is_listed(name: &str) -> bool {

@@ -1548,7 +1548,13 @@ impl<'c, 's> Walker<'c, 's> {
         };
         match entry.kind {
             Kind::Block(fam) => {
-                let blocks = syntax.is_none_or(|a| guard_blocks(entry.guard, a));
+                let blocks = match (entry.guard, syntax) {
+                    (Guard::FileArg(pos, kw), Some(a)) => arg(a, usize::from(pos), kw)
+                        .is_some_and(|e| matches!(self.peek(e), Value::Instance(ty, _) if known::is_file_type(ty))),
+                    (Guard::FileArg(..), None) => false,
+                    (g, Some(a)) => guard_blocks(g, a),
+                    (_, None) => true,
+                };
                 if blocks {
                     self.hit(span, q, fam, |w| {
                         w.describe_via(via, recv).unwrap_or_else(|| {
@@ -2028,6 +2034,7 @@ fn is_falsy_literal(e: &Expr) -> bool {
 fn guard_blocks(guard: Guard, a: &Arguments) -> bool {
     match guard {
         Guard::Always | Guard::OpenMode => true,
+        Guard::FileArg(..) => false,
         Guard::UnlessFalse(pos, kw) | Guard::UnlessZero(pos, kw) => {
             !arg(a, pos as usize, kw).is_some_and(is_falsy_literal)
         }
