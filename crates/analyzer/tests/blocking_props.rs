@@ -70,7 +70,11 @@ fn check(a: &CellAnalysis, src: &str) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_sessions_are_analysed_consistently(cells in session()) {

@@ -135,6 +135,9 @@ pub(crate) enum Value {
     Coro(Arc<FuncInfo>, Arc<[Value]>),
     /// An awaitable that runs several coroutines (`asyncio.gather(...)`).
     Gather(Arc<[Value]>),
+    /// A dict display with string keys, some of whose values pyrepl3 can follow
+    /// (`handlers = {"x": fetch}`).
+    Dict(Arc<Attrs>),
 }
 
 /// Attributes of a user object, by name.

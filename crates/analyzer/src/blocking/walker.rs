@@ -594,7 +594,11 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Stmt::For(f) => {
-                let it = self.eval(&f.iter);
+                let mut it = self.eval(&f.iter);
+                if f.is_async && matches!(it, Value::Coro(..)) {
+                    // `async for x in agen()`: the async generator's body runs.
+                    it = self.awaited(it, Span::from(f.iter.range()));
+                }
                 let item = self.iterate(&it, f.iter.range());
                 self.bind_target(&f.target, item, None);
                 self.stmts(&f.body);
@@ -982,13 +986,27 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Value::UserInstance(ref cls, _) => {
                 let span = Span::from(e.range());
+                let (enter, exit) = if is_async {
+                    ("__aenter__", "__aexit__")
+                } else {
+                    ("__enter__", "__exit__")
+                };
                 let mut entered = v.clone();
-                if let Some(Value::Func(f)) = cls.lookup("__enter__").cloned() {
-                    let r = self.run(&f, Some(v.clone()), Args::default(), None, span);
-                    entered = r.0;
+                if let Some(Value::Func(f)) = cls.lookup(enter).cloned() {
+                    let r = self.call_value(
+                        Value::Method(f, Box::new(v.clone())),
+                        Args::default(),
+                        None,
+                        span,
+                    );
+                    entered = if is_async { self.awaited(r, span) } else { r };
                 }
-                if let Some(Value::Func(f)) = cls.lookup("__exit__").cloned() {
-                    self.run(&f, Some(v), Args::default(), None, span);
+                if let Some(Value::Func(f)) = cls.lookup(exit).cloned() {
+                    let r =
+                        self.call_value(Value::Method(f, Box::new(v)), Args::default(), None, span);
+                    if is_async {
+                        self.awaited(r, span);
+                    }
                 }
                 entered
             }
@@ -1119,13 +1137,24 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Expr::Dict(d) => {
+                let mut known: Option<Attrs> = None;
                 for item in &d.items {
                     if let Some(k) = &item.key {
                         self.eval(k);
                     }
-                    self.eval(&item.value);
+                    let v = self.eval(&item.value);
+                    if let Some(Expr::StringLiteral(k)) = &item.key
+                        && !matches!(v, Value::Plain | Value::Unknown)
+                    {
+                        known
+                            .get_or_insert_with(Attrs::default)
+                            .insert(Name::new(k.value.to_str()), v);
+                    }
                 }
-                Value::Plain
+                match known {
+                    Some(entries) => Value::Dict(Arc::new(entries)),
+                    None => Value::Plain,
+                }
             }
             Expr::Set(s) => {
                 s.elts.iter().for_each(|e| {
@@ -1203,6 +1232,13 @@ impl<'c, 's> Walker<'c, 's> {
                 let v = self.eval(&s.value);
                 self.eval(&s.slice);
                 match v {
+                    Value::Dict(entries) => match &*s.slice {
+                        Expr::StringLiteral(k) => entries
+                            .get(k.value.to_str())
+                            .cloned()
+                            .unwrap_or(Value::Unknown),
+                        _ => Value::Unknown,
+                    },
                     Value::Instance(ty, via) => match known::attr_type(ty, None) {
                         Some(t) => Value::Instance(t, via),
                         None => Value::Unknown,
@@ -1743,7 +1779,7 @@ impl<'c, 's> Walker<'c, 's> {
                     None => Value::Unknown,
                 }
             }
-            Value::Unknown | Value::Coro(..) | Value::Gather(_) => Value::Unknown,
+            Value::Unknown | Value::Coro(..) | Value::Gather(_) | Value::Dict(_) => Value::Unknown,
         }
     }
 
