@@ -476,3 +476,17 @@ fn functions_given_an_open_file_do_its_io() {
     assert!(one("import json, io\nbuf = io.StringIO()\njson.dump({}, buf)\nprint('x')").is_empty());
     assert!(one("import sys\nprint('x', file=sys.stderr)").is_empty());
 }
+
+#[test]
+fn lazy_generators_and_maps_bound_to_names_do_not_run_yet() {
+    assert!(one("import os\nsizes = (os.path.getsize(p) for p in ['a'])").is_empty());
+    assert!(one("import requests\npages = map(requests.get, ['u'])").is_empty());
+    assert_eq!(
+        one("import requests\npages = list(map(requests.get, ['u']))"),
+        ["requests.get"]
+    );
+    assert_eq!(
+        one("import os\ntotal = sum(os.path.getsize(p) for p in ['a'])"),
+        ["os.path.getsize"]
+    );
+}

@@ -1926,6 +1926,7 @@ pub(crate) fn suspicious_method(name: &str) -> bool {
             | "write_text"
             | "read_bytes"
             | "write_bytes"
+            | "read"
             | "readline"
             | "readlines"
             | "request"

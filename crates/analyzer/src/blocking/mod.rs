@@ -291,3 +291,15 @@ pub(crate) fn analyze(
     w.stmts(&module.body);
     w.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_state_can_move_between_threads() {
+        fn send_sync<T: Send + Sync + Clone>() {}
+        send_sync::<SymbolTable>();
+        send_sync::<crate::SessionState>();
+    }
+}

@@ -195,6 +195,8 @@ pub(crate) struct Walker<'c, 's> {
     work: u32,
     /// The attributes the last completed method run left on its `self`.
     last_self_attrs: Option<Attrs>,
+    /// Start of a call whose result is assigned directly (`m = map(f, xs)` stays lazy).
+    lazy_site: Option<u32>,
     report: BlockingReport,
     notes: Vec<Diagnostic>,
 }
@@ -219,6 +221,7 @@ impl<'c, 's> Walker<'c, 's> {
             budget: BUDGET,
             work: WORK,
             last_self_attrs: None,
+            lazy_site: None,
             report: BlockingReport::default(),
             notes: Vec::new(),
         }
@@ -572,7 +575,23 @@ impl<'c, 's> Walker<'c, 's> {
             Stmt::TypeAlias(_) | Stmt::Pass(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
             Stmt::IpyEscapeCommand(_) | Stmt::Nonlocal(_) => {}
             Stmt::Assign(a) => {
-                let v = self.eval(&a.value);
+                let v = match &*a.value {
+                    // `g = (f(x) for x in xs)` and `m = map(f, xs)` are lazy: only the first
+                    // iterable is evaluated now.
+                    Expr::Generator(g) => {
+                        if let Some(first) = g.generators.first() {
+                            self.eval(&first.iter);
+                        }
+                        Value::Unknown
+                    }
+                    Expr::Call(c) => {
+                        self.lazy_site = Some(c.range().start().to_u32());
+                        let v = self.eval(&a.value);
+                        self.lazy_site = None;
+                        v
+                    }
+                    other => self.eval(other),
+                };
                 for t in &a.targets {
                     self.bind_target(t, v.clone(), Some(&a.value));
                 }
@@ -1644,7 +1663,9 @@ impl<'c, 's> Walker<'c, 's> {
                 None => Value::Unknown,
             },
             Kind::CallsArg0 => {
-                if let Some(f) = args.pos.into_iter().next() {
+                if self.lazy_site != Some(span.start)
+                    && let Some(f) = args.pos.into_iter().next()
+                {
                     self.call_value(f, Args::default(), None, span);
                 }
                 Value::Unknown
