@@ -490,3 +490,22 @@ fn lazy_generators_and_maps_bound_to_names_do_not_run_yet() {
         ["os.path.getsize"]
     );
 }
+
+#[test]
+fn exec_of_a_literal_runs_its_code_and_binds_names() {
+    let mut s = SessionState::new();
+    let a = analyze_cell("exec('import time\\ntime.sleep(1)')", &mut s);
+    assert_eq!(names(&a), ["time.sleep"]);
+    assert_eq!(
+        a.blocking_calls[0].via,
+        "exec(...) (line 1) calls time.sleep"
+    );
+    // The import made by exec binds `time` for later cells.
+    assert_eq!(
+        names(&analyze_cell("time.sleep(2)", &mut s)),
+        ["time.sleep"]
+    );
+    let a = analyze_cell("code = 'x = 1'\nexec(code)", &mut s);
+    assert!(a.blocking_calls.is_empty());
+    assert!(a.reasons.iter().any(|r| r.code() == "PR106"));
+}

@@ -218,6 +218,9 @@ impl FuncInfo {
         if matches!(self.body, FuncBody::Lambda(_)) {
             return "lambda".to_string();
         }
+        if self.name.as_str() == "<exec>" {
+            return "exec(...)".to_string();
+        }
         let a = if self.is_async { "async " } else { "" };
         match &self.class {
             Some(c) => format!("{a}def {c}.{}()", self.name),

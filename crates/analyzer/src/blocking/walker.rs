@@ -1685,7 +1685,13 @@ impl<'c, 's> Walker<'c, 's> {
                 });
                 match (args.pos.into_iter().next(), name) {
                     (Some(obj), Some(n)) => self.get_attr(obj, &Name::new(n), span),
-                    _ => Value::Unknown,
+                    _ => {
+                        self.note(span, || {
+                            "`getattr` with a name computed at run time: what it returns cannot be resolved"
+                                .to_string()
+                        });
+                        Value::Unknown
+                    }
                 }
             }
             Kind::ImportModule => {
@@ -1711,10 +1717,56 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Kind::Dynamic => {
-                self.note(span, || {
-                    format!("`{q}` runs code built at run time: pyrepl3 cannot see what it calls")
+                let code = syntax.and_then(|a| a.args.first()).and_then(|e| match e {
+                    Expr::StringLiteral(s) => Some(s.value.to_str()),
+                    _ => None,
                 });
-                Value::Unknown
+                let parsed = code.and_then(|c| crate::parse::parse_cell(c, false).ok());
+                match parsed {
+                    Some(parsed) if self.budget > 0 && self.chain.len() < MAX_CALL_DEPTH => {
+                        // `exec("...")` of a literal: its code runs here, in this scope.
+                        self.budget -= 1;
+                        let line = if self.local() {
+                            self.ctx.file_line(span.start)
+                        } else {
+                            0
+                        };
+                        let info = Arc::new(FuncInfo {
+                            name: Name::new_static("<exec>"),
+                            class: None,
+                            line,
+                            is_async: false,
+                            is_static: false,
+                            is_property: false,
+                            defaults: Vec::new(),
+                            body: FuncBody::Source(SourceBody {
+                                text: Box::from(""),
+                                wrapped: false,
+                                parsed: std::sync::OnceLock::new(),
+                            }),
+                            // Its spans are offsets in the string, not in any cell.
+                            cell: u32::MAX,
+                            closure: None,
+                        });
+                        if self.chain.is_empty() {
+                            self.site = span;
+                        }
+                        self.foreign += 1;
+                        self.chain.push(info);
+                        self.stmts(&parsed.module().body);
+                        self.chain.pop();
+                        self.foreign -= 1;
+                        Value::Unknown
+                    }
+                    _ => {
+                        self.note(span, || {
+                            format!(
+                                "`{q}` runs code built at run time: pyrepl3 cannot see what it calls"
+                            )
+                        });
+                        Value::Unknown
+                    }
+                }
             }
         }
     }
