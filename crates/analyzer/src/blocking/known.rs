@@ -1607,6 +1607,16 @@ pub(crate) static STICKY: &[&str] = &[
 /// Model loaders that read (and may download) weights: `AutoModel.from_pretrained(...)`.
 const FROM_PRETRAINED: Entry = e(Block(DataIo), None, Guard::Always);
 
+/// First segments of the prefix entries and of the model loaders: a name under any other
+/// root can only match exactly.
+static PREFIX_ROOTS: LazyLock<rustc_hash::FxHashSet<&'static str>> = LazyLock::new(|| {
+    PREFIXES
+        .keys()
+        .map(|k| k.split('.').next().unwrap_or(k))
+        .chain(["transformers", "diffusers", "sentence_transformers", "peft"])
+        .collect()
+});
+
 /// Every name in the tables and every dotted prefix of one (`urllib`, `urllib.request`...).
 static NAMES: LazyLock<rustc_hash::FxHashSet<&'static str>> = LazyLock::new(|| {
     let mut set = rustc_hash::FxHashSet::default();
@@ -1630,11 +1640,6 @@ pub(crate) fn is_file_type(ty: &str) -> bool {
         )
 }
 
-/// `true` when the exact name has an entry of its own.
-pub(crate) fn is_listed(name: &str) -> bool {
-    TABLE.contains_key(name)
-}
-
 /// The static copy of `name` when the tables mention it (so binding it allocates nothing).
 pub(crate) fn static_name(name: &str) -> Option<&'static str> {
     NAMES.get(name).copied()
@@ -1645,6 +1650,10 @@ pub(crate) fn lookup(qname: &str) -> Option<Entry> {
     let qname = qname.strip_prefix("builtins.").unwrap_or(qname);
     if let Some(e) = TABLE.get(qname) {
         return Some(*e);
+    }
+    let root = qname.split('.').next().unwrap_or(qname);
+    if !PREFIX_ROOTS.contains(root) {
+        return None;
     }
     let mut end = qname.len();
     while let Some(dot) = qname[..end].rfind('.') {
@@ -1890,13 +1899,18 @@ pub(crate) static BUILTINS: &[&str] = &[
     "zip",
 ];
 
-/// `true` when `name` is a Python builtin.
-pub(crate) fn is_builtin(name: &str) -> bool {
-    BUILTINS.binary_search(&name).is_ok()
-        || matches!(
-            name,
-            "__file__" | "__builtins__" | "display" | "get_ipython"
-        )
+/// Builtin names (and the names IPython adds), each with whether the tables list it.
+static BUILTIN_NAMES: LazyLock<FxHashMap<&'static str, bool>> = LazyLock::new(|| {
+    BUILTINS
+        .iter()
+        .chain(&["__file__", "__builtins__", "display", "get_ipython"])
+        .map(|b| (*b, TABLE.contains_key(b)))
+        .collect()
+});
+
+/// The static name of a builtin and whether the tables have an entry for it.
+pub(crate) fn builtin(name: &str) -> Option<(&'static str, bool)> {
+    BUILTIN_NAMES.get_key_value(name).map(|(k, v)| (*k, *v))
 }
 
 /// Method names that often block on some library type: calling one on a value of unknown

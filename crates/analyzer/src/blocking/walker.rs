@@ -392,18 +392,12 @@ impl<'c, 's> Walker<'c, 's> {
                 return Some((Value::Qual(QStr::new(qs), via), None));
             }
         }
-        if let Ok(i) = known::BUILTINS.binary_search(&name) {
-            let name = known::BUILTINS[i];
+        match known::builtin(name) {
             // Builtins pyrepl3 knows nothing special about are harmless callables.
-            if !known::is_listed(name) {
-                return Some((Value::Plain, None));
-            }
-            return Some((Value::Qual(QStr::Static(name), Via::None), None));
+            Some((_, false)) => Some((Value::Plain, None)),
+            Some((name, true)) => Some((Value::Qual(QStr::Static(name), Via::None), None)),
+            None => None,
         }
-        if known::is_builtin(name) {
-            return Some((Value::Plain, None));
-        }
-        None
     }
 
     fn bind(&mut self, name: &Name, v: Value) {
@@ -889,13 +883,16 @@ impl<'c, 's> Walker<'c, 's> {
         }
         let body = src.get(line_start..end)?;
         let wrapped = !indent.is_empty();
-        let text = if wrapped {
-            format!("if 1:\n{body}\n")
+        let text: Box<str> = if wrapped {
+            let mut t = String::with_capacity(body.len() + 6);
+            t.push_str("if 1:\n");
+            t.push_str(body);
+            t.into_boxed_str()
         } else {
-            format!("{body}\n")
+            Box::from(body)
         };
         Some(SourceBody {
-            text: text.into_boxed_str(),
+            text,
             wrapped,
             parsed: std::sync::OnceLock::new(),
         })
