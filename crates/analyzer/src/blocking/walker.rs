@@ -963,11 +963,13 @@ impl<'c, 's> Walker<'c, 's> {
         let parent = self.frames.len().checked_sub(1);
         let mut frame = Frame::new(FrameKind::Class, parent);
         frame.self_name = Some(def.name.id.clone());
+        let base = self.frames.len();
         self.frames.push(frame);
         self.stmts(&def.body);
-        let frame = self.frames.pop().expect("pushed above");
+        self.frames.truncate(base + 1);
+        let attrs = self.frames.pop().map(|f| f.locals).unwrap_or_default();
         let info = ClassInfo {
-            attrs: frame.locals,
+            attrs,
             bases,
             lib_base,
         };
@@ -1369,7 +1371,7 @@ impl<'c, 's> Walker<'c, 's> {
                 match cls.lookup(attr) {
                     Some(Value::Func(f)) if f.is_property => {
                         let f = f.clone();
-                        self.run(&f, Some(v), Args::default(), None, span).0
+                        self.run(&f, Some(v), Args::default(), span).0
                     }
                     Some(Value::Func(f)) if !f.is_static => Value::Method(f.clone(), Box::new(v)),
                     Some(other) => other.clone(),
@@ -1781,7 +1783,7 @@ impl<'c, 's> Walker<'c, 's> {
                 if f.is_async {
                     Value::Coro(f, args.pos.into())
                 } else {
-                    self.run(&f, None, args, syntax, span).0
+                    self.run(&f, None, args, span).0
                 }
             }
             Value::Method(f, this) => {
@@ -1790,14 +1792,14 @@ impl<'c, 's> Walker<'c, 's> {
                     pos.extend(args.pos);
                     Value::Coro(f, pos.into())
                 } else {
-                    self.run(&f, Some(*this), args, syntax, span).0
+                    self.run(&f, Some(*this), args, span).0
                 }
             }
             Value::Class(cls) => {
                 let blank = Value::UserInstance(cls.clone(), Arc::new(Attrs::default()));
                 match cls.lookup("__init__").cloned() {
                     Some(Value::Func(init)) => {
-                        let (_, attrs) = self.run(&init, Some(blank), args, syntax, span);
+                        let (_, attrs) = self.run(&init, Some(blank), args, span);
                         Value::UserInstance(cls, Arc::new(attrs))
                     }
                     _ => {
@@ -1815,7 +1817,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Value::UserInstance(ref cls, _) => match cls.lookup("__call__").cloned() {
-                Some(Value::Func(f)) => self.run(&f, Some(v), args, syntax, span).0,
+                Some(Value::Func(f)) => self.run(&f, Some(v), args, span).0,
                 _ => Value::Unknown,
             },
             Value::Partial(inner) => self.call_value(*inner, args, None, span),
@@ -1868,7 +1870,7 @@ impl<'c, 's> Walker<'c, 's> {
                 } else {
                     None
                 };
-                self.run(&f, this, a, None, span).0
+                self.run(&f, this, a, span).0
             }
             Value::Gather(items) => {
                 for v in items.iter() {
@@ -1888,7 +1890,6 @@ impl<'c, 's> Walker<'c, 's> {
         f: &Arc<FuncInfo>,
         this: Option<Value>,
         args: Args<'_>,
-        _syntax: Option<&Arguments>,
         span: Span,
     ) -> (Value, Attrs) {
         if self.budget == 0
@@ -1935,7 +1936,10 @@ impl<'c, 's> Walker<'c, 's> {
                 self.frames.push(frame);
                 self.stmts(&def.body);
                 self.frames.truncate(base + 1);
-                let mut frame = self.frames.pop().expect("pushed above");
+                let mut frame = self
+                    .frames
+                    .pop()
+                    .unwrap_or_else(|| Frame::new(FrameKind::Function, None));
                 let ret = frame.ret.unwrap_or(Value::Plain);
                 // What the method set on `self` (directly or through methods it called).
                 let attrs = frame
