@@ -509,3 +509,26 @@ fn exec_of_a_literal_runs_its_code_and_binds_names() {
     assert!(a.blocking_calls.is_empty());
     assert!(a.reasons.iter().any(|r| r.code() == "PR106"));
 }
+
+#[test]
+fn consuming_iterables_and_dynamic_lookups_by_literal_name() {
+    assert_eq!(
+        last(&["f = open('x')", "lines = list(f)"]),
+        ["io.TextIOWrapper.__iter__"]
+    );
+    assert_eq!(
+        one(
+            "from concurrent.futures import ThreadPoolExecutor\nex = ThreadPoolExecutor()\nres = list(ex.map(abs, [1]))"
+        ),
+        ["concurrent.futures.ResultIterator.__iter__"]
+    );
+    assert!(one("from concurrent.futures import ThreadPoolExecutor\nex = ThreadPoolExecutor()\nit = ex.map(abs, [1])").is_empty());
+    assert_eq!(
+        one("import sys, time\nsys.modules['time'].sleep(1)"),
+        ["time.sleep"]
+    );
+    assert_eq!(
+        one("import time\nglobals()['time'].sleep(1)"),
+        ["time.sleep"]
+    );
+}

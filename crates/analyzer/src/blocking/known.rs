@@ -1154,6 +1154,15 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "concurrent.futures.ThreadPoolExecutor.submit",
         t("concurrent.futures.Future"),
     );
+    // `executor.map(...)` returns at once; iterating its results waits for them.
+    add(
+        "concurrent.futures.ThreadPoolExecutor.map",
+        t("concurrent.futures.ResultIterator"),
+    );
+    add(
+        "concurrent.futures.ResultIterator.__iter__",
+        b(SyncPrimitive),
+    );
     add("concurrent.futures.wait", b(SyncPrimitive));
     add("concurrent.futures.as_completed", b(SyncPrimitive));
     add("select.select", b(SyncPrimitive));

@@ -1034,6 +1034,22 @@ impl<'c, 's> Walker<'c, 's> {
         }
     }
 
+    /// `list(v)`, `sorted(v)`...: iterates `v` to the end (reporting blocking iteration) and
+    /// keeps the item type of typed iterables.
+    fn consume(&mut self, v: Option<&Value>, span: Span) -> Value {
+        let Some(v) = v else {
+            return Value::Plain;
+        };
+        let range = TextRange::new(span.start.into(), span.end.into());
+        self.iterate(v, range);
+        match v {
+            Value::Instance(ty, via) if known::item_type(ty).is_some() => {
+                Value::Instance(ty, via.clone())
+            }
+            _ => Value::Plain,
+        }
+    }
+
     /// The item of `for x in <v>`, reporting blocking iteration (files, cursors).
     fn iterate(&mut self, v: &Value, range: TextRange) -> Value {
         if let Value::Instance(ty, via) = v {
@@ -1249,6 +1265,22 @@ impl<'c, 's> Walker<'c, 's> {
             Expr::Subscript(s) => {
                 let v = self.eval(&s.value);
                 self.eval(&s.slice);
+                // `sys.modules["time"]`, `globals()["time"]`: a module or global by literal name.
+                if let Expr::StringLiteral(key) = &*s.slice {
+                    let key = key.value.to_str();
+                    match (&v, &*s.value) {
+                        (Value::Qual(q, _), _) if q.as_str() == "sys.modules" => {
+                            return Value::Qual(QStr::new(key), Via::None);
+                        }
+                        (_, Expr::Call(c))
+                            if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "globals")
+                                && c.arguments.args.is_empty() =>
+                        {
+                            return self.t.globals.get(key).cloned().unwrap_or(Value::Unknown);
+                        }
+                        _ => {}
+                    }
+                }
                 match v {
                     Value::Dict(entries) => match &*s.slice {
                         Expr::StringLiteral(k) => entries
@@ -1670,13 +1702,13 @@ impl<'c, 's> Walker<'c, 's> {
                 Value::Unknown
             }
             Kind::CallsKey => {
-                let items = passthrough(args.pos.first());
+                let items = self.consume(args.pos.first(), span);
                 if let Some((_, f)) = args.kw.into_iter().find(|(k, _)| *k == "key") {
                     self.call_value(f, Args::default(), None, span);
                 }
                 items
             }
-            Kind::Passthrough => passthrough(args.pos.first()),
+            Kind::Passthrough => self.consume(args.pos.first(), span),
             Kind::GetAttr => {
                 let name = syntax.and_then(|a| a.args.get(1)).and_then(|e| match e {
                     Expr::StringLiteral(s) => Some(s.value.to_str()),
@@ -2085,14 +2117,6 @@ fn is_literal(e: &Expr) -> bool {
 }
 
 /// A container of the items of `v`, keeping the item type of typed iterables.
-fn passthrough(v: Option<&Value>) -> Value {
-    match v {
-        Some(Value::Instance(ty, via)) if known::item_type(ty).is_some() => {
-            Value::Instance(ty, via.clone())
-        }
-        _ => Value::Plain,
-    }
-}
 
 /// `True` or a non-zero integer literal.
 fn is_true(e: &Expr) -> bool {
