@@ -2116,8 +2116,6 @@ fn is_literal(e: &Expr) -> bool {
     )
 }
 
-/// A container of the items of `v`, keeping the item type of typed iterables.
-
 /// `True` or a non-zero integer literal.
 fn is_true(e: &Expr) -> bool {
     match e {
