@@ -532,3 +532,16 @@ fn consuming_iterables_and_dynamic_lookups_by_literal_name() {
         ["time.sleep"]
     );
 }
+
+#[test]
+fn suspicious_methods_under_unknown_modules_are_noted() {
+    let mut s = SessionState::new();
+    let a = analyze_cell(
+        "import mydb\nmydb.conn.execute('q')\nmydb.helpers.total([1])",
+        &mut s,
+    );
+    assert!(a.blocking_calls.is_empty());
+    let notes: Vec<_> = a.reasons.iter().filter(|r| r.code() == "PR106").collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].message.contains("mydb.conn.execute"));
+}

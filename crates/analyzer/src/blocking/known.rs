@@ -1177,6 +1177,8 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "current_task",
         "all_tasks",
         "Future",
+        "Task",
+        "wrap_future",
     ] {
         add(leak2("asyncio.", f), e(LoopBound, None, Guard::Always));
     }

@@ -1450,6 +1450,19 @@ impl<'c, 's> Walker<'c, 's> {
                 let Some(q) = qname.as_str() else {
                     return Value::Unknown;
                 };
+                if let (Some((root, _)), Some((_, method))) =
+                    (q.split_once('.'), q.rsplit_once('.'))
+                    && known::suspicious_method(method)
+                    && known::static_name(root).is_none()
+                    && known::lookup(q).is_none()
+                {
+                    // `mylib.db.execute(...)`: a module pyrepl3 knows nothing about.
+                    self.note(span, || {
+                        format!(
+                            "cannot tell what `{q}` does: `{root}` is not a library pyrepl3 knows, and `{method}` blocks on some library types"
+                        )
+                    });
+                }
                 self.call_known(q, &via, recv, args, Some(&call.arguments), span)
             }
             Callee::Value(v @ Value::Method(..)) => {
