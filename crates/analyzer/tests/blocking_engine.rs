@@ -545,3 +545,22 @@ fn suspicious_methods_under_unknown_modules_are_noted() {
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0].message.contains("mydb.conn.execute"));
 }
+
+#[test]
+fn tuples_of_typed_values_unpack() {
+    assert_eq!(
+        last(&[
+            "import sqlite3\ndef setup():\n    c = sqlite3.connect('x')\n    return c, c.cursor()",
+            "conn, cur = setup()",
+            "cur.execute('q')"
+        ]),
+        ["sqlite3.Cursor.execute"]
+    );
+    assert_eq!(
+        last(&[
+            "import requests\npair = (1, requests.Session())",
+            "pair[1].get('u')"
+        ]),
+        ["requests.Session.get"]
+    );
+}

@@ -138,6 +138,8 @@ pub(crate) enum Value {
     /// A dict display with string keys, some of whose values pyrepl3 can follow
     /// (`handlers = {"x": fetch}`).
     Dict(Arc<Attrs>),
+    /// A tuple display with at least one value pyrepl3 can follow (`return conn, cur`).
+    Tuple(Arc<[Value]>),
 }
 
 /// Attributes of a user object, by name.

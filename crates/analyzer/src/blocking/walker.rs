@@ -462,6 +462,9 @@ impl<'c, 's> Walker<'c, 's> {
                         }
                         None => {
                             let item = match &v {
+                                Value::Tuple(items) if items.len() == elts.len() => {
+                                    items[i].clone()
+                                }
                                 Value::Instance(ty, via) => {
                                     match known::unpack(ty).and_then(|t| t.get(i)) {
                                         Some(&"") | None => Value::Unknown,
@@ -1203,10 +1206,24 @@ impl<'c, 's> Walker<'c, 's> {
                 Value::Plain
             }
             Expr::Tuple(t) => {
-                t.elts.iter().for_each(|e| {
-                    self.eval(e);
-                });
-                Value::Plain
+                let mut items: Option<Vec<Value>> = None;
+                for (i, e) in t.elts.iter().enumerate() {
+                    let v = self.eval(e);
+                    if matches!(e, Expr::Starred(_)) {
+                        items = None;
+                        continue;
+                    }
+                    if items.is_none() && !matches!(v, Value::Plain | Value::Unknown) && i < 16 {
+                        items = Some(vec![Value::Plain; i]);
+                    }
+                    if let Some(items) = &mut items {
+                        items.push(v);
+                    }
+                }
+                match items {
+                    Some(items) if items.len() == t.elts.len() => Value::Tuple(items.into()),
+                    _ => Value::Plain,
+                }
             }
             Expr::ListComp(c) => self.comprehension(&c.generators, &[&c.elt]),
             Expr::SetComp(c) => self.comprehension(&c.generators, &[&c.elt]),
@@ -1282,6 +1299,16 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                 }
                 match v {
+                    Value::Tuple(items) => match &*s.slice {
+                        Expr::NumberLiteral(ast::ExprNumberLiteral {
+                            value: ast::Number::Int(i),
+                            ..
+                        }) => i
+                            .as_usize()
+                            .and_then(|i| items.get(i).cloned())
+                            .unwrap_or(Value::Unknown),
+                        _ => Value::Unknown,
+                    },
                     Value::Dict(entries) => match &*s.slice {
                         Expr::StringLiteral(k) => entries
                             .get(k.value.to_str())
@@ -1896,7 +1923,11 @@ impl<'c, 's> Walker<'c, 's> {
                     None => Value::Unknown,
                 }
             }
-            Value::Unknown | Value::Coro(..) | Value::Gather(_) | Value::Dict(_) => Value::Unknown,
+            Value::Unknown
+            | Value::Coro(..)
+            | Value::Gather(_)
+            | Value::Dict(_)
+            | Value::Tuple(_) => Value::Unknown,
         }
     }
 
