@@ -55,6 +55,16 @@ fn render(out: &mut String, a: &CellAnalysis, src: &str, first_line: u32) {
             " ".repeat(start.column as usize - 1),
             "^".repeat(width as usize)
         );
+        for rel in &r.related {
+            let (at, _) = a.human_range(src, rel.span);
+            let _ = writeln!(
+                out,
+                "   = {}: {}:{}",
+                rel.message,
+                at.line + first_line - 1,
+                at.column
+            );
+        }
     }
 }
 

@@ -197,6 +197,10 @@ pub(crate) struct Walker<'c, 's> {
     last_self_attrs: Option<Attrs>,
     /// Start of a call whose result is assigned directly (`m = map(f, xs)` stays lazy).
     lazy_site: Option<u32>,
+    /// Where this cell bound module-level names, for the secondary labels of reasons.
+    bound_at: FxHashMap<Name, (Span, &'static str)>,
+    /// The name at the root of the module-level call being resolved (`time` in `time.sleep()`).
+    call_root: Option<Name>,
     report: BlockingReport,
     notes: Vec<Diagnostic>,
 }
@@ -222,6 +226,8 @@ impl<'c, 's> Walker<'c, 's> {
             work: WORK,
             last_self_attrs: None,
             lazy_site: None,
+            bound_at: FxHashMap::default(),
+            call_root: None,
             report: BlockingReport::default(),
             notes: Vec::new(),
         }
@@ -315,11 +321,15 @@ impl<'c, 's> Walker<'c, 's> {
             return;
         }
         let (rule, desc) = for_family(family);
-        self.report.reasons.push(Diagnostic::new(
-            rule,
-            format!("`{name}` blocks ({desc}); via {via}"),
-            span,
-        ));
+        let mut reason =
+            Diagnostic::new(rule, format!("`{name}` blocks ({desc}); via {via}"), span);
+        if self.chain.is_empty()
+            && let Some((at, label)) = self.call_root.as_ref().and_then(|r| self.bound_at.get(r))
+            && *at != span
+        {
+            reason = reason.with_related(*at, *label);
+        }
+        self.report.reasons.push(reason);
         self.report.calls.push(BlockingCall {
             name: name.to_string(),
             span,
@@ -414,6 +424,14 @@ impl<'c, 's> Walker<'c, 's> {
         }
     }
 
+    /// Remember where the cell binds a module-level name (for secondary labels).
+    fn mark(&mut self, name: &Name, range: TextRange, label: &'static str) {
+        if self.frames.is_empty() && self.chain.is_empty() {
+            self.bound_at
+                .insert(name.clone(), (Span::from(range), label));
+        }
+    }
+
     fn unbind(&mut self, name: &str) {
         if let Some(f) = self.frames.last_mut()
             && !f.globals.iter().any(|g| g.as_str() == name)
@@ -444,6 +462,7 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                     other => other,
                 };
+                self.mark(&n.id, n.range(), "bound here");
                 self.bind(&n.id, v);
             }
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
@@ -718,6 +737,7 @@ impl<'c, 's> Walker<'c, 's> {
                                 module: module.clone(),
                                 asname: Some(asname.id.clone()),
                             };
+                            self.mark(&asname.id, alias.range(), "imported here");
                             self.bind(&asname.id, Value::Qual(module, via));
                         }
                         None => {
@@ -727,7 +747,10 @@ impl<'c, 's> Walker<'c, 's> {
                                 module: QStr::new(full),
                                 asname: None,
                             };
-                            self.bind(&Name::new(top), Value::Qual(QStr::new(top), via));
+                            let top = Name::new(top);
+                            self.mark(&top, alias.range(), "imported here");
+                            let q = QStr::new(top.as_str());
+                            self.bind(&top, Value::Qual(q, via));
                         }
                     }
                 }
@@ -763,6 +786,7 @@ impl<'c, 's> Walker<'c, 's> {
                         name: alias.name.id.clone(),
                         asname: alias.asname.as_ref().map(|a| a.id.clone()),
                     };
+                    self.mark(&bound.id, alias.range(), "imported here");
                     self.bind(&bound.id, Value::Qual(QStr::new(qs), via));
                 }
             }
@@ -871,6 +895,7 @@ impl<'c, 's> Walker<'c, 's> {
         for d in decorators.into_iter().rev() {
             v = self.decorate(d, v, def.range());
         }
+        self.mark(&def.name.id, def.name.range(), "defined here");
         self.bind(&def.name.id, v);
     }
 
@@ -1472,6 +1497,24 @@ impl<'c, 's> Walker<'c, 's> {
             _ => false,
         };
         let args = self.args(&call.arguments, wants_args);
+        let root = if self.chain.is_empty() {
+            root_name(&call.func).cloned()
+        } else {
+            None
+        };
+        let saved = std::mem::replace(&mut self.call_root, root);
+        let result = self.dispatch(call, callee, args, span);
+        self.call_root = saved;
+        result
+    }
+
+    fn dispatch<'e>(
+        &mut self,
+        call: &'e ExprCall,
+        callee: Callee<'e>,
+        args: Args<'e>,
+        span: Span,
+    ) -> Value {
         match callee {
             Callee::Known { qname, via, recv } => {
                 let Some(q) = qname.as_str() else {
@@ -2091,6 +2134,17 @@ fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFu
             }
             _ => {}
         });
+    }
+}
+
+/// The name an attribute chain starts from (`time` in `time.sleep`).
+fn root_name(mut e: &Expr) -> Option<&Name> {
+    loop {
+        match e {
+            Expr::Name(n) => return Some(&n.id),
+            Expr::Attribute(a) => e = &a.value,
+            _ => return None,
+        }
     }
 }
 
