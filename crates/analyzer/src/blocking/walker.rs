@@ -197,8 +197,8 @@ pub(crate) struct Walker<'c, 's> {
     last_self_attrs: Option<Attrs>,
     /// Start of a call whose result is assigned directly (`m = map(f, xs)` stays lazy).
     lazy_site: Option<u32>,
-    /// Where this cell bound module-level names, for the secondary labels of reasons.
-    bound_at: FxHashMap<Name, (Span, &'static str)>,
+    /// The cell's module, to find where it binds a name (for secondary labels).
+    module: &'c ast::ModModule,
     /// The name at the root of the module-level call being resolved (`time` in `time.sleep()`).
     call_root: Option<Name>,
     report: BlockingReport,
@@ -226,7 +226,7 @@ impl<'c, 's> Walker<'c, 's> {
             work: WORK,
             last_self_attrs: None,
             lazy_site: None,
-            bound_at: FxHashMap::default(),
+            module,
             call_root: None,
             report: BlockingReport::default(),
             notes: Vec::new(),
@@ -324,10 +324,11 @@ impl<'c, 's> Walker<'c, 's> {
         let mut reason =
             Diagnostic::new(rule, format!("`{name}` blocks ({desc}); via {via}"), span);
         if self.chain.is_empty()
-            && let Some((at, label)) = self.call_root.as_ref().and_then(|r| self.bound_at.get(r))
-            && *at != span
+            && let Some(root) = &self.call_root
+            && let Some((at, label)) = binding_site(&self.module.body, root, span.start)
+            && at != span
         {
-            reason = reason.with_related(*at, *label);
+            reason = reason.with_related(at, label);
         }
         self.report.reasons.push(reason);
         self.report.calls.push(BlockingCall {
@@ -424,14 +425,6 @@ impl<'c, 's> Walker<'c, 's> {
         }
     }
 
-    /// Remember where the cell binds a module-level name (for secondary labels).
-    fn mark(&mut self, name: &Name, range: TextRange, label: &'static str) {
-        if self.frames.is_empty() && self.chain.is_empty() {
-            self.bound_at
-                .insert(name.clone(), (Span::from(range), label));
-        }
-    }
-
     fn unbind(&mut self, name: &str) {
         if let Some(f) = self.frames.last_mut()
             && !f.globals.iter().any(|g| g.as_str() == name)
@@ -462,7 +455,6 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                     other => other,
                 };
-                self.mark(&n.id, n.range(), "bound here");
                 self.bind(&n.id, v);
             }
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
@@ -737,7 +729,6 @@ impl<'c, 's> Walker<'c, 's> {
                                 module: module.clone(),
                                 asname: Some(asname.id.clone()),
                             };
-                            self.mark(&asname.id, alias.range(), "imported here");
                             self.bind(&asname.id, Value::Qual(module, via));
                         }
                         None => {
@@ -747,10 +738,7 @@ impl<'c, 's> Walker<'c, 's> {
                                 module: QStr::new(full),
                                 asname: None,
                             };
-                            let top = Name::new(top);
-                            self.mark(&top, alias.range(), "imported here");
-                            let q = QStr::new(top.as_str());
-                            self.bind(&top, Value::Qual(q, via));
+                            self.bind(&Name::new(top), Value::Qual(QStr::new(top), via));
                         }
                     }
                 }
@@ -786,7 +774,6 @@ impl<'c, 's> Walker<'c, 's> {
                         name: alias.name.id.clone(),
                         asname: alias.asname.as_ref().map(|a| a.id.clone()),
                     };
-                    self.mark(&bound.id, alias.range(), "imported here");
                     self.bind(&bound.id, Value::Qual(QStr::new(qs), via));
                 }
             }
@@ -895,7 +882,6 @@ impl<'c, 's> Walker<'c, 's> {
         for d in decorators.into_iter().rev() {
             v = self.decorate(d, v, def.range());
         }
-        self.mark(&def.name.id, def.name.range(), "defined here");
         self.bind(&def.name.id, v);
     }
 
@@ -2135,6 +2121,76 @@ fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFu
             _ => {}
         });
     }
+}
+
+/// The last module-level statement of the cell before `before` that binds `name`, and how
+/// (`imported here`, `bound here`, `defined here`). Only called when a reason is made.
+fn binding_site(body: &[Stmt], name: &str, before: u32) -> Option<(Span, &'static str)> {
+    let mut found = None;
+    for s in body {
+        if s.range().start().to_u32() >= before {
+            break;
+        }
+        let here = stack::guard(|| {
+            match s {
+            Stmt::Import(i) => i
+                .names
+                .iter()
+                .rev()
+                .find(|a| {
+                    let bound = a.asname.as_ref().map_or_else(
+                        || a.name.as_str().split('.').next().unwrap_or(""),
+                        |n| n.as_str(),
+                    );
+                    bound == name
+                })
+                .map(|a| (Span::from(a.range()), "imported here")),
+            Stmt::ImportFrom(i) => i
+                .names
+                .iter()
+                .rev()
+                .find(|a| a.asname.as_ref().unwrap_or(&a.name).as_str() == name)
+                .map(|a| (Span::from(a.range()), "imported here")),
+            Stmt::Assign(a) => a
+                .targets
+                .iter()
+                .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == name))
+                .then(|| (Span::from(s.range()), "bound here")),
+            Stmt::AnnAssign(a) => matches!(&*a.target, Expr::Name(n) if n.id.as_str() == name)
+                .then(|| (Span::from(s.range()), "bound here")),
+            Stmt::FunctionDef(d) => {
+                (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
+            }
+            Stmt::ClassDef(d) => {
+                (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
+            }
+            Stmt::With(w) => w
+                .items
+                .iter()
+                .find(|i| {
+                    matches!(i.optional_vars.as_deref(), Some(Expr::Name(n)) if n.id.as_str() == name)
+                })
+                .map(|i| (Span::from(i.range()), "bound here"))
+                .or_else(|| binding_site(&w.body, name, before)),
+            Stmt::If(i) => binding_site(&i.body, name, before).or_else(|| {
+                i.elif_else_clauses
+                    .iter()
+                    .rev()
+                    .find_map(|c| binding_site(&c.body, name, before))
+            }),
+            Stmt::Try(t) => binding_site(&t.body, name, before)
+                .or_else(|| binding_site(&t.orelse, name, before))
+                .or_else(|| binding_site(&t.finalbody, name, before)),
+            Stmt::For(f) => binding_site(&f.body, name, before),
+            Stmt::While(w) => binding_site(&w.body, name, before),
+            _ => None,
+        }
+        });
+        if here.is_some() {
+            found = here;
+        }
+    }
+    found
 }
 
 /// The name an attribute chain starts from (`time` in `time.sleep`).
