@@ -564,3 +564,19 @@ fn tuples_of_typed_values_unpack() {
         ["requests.Session.get"]
     );
 }
+
+#[test]
+fn deeply_nested_partials_and_gathers_do_not_overflow() {
+    let partials = format!(
+        "import time, functools\np = {}time.sleep{}\np()",
+        "functools.partial(".repeat(180),
+        ")".repeat(180)
+    );
+    assert_eq!(one(&partials), ["time.sleep"]);
+    let gathers = format!(
+        "import asyncio, time\nasync def f():\n    time.sleep(1)\nawait {}f(){}",
+        "asyncio.gather(".repeat(180),
+        ")".repeat(180)
+    );
+    assert_eq!(one(&gathers), ["time.sleep"]);
+}

@@ -1879,6 +1879,16 @@ impl<'c, 's> Walker<'c, 's> {
         syntax: Option<&Arguments>,
         span: Span,
     ) -> Value {
+        stack::guard(|| self.call_value_inner(v, args, syntax, span))
+    }
+
+    fn call_value_inner(
+        &mut self,
+        v: Value,
+        args: Args<'_>,
+        syntax: Option<&Arguments>,
+        span: Span,
+    ) -> Value {
         match v {
             Value::Func(f) => {
                 if f.is_async {
@@ -1962,6 +1972,10 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// What awaiting (or running to completion) a value does.
     fn awaited(&mut self, v: Value, span: Span) -> Value {
+        stack::guard(|| self.awaited_inner(v, span))
+    }
+
+    fn awaited_inner(&mut self, v: Value, span: Span) -> Value {
         match v {
             Value::Coro(f, args) => {
                 let mut a = Args {
