@@ -402,3 +402,181 @@ fn deep_nesting_does_not_overflow() {
     let rec = "import time\ndef f():\n    f()\n    time.sleep(1)\nf()";
     assert_eq!(one(rec), ["time.sleep"]);
 }
+
+#[test]
+fn attributes_set_by_methods_are_kept_on_the_instance() {
+    let db = "import sqlite3\nclass Db:\n    def connect(self):\n        self.conn = sqlite3.connect('x')\n    def query(self):\n        return self.conn.execute('q')\n    def setup(self):\n        self.connect()\n        return self.conn.cursor()";
+    assert_eq!(
+        last(&[db, "db = Db()\ndb.connect()", "db.query()"]),
+        ["sqlite3.Connection.execute"]
+    );
+    assert_eq!(
+        last(&[db, "d2 = Db()\nd2.setup()", "d2.query()"]),
+        ["sqlite3.Connection.execute"]
+    );
+    assert!(last(&[db, "d3 = Db()"]).is_empty());
+}
+
+#[test]
+fn monkeypatched_modules_are_not_what_the_tables_say() {
+    assert!(last(&["import time", "time.sleep = print", "time.sleep(1)"]).is_empty());
+    assert!(last(&["import os", "os.path = None", "os.path.exists('x')"]).is_empty());
+    assert_eq!(
+        last(&["import os", "os.path.exists('x')"]),
+        ["os.path.exists"]
+    );
+}
+
+#[test]
+fn literal_getattr_defaults_and_properties() {
+    assert_eq!(
+        one("import time\ngetattr(time, 'sleep')(1)"),
+        ["time.sleep"]
+    );
+    assert_eq!(
+        one("import requests\ndef f(s=requests.Session()):\n    return s.get('u')\nf()"),
+        ["requests.Session.get"]
+    );
+    assert_eq!(
+        last(&[
+            "class C:\n    @property\n    def data(self):\n        return open('x').read()",
+            "c = C()\nc.data"
+        ]),
+        ["open", "io.TextIOWrapper.read"]
+    );
+}
+
+#[test]
+fn earlier_cell_functions_are_parsed_again_from_their_text() {
+    // Indented methods and decorated functions survive the round trip through text.
+    let cells = [
+        "import time\nclass K:\n    @staticmethod\n    def nap():\n        time.sleep(1)\n\n    def work(self):\n        K.nap()",
+        "K().work()",
+    ];
+    assert_eq!(last(&cells), ["time.sleep"]);
+    let mut s = SessionState::new();
+    analyze_cell("import time\n\n\ndef slow():\n    time.sleep(1)", &mut s);
+    let a = analyze_cell("slow()", &mut s);
+    assert_eq!(
+        a.blocking_calls[0].via,
+        "def slow() (line 4) calls time.sleep"
+    );
+}
+
+#[test]
+fn functions_given_an_open_file_do_its_io() {
+    assert_eq!(
+        last(&["import json\nf = open('x.json', 'w')", "json.dump({}, f)"]),
+        ["json.dump"]
+    );
+    assert_eq!(
+        last(&["log = open('log.txt', 'a')", "print('hello', file=log)"]),
+        ["print"]
+    );
+    assert!(one("import json, io\nbuf = io.StringIO()\njson.dump({}, buf)\nprint('x')").is_empty());
+    assert!(one("import sys\nprint('x', file=sys.stderr)").is_empty());
+}
+
+#[test]
+fn lazy_generators_and_maps_bound_to_names_do_not_run_yet() {
+    assert!(one("import os\nsizes = (os.path.getsize(p) for p in ['a'])").is_empty());
+    assert!(one("import requests\npages = map(requests.get, ['u'])").is_empty());
+    assert_eq!(
+        one("import requests\npages = list(map(requests.get, ['u']))"),
+        ["requests.get"]
+    );
+    assert_eq!(
+        one("import os\ntotal = sum(os.path.getsize(p) for p in ['a'])"),
+        ["os.path.getsize"]
+    );
+}
+
+#[test]
+fn exec_of_a_literal_runs_its_code_and_binds_names() {
+    let mut s = SessionState::new();
+    let a = analyze_cell("exec('import time\\ntime.sleep(1)')", &mut s);
+    assert_eq!(names(&a), ["time.sleep"]);
+    assert_eq!(
+        a.blocking_calls[0].via,
+        "exec(...) (line 1) calls time.sleep"
+    );
+    // The import made by exec binds `time` for later cells.
+    assert_eq!(
+        names(&analyze_cell("time.sleep(2)", &mut s)),
+        ["time.sleep"]
+    );
+    let a = analyze_cell("code = 'x = 1'\nexec(code)", &mut s);
+    assert!(a.blocking_calls.is_empty());
+    assert!(a.reasons.iter().any(|r| r.code() == "PR106"));
+}
+
+#[test]
+fn consuming_iterables_and_dynamic_lookups_by_literal_name() {
+    assert_eq!(
+        last(&["f = open('x')", "lines = list(f)"]),
+        ["io.TextIOWrapper.__iter__"]
+    );
+    assert_eq!(
+        one(
+            "from concurrent.futures import ThreadPoolExecutor\nex = ThreadPoolExecutor()\nres = list(ex.map(abs, [1]))"
+        ),
+        ["concurrent.futures.ResultIterator.__iter__"]
+    );
+    assert!(one("from concurrent.futures import ThreadPoolExecutor\nex = ThreadPoolExecutor()\nit = ex.map(abs, [1])").is_empty());
+    assert_eq!(
+        one("import sys, time\nsys.modules['time'].sleep(1)"),
+        ["time.sleep"]
+    );
+    assert_eq!(
+        one("import time\nglobals()['time'].sleep(1)"),
+        ["time.sleep"]
+    );
+}
+
+#[test]
+fn suspicious_methods_under_unknown_modules_are_noted() {
+    let mut s = SessionState::new();
+    let a = analyze_cell(
+        "import mydb\nmydb.conn.execute('q')\nmydb.helpers.total([1])",
+        &mut s,
+    );
+    assert!(a.blocking_calls.is_empty());
+    let notes: Vec<_> = a.reasons.iter().filter(|r| r.code() == "PR106").collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].message.contains("mydb.conn.execute"));
+}
+
+#[test]
+fn tuples_of_typed_values_unpack() {
+    assert_eq!(
+        last(&[
+            "import sqlite3\ndef setup():\n    c = sqlite3.connect('x')\n    return c, c.cursor()",
+            "conn, cur = setup()",
+            "cur.execute('q')"
+        ]),
+        ["sqlite3.Cursor.execute"]
+    );
+    assert_eq!(
+        last(&[
+            "import requests\npair = (1, requests.Session())",
+            "pair[1].get('u')"
+        ]),
+        ["requests.Session.get"]
+    );
+}
+
+#[test]
+fn deeply_nested_partials_and_gathers_do_not_overflow() {
+    let partials = format!(
+        "import time, functools\np = {}time.sleep{}\np()",
+        "functools.partial(".repeat(180),
+        ")".repeat(180)
+    );
+    assert_eq!(one(&partials), ["time.sleep"]);
+    let gathers = format!(
+        "import asyncio, time\nasync def f():\n    time.sleep(1)\nawait {}f(){}",
+        "asyncio.gather(".repeat(180),
+        ")".repeat(180)
+    );
+    assert_eq!(one(&gathers), ["time.sleep"]);
+}

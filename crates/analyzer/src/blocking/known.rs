@@ -86,6 +86,9 @@ pub(crate) enum Guard {
     NeedsArg(&'static str),
     /// `open`: the return type depends on the mode.
     OpenMode,
+    /// Blocks when the argument at `pos` (or keyword `kw`) is an open file
+    /// (`json.dump(obj, f)`, `print(x, file=f)`); `pos` 255 means keyword only.
+    FileArg(u8, &'static str),
 }
 
 /// Everything known about one qualified name.
@@ -1151,6 +1154,15 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "concurrent.futures.ThreadPoolExecutor.submit",
         t("concurrent.futures.Future"),
     );
+    // `executor.map(...)` returns at once; iterating its results waits for them.
+    add(
+        "concurrent.futures.ThreadPoolExecutor.map",
+        t("concurrent.futures.ResultIterator"),
+    );
+    add(
+        "concurrent.futures.ResultIterator.__iter__",
+        b(SyncPrimitive),
+    );
     add("concurrent.futures.wait", b(SyncPrimitive));
     add("concurrent.futures.as_completed", b(SyncPrimitive));
     add("select.select", b(SyncPrimitive));
@@ -1165,6 +1177,8 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "current_task",
         "all_tasks",
         "Future",
+        "Task",
+        "wrap_future",
     ] {
         add(leak2("asyncio.", f), e(LoopBound, None, Guard::Always));
     }
@@ -1450,6 +1464,26 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("multiprocessing.JoinableQueue", t("multiprocessing.Queue"));
     add("multiprocessing.SimpleQueue", t("multiprocessing.Queue"));
 
+    // Functions that read or write a file object they are given.
+    for (f, pos, kw) in [
+        ("json.dump", 1, "fp"),
+        ("json.load", 0, "fp"),
+        ("pickle.dump", 1, "file"),
+        ("pickle.load", 0, "file"),
+        ("marshal.dump", 1, "file"),
+        ("marshal.load", 0, "file"),
+        ("yaml.dump", 1, "stream"),
+        ("yaml.safe_dump", 1, "stream"),
+        ("yaml.load", 0, "stream"),
+        ("yaml.safe_load", 0, "stream"),
+        ("tomllib.load", 0, "fp"),
+        ("toml.dump", 1, "f"),
+        ("shutil.copyfileobj", 0, "fsrc"),
+        ("print", 255, "file"),
+    ] {
+        add(f, e(Block(FileIo), None, Guard::FileArg(pos, kw)));
+    }
+
     // Builtins and functional helpers.
     add("functools.partial", e(Partial, None, Guard::Always));
     add("map", e(CallsArg0, None, Guard::Always));
@@ -1463,6 +1497,10 @@ fn build() -> FxHashMap<&'static str, Entry> {
     }
     add("__import__", e(ImportModule, None, Guard::Always));
     add("getattr", e(GetAttr, None, Guard::Always));
+    // Decorators whose meaning the engine uses.
+    for f in ["property", "staticmethod", "classmethod"] {
+        add(f, pure);
+    }
     add(
         "importlib.import_module",
         e(ImportModule, None, Guard::Always),
@@ -1580,11 +1618,53 @@ pub(crate) static STICKY: &[&str] = &[
 /// Model loaders that read (and may download) weights: `AutoModel.from_pretrained(...)`.
 const FROM_PRETRAINED: Entry = e(Block(DataIo), None, Guard::Always);
 
+/// First segments of the prefix entries and of the model loaders: a name under any other
+/// root can only match exactly.
+static PREFIX_ROOTS: LazyLock<rustc_hash::FxHashSet<&'static str>> = LazyLock::new(|| {
+    PREFIXES
+        .keys()
+        .map(|k| k.split('.').next().unwrap_or(k))
+        .chain(["transformers", "diffusers", "sentence_transformers", "peft"])
+        .collect()
+});
+
+/// Every name in the tables and every dotted prefix of one (`urllib`, `urllib.request`...).
+static NAMES: LazyLock<rustc_hash::FxHashSet<&'static str>> = LazyLock::new(|| {
+    let mut set = rustc_hash::FxHashSet::default();
+    for k in TABLE.keys().chain(PREFIXES.keys()) {
+        set.insert(*k);
+        let mut end = k.len();
+        while let Some(dot) = k[..end].rfind('.') {
+            end = dot;
+            set.insert(&k[..end]);
+        }
+    }
+    set
+});
+
+/// `true` for the types of open files (whose reads and writes block).
+pub(crate) fn is_file_type(ty: &str) -> bool {
+    FILE_TYPES.contains(&ty)
+        || matches!(
+            ty,
+            "serial.Serial" | "os._wrap_close" | "http.client.HTTPResponse" | "zipfile.ZipFile"
+        )
+}
+
+/// The static copy of `name` when the tables mention it (so binding it allocates nothing).
+pub(crate) fn static_name(name: &str) -> Option<&'static str> {
+    NAMES.get(name).copied()
+}
+
 /// Look up a qualified name: the exact name first, then module/type prefixes, longest first.
 pub(crate) fn lookup(qname: &str) -> Option<Entry> {
     let qname = qname.strip_prefix("builtins.").unwrap_or(qname);
     if let Some(e) = TABLE.get(qname) {
         return Some(*e);
+    }
+    let root = qname.split('.').next().unwrap_or(qname);
+    if !PREFIX_ROOTS.contains(root) {
+        return None;
     }
     let mut end = qname.len();
     while let Some(dot) = qname[..end].rfind('.') {
@@ -1830,13 +1910,18 @@ pub(crate) static BUILTINS: &[&str] = &[
     "zip",
 ];
 
-/// `true` when `name` is a Python builtin.
-pub(crate) fn is_builtin(name: &str) -> bool {
-    BUILTINS.binary_search(&name).is_ok()
-        || matches!(
-            name,
-            "__file__" | "__builtins__" | "display" | "get_ipython"
-        )
+/// Builtin names (and the names IPython adds), each with whether the tables list it.
+static BUILTIN_NAMES: LazyLock<FxHashMap<&'static str, bool>> = LazyLock::new(|| {
+    BUILTINS
+        .iter()
+        .chain(&["__file__", "__builtins__", "display", "get_ipython"])
+        .map(|b| (*b, TABLE.contains_key(b)))
+        .collect()
+});
+
+/// The static name of a builtin and whether the tables have an entry for it.
+pub(crate) fn builtin(name: &str) -> Option<(&'static str, bool)> {
+    BUILTIN_NAMES.get_key_value(name).map(|(k, v)| (*k, *v))
 }
 
 /// Method names that often block on some library type: calling one on a value of unknown
@@ -1866,6 +1951,7 @@ pub(crate) fn suspicious_method(name: &str) -> bool {
             | "write_text"
             | "read_bytes"
             | "write_bytes"
+            | "read"
             | "readline"
             | "readlines"
             | "request"

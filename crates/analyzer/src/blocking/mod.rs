@@ -11,20 +11,76 @@
 mod known;
 mod walker;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ruff_python_ast::name::Name;
 use ruff_python_ast::{ExprLambda, ModModule, StmtFunctionDef};
 use rustc_hash::FxHashMap;
 
 use crate::diagnostic::Diagnostic;
+use crate::parse::ParsedCell;
 use crate::span::Span;
 use crate::{BlockingCall, CellContext};
 
 pub(crate) use known::Family;
 
 /// How a binding came about, for the `via` of blocking calls: `import time (line 1)`.
-pub(crate) type Via = Option<Arc<str>>;
+///
+/// Imports are kept as parts and only rendered when a blocking call is reported, so that
+/// binding an import allocates nothing for the common modules.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Via {
+    /// Not known (a builtin, or a value made on the spot).
+    #[default]
+    None,
+    /// Already rendered.
+    Text(Arc<str>),
+    /// `import {module} [as {asname}] (line {line})`.
+    Import {
+        line: u32,
+        module: QStr,
+        asname: Option<Name>,
+    },
+    /// `from {module} import {name} [as {asname}] (line {line})`.
+    From {
+        line: u32,
+        module: QStr,
+        name: Name,
+        asname: Option<Name>,
+    },
+}
+
+impl Via {
+    pub(crate) fn is_none(&self) -> bool {
+        matches!(self, Via::None)
+    }
+
+    /// The text shown to a person.
+    pub(crate) fn render(&self) -> Option<String> {
+        Some(match self {
+            Via::None => return None,
+            Via::Text(t) => t.to_string(),
+            Via::Import {
+                line,
+                module,
+                asname: Some(a),
+            } => format!("import {} as {a} (line {line})", module.as_str()),
+            Via::Import { line, module, .. } => format!("import {} (line {line})", module.as_str()),
+            Via::From {
+                line,
+                module,
+                name,
+                asname: Some(a),
+            } => format!(
+                "from {} import {name} as {a} (line {line})",
+                module.as_str()
+            ),
+            Via::From {
+                line, module, name, ..
+            } => format!("from {} import {name} (line {line})", module.as_str()),
+        })
+    }
+}
 
 /// A qualified name: static (from pyrepl3's tables) or shared (from the user's imports).
 #[derive(Debug, Clone)]
@@ -34,6 +90,14 @@ pub(crate) enum QStr {
 }
 
 impl QStr {
+    /// A static name when pyrepl3's tables know it, else a shared copy.
+    pub(crate) fn new(s: &str) -> Self {
+        match known::static_name(s) {
+            Some(st) => QStr::Static(st),
+            None => QStr::Shared(s.into()),
+        }
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         match self {
             QStr::Static(s) => s,
@@ -71,23 +135,69 @@ pub(crate) enum Value {
     Coro(Arc<FuncInfo>, Arc<[Value]>),
     /// An awaitable that runs several coroutines (`asyncio.gather(...)`).
     Gather(Arc<[Value]>),
+    /// A dict display with string keys, some of whose values pyrepl3 can follow
+    /// (`handlers = {"x": fetch}`).
+    Dict(Arc<Attrs>),
+    /// A tuple display with at least one value pyrepl3 can follow (`return conn, cur`).
+    Tuple(Arc<[Value]>),
 }
 
 /// Attributes of a user object, by name.
 pub(crate) type Attrs = FxHashMap<Name, Value>;
 
 /// The syntax of a user function, kept so that it can be resolved at each call.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) enum FuncBody {
+    /// A copy of the syntax (functions defined inside called functions, lambdas).
     Def(Arc<StmtFunctionDef>),
     Lambda(Arc<ExprLambda>),
+    /// The source text of a module-level definition, parsed again on its first call from a
+    /// later cell (within its own cell the cell's tree is used directly).
+    Source(SourceBody),
+}
+
+/// The text of a `def` and, once needed, its syntax.
+pub(crate) struct SourceBody {
+    /// The definition's lines; when `wrapped`, prefixed with `if 1:` to allow its indentation.
+    pub(crate) text: Box<str>,
+    pub(crate) wrapped: bool,
+    pub(crate) parsed: OnceLock<Option<ParsedCell>>,
+}
+
+impl std::fmt::Debug for SourceBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceBody")
+            .field("text", &self.text)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SourceBody {
+    /// The function definition, parsed on first use (`None` if the text does not parse back).
+    pub(crate) fn def(&self) -> Option<&StmtFunctionDef> {
+        let parsed = self
+            .parsed
+            .get_or_init(|| crate::parse::parse_cell(&self.text, false).ok());
+        let mut stmt = parsed.as_ref()?.module().body.first()?;
+        if self.wrapped {
+            match stmt {
+                ruff_python_ast::Stmt::If(i) => stmt = i.body.first()?,
+                _ => return None,
+            }
+        }
+        match stmt {
+            ruff_python_ast::Stmt::FunctionDef(d) => Some(d),
+            _ => None,
+        }
+    }
 }
 
 /// A user function defined in this or an earlier cell.
 #[derive(Debug)]
 pub(crate) struct FuncInfo {
-    /// How to name it in `via` strings: `def fetch()`, `async def main()`, `lambda`.
-    pub(crate) label: Arc<str>,
+    /// Its name (`<lambda>` for lambdas) and the class it was defined in.
+    pub(crate) name: Name,
+    pub(crate) class: Option<Name>,
     /// File line of its definition.
     pub(crate) line: u32,
     pub(crate) is_async: bool,
@@ -102,6 +212,23 @@ pub(crate) struct FuncInfo {
     pub(crate) cell: u32,
     /// Local names of the enclosing function when this one was defined (closures).
     pub(crate) closure: Option<Arc<Attrs>>,
+}
+
+impl FuncInfo {
+    /// How to name it in `via` strings: `def fetch()`, `async def main()`, `lambda`.
+    pub(crate) fn label(&self) -> String {
+        if matches!(self.body, FuncBody::Lambda(_)) {
+            return "lambda".to_string();
+        }
+        if self.name.as_str() == "<exec>" {
+            return "exec(...)".to_string();
+        }
+        let a = if self.is_async { "async " } else { "" };
+        match &self.class {
+            Some(c) => format!("{a}def {c}.{}()", self.name),
+            None => format!("{a}def {}()", self.name),
+        }
+    }
 }
 
 /// A user class defined in this or an earlier cell.
@@ -162,7 +289,22 @@ pub(crate) fn analyze(
     symbols: &mut SymbolTable,
 ) -> BlockingReport {
     symbols.cells = symbols.cells.wrapping_add(1);
-    let mut w = walker::Walker::new(ctx, symbols);
+    if symbols.globals.capacity() == 0 {
+        symbols.globals.reserve(32);
+    }
+    let mut w = walker::Walker::new(ctx, module, symbols);
     w.stmts(&module.body);
     w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_state_can_move_between_threads() {
+        fn send_sync<T: Send + Sync + Clone>() {}
+        send_sync::<SymbolTable>();
+        send_sync::<crate::SessionState>();
+    }
 }

@@ -11,15 +11,20 @@ use ruff_python_ast::{
 use ruff_text_size::{Ranged, TextRange};
 
 use super::known::{self, Entry, Guard, Kind};
-use super::{Attrs, BlockingReport, ClassInfo, FuncBody, FuncInfo, QStr, SymbolTable, Value, Via};
+use super::{
+    Attrs, BlockingReport, ClassInfo, FuncBody, FuncInfo, QStr, SourceBody, SymbolTable, Value, Via,
+};
 use crate::diagnostic::Diagnostic;
 use crate::rules::blocking::for_family;
 use crate::rules::routing::UnresolvedCall;
 use crate::span::Span;
 use crate::{BlockingCall, CellContext, stack};
+use rustc_hash::FxHashMap;
 
 /// How many function bodies one cell may run (guards against exponential call graphs).
 const BUDGET: u32 = 4096;
+/// How many statements and expressions of called functions one cell may walk.
+const WORK: u32 = 20_000;
 /// How deep user calls are followed.
 const MAX_CALL_DEPTH: usize = 24;
 /// At most this many informational notes per cell.
@@ -81,7 +86,6 @@ struct Frame {
     closure: Option<Arc<Attrs>>,
     /// The name of the `self` parameter of a method, and what the method assigned to it.
     self_name: Option<Name>,
-    self_attrs: Attrs,
     ret: Option<Value>,
 }
 
@@ -94,8 +98,43 @@ impl Frame {
             parent,
             closure: None,
             self_name: None,
-            self_attrs: Attrs::default(),
             ret: None,
+        }
+    }
+}
+
+/// Attribute names after a qualified name, without allocating (`os` `.path` `.exists`).
+#[derive(Clone, Copy)]
+struct Segs<'e> {
+    items: [&'e str; 8],
+    len: usize,
+    overflow: bool,
+}
+
+impl<'e> Segs<'e> {
+    fn new() -> Self {
+        Self {
+            items: [""; 8],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    fn push(&mut self, s: &'e str) {
+        if self.len == self.items.len() {
+            self.overflow = true;
+        } else {
+            self.items[self.len] = s;
+            self.len += 1;
+        }
+    }
+
+    /// Append `base` and the segments to a qualified-name buffer.
+    fn write(&self, base: &str, q: &mut QBuf) {
+        q.push(base);
+        self.items[..self.len].iter().for_each(|s| q.push(s));
+        if self.overflow {
+            q.overflow = true;
         }
     }
 }
@@ -104,7 +143,13 @@ impl Frame {
 /// (kept as segments so that `os.path.exists` is resolved without allocating).
 enum Recv<'e> {
     Val(Value),
-    Path(QStr, Via, Vec<&'e str>),
+    Path(QStr, Via, Segs<'e>),
+}
+
+/// The syntax of a function to run.
+enum BodyRef<'x> {
+    Def(&'x ast::StmtFunctionDef),
+    Lambda(&'x ast::ExprLambda),
 }
 
 /// What a call expression calls.
@@ -133,6 +178,11 @@ struct Args<'e> {
 
 pub(crate) struct Walker<'c, 's> {
     ctx: CellContext<'c>,
+    /// Module-level `def`s of this cell, by address, so that their `FuncInfo` can point at
+    /// the cell's own tree while the cell is analysed.
+    cell_defs: FxHashMap<usize, &'c ast::StmtFunctionDef>,
+    /// The trees of this cell's functions, by `FuncInfo` (kept alive by the `Arc`).
+    local_bodies: FxHashMap<usize, (Arc<FuncInfo>, &'c ast::StmtFunctionDef)>,
     t: &'s mut SymbolTable,
     frames: Vec<Frame>,
     /// The user functions being run on behalf of the module-level call at `site`.
@@ -141,20 +191,43 @@ pub(crate) struct Walker<'c, 's> {
     /// How many functions of `chain` come from other cells (their spans are not ours).
     foreign: u32,
     budget: u32,
+    /// Nodes left to walk inside called functions.
+    work: u32,
+    /// The attributes the last completed method run left on its `self`.
+    last_self_attrs: Option<Attrs>,
+    /// Start of a call whose result is assigned directly (`m = map(f, xs)` stays lazy).
+    lazy_site: Option<u32>,
+    /// The cell's module, to find where it binds a name (for secondary labels).
+    module: &'c ast::ModModule,
+    /// The name at the root of the module-level call being resolved (`time` in `time.sleep()`).
+    call_root: Option<Name>,
     report: BlockingReport,
     notes: Vec<Diagnostic>,
 }
 
 impl<'c, 's> Walker<'c, 's> {
-    pub(crate) fn new(ctx: &CellContext<'c>, t: &'s mut SymbolTable) -> Self {
+    pub(crate) fn new(
+        ctx: &CellContext<'c>,
+        module: &'c ast::ModModule,
+        t: &'s mut SymbolTable,
+    ) -> Self {
+        let mut cell_defs = FxHashMap::default();
+        collect_defs(&module.body, &mut cell_defs);
         Self {
             ctx: *ctx,
+            cell_defs,
+            local_bodies: FxHashMap::default(),
             t,
             frames: Vec::new(),
             chain: Vec::new(),
             site: Span::default(),
             foreign: 0,
             budget: BUDGET,
+            work: WORK,
+            last_self_attrs: None,
+            lazy_site: None,
+            module,
+            call_root: None,
             report: BlockingReport::default(),
             notes: Vec::new(),
         }
@@ -234,7 +307,7 @@ impl<'c, 's> Walker<'c, 's> {
                 if i > 0 {
                     s.push_str(" → ");
                 }
-                let _ = write!(s, "{} (line {})", f.label, f.line);
+                let _ = write!(s, "{} (line {})", f.label(), f.line);
             }
             let _ = write!(s, " calls {name}");
             (self.site, s)
@@ -248,11 +321,16 @@ impl<'c, 's> Walker<'c, 's> {
             return;
         }
         let (rule, desc) = for_family(family);
-        self.report.reasons.push(Diagnostic::new(
-            rule,
-            format!("`{name}` blocks ({desc}); via {via}"),
-            span,
-        ));
+        let mut reason =
+            Diagnostic::new(rule, format!("`{name}` blocks ({desc}); via {via}"), span);
+        if self.chain.is_empty()
+            && let Some(root) = &self.call_root
+            && let Some((at, label)) = binding_site(&self.module.body, root, span.start)
+            && at != span
+        {
+            reason = reason.with_related(at, label);
+        }
+        self.report.reasons.push(reason);
         self.report.calls.push(BlockingCall {
             name: name.to_string(),
             span,
@@ -321,17 +399,16 @@ impl<'c, 's> Walker<'c, 's> {
             if let Some(qs) = q.as_str()
                 && known::lookup(qs).is_some()
             {
-                let via: Via = Some(format!("from {m} import *").into());
-                return Some((Value::Qual(QStr::Shared(qs.into()), via), None));
+                let via = Via::Text(format!("from {m} import *").into());
+                return Some((Value::Qual(QStr::new(qs), via), None));
             }
         }
-        if let Ok(i) = known::BUILTINS.binary_search(&name) {
-            return Some((Value::Qual(QStr::Static(known::BUILTINS[i]), None), None));
+        match known::builtin(name) {
+            // Builtins pyrepl3 knows nothing special about are harmless callables.
+            Some((_, false)) => Some((Value::Plain, None)),
+            Some((name, true)) => Some((Value::Qual(QStr::Static(name), Via::None), None)),
+            None => None,
         }
-        if known::is_builtin(name) {
-            return Some((Value::Plain, None));
-        }
-        None
     }
 
     fn bind(&mut self, name: &Name, v: Value) {
@@ -373,8 +450,8 @@ impl<'c, 's> Walker<'c, 's> {
                         }
                     }
                     Value::Qual(q, old) if rhs.is_some() && self.local() => {
-                        let via = self.assign_via(n.id.as_str(), rhs).or(old);
-                        Value::Qual(q, via)
+                        let via = self.assign_via(n.id.as_str(), rhs);
+                        Value::Qual(q, if via.is_none() { old } else { via })
                     }
                     other => other,
                 };
@@ -396,6 +473,9 @@ impl<'c, 's> Walker<'c, 's> {
                         }
                         None => {
                             let item = match &v {
+                                Value::Tuple(items) if items.len() == elts.len() => {
+                                    items[i].clone()
+                                }
                                 Value::Instance(ty, via) => {
                                     match known::unpack(ty).and_then(|t| t.get(i)) {
                                         Some(&"") | None => Value::Unknown,
@@ -417,14 +497,15 @@ impl<'c, 's> Walker<'c, 's> {
                     && let Some(f) = self.frames.last_mut()
                     && f.self_name.as_ref() == Some(&base.id)
                 {
-                    f.self_attrs.insert(a.attr.id.clone(), v);
+                    if let Some(Value::UserInstance(_, attrs)) = f.locals.get_mut(&base.id) {
+                        Arc::make_mut(attrs).insert(a.attr.id.clone(), v);
+                    }
                     return;
                 }
                 // `time.sleep = fake`: later calls of `time.sleep` call `fake`.
                 if let Recv::Path(q, _, segs) = self.recv(&a.value) {
                     let mut b = QBuf::new();
-                    b.push(q.as_str());
-                    segs.iter().for_each(|s| b.push(s));
+                    segs.write(q.as_str(), &mut b);
                     b.push(&a.attr);
                     if let Some(name) = b.as_str() {
                         self.t.patched.insert(name.into(), v);
@@ -440,9 +521,13 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn assign_via(&self, target: &str, rhs: Option<&Expr>) -> Via {
-        let rhs = rhs?;
-        let text = self.short(rhs)?;
-        Some(format!("{target} = {text} (line {})", self.line(rhs.range())).into())
+        let Some(rhs) = rhs else {
+            return Via::None;
+        };
+        let Some(text) = self.short(rhs) else {
+            return Via::None;
+        };
+        Via::Text(format!("{target} = {text} (line {})", self.line(rhs.range())).into())
     }
 
     /// The value of an expression that was already evaluated (no calls are reported again):
@@ -464,6 +549,12 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn stmt(&mut self, s: &Stmt) {
+        if !self.chain.is_empty() {
+            if self.work == 0 {
+                return;
+            }
+            self.work -= 1;
+        }
         stack::guard(|| self.stmt_inner(s))
     }
 
@@ -492,7 +583,23 @@ impl<'c, 's> Walker<'c, 's> {
             Stmt::TypeAlias(_) | Stmt::Pass(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
             Stmt::IpyEscapeCommand(_) | Stmt::Nonlocal(_) => {}
             Stmt::Assign(a) => {
-                let v = self.eval(&a.value);
+                let v = match &*a.value {
+                    // `g = (f(x) for x in xs)` and `m = map(f, xs)` are lazy: only the first
+                    // iterable is evaluated now.
+                    Expr::Generator(g) => {
+                        if let Some(first) = g.generators.first() {
+                            self.eval(&first.iter);
+                        }
+                        Value::Unknown
+                    }
+                    Expr::Call(c) => {
+                        self.lazy_site = Some(c.range().start().to_u32());
+                        let v = self.eval(&a.value);
+                        self.lazy_site = None;
+                        v
+                    }
+                    other => self.eval(other),
+                };
                 for t in &a.targets {
                     self.bind_target(t, v.clone(), Some(&a.value));
                 }
@@ -514,7 +621,11 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Stmt::For(f) => {
-                let it = self.eval(&f.iter);
+                let mut it = self.eval(&f.iter);
+                if f.is_async && matches!(it, Value::Coro(..)) {
+                    // `async for x in agen()`: the async generator's body runs.
+                    it = self.awaited(it, Span::from(f.iter.range()));
+                }
                 let item = self.iterate(&it, f.iter.range());
                 self.bind_target(&f.target, item, None);
                 self.stmts(&f.body);
@@ -551,12 +662,12 @@ impl<'c, 's> Walker<'c, 's> {
                     if let Some(target) = &item.optional_vars {
                         let entered = match (entered, &**target) {
                             (Value::Instance(ty, _), Expr::Name(n)) if self.local() => {
-                                let via = self.short(&item.context_expr).map(|c| {
-                                    Arc::from(format!(
+                                let via = self.short(&item.context_expr).map_or(Via::None, |c| {
+                                    Via::Text(Arc::from(format!(
                                         "with {c} as {} (line {})",
                                         n.id,
                                         self.line(item.range())
-                                    ))
+                                    )))
                                 });
                                 Value::Instance(ty, via)
                             }
@@ -612,15 +723,22 @@ impl<'c, 's> Walker<'c, 's> {
                     let line = self.line(alias.range());
                     match &alias.asname {
                         Some(asname) => {
-                            let via = format!("import {full} as {asname} (line {line})");
-                            let v = Value::Qual(QStr::Shared(full.into()), Some(via.into()));
-                            self.bind(&asname.id, v);
+                            let module = QStr::new(full);
+                            let via = Via::Import {
+                                line,
+                                module: module.clone(),
+                                asname: Some(asname.id.clone()),
+                            };
+                            self.bind(&asname.id, Value::Qual(module, via));
                         }
                         None => {
                             let top = full.split('.').next().unwrap_or(full);
-                            let via = format!("import {full} (line {line})");
-                            let v = Value::Qual(QStr::Shared(top.into()), Some(via.into()));
-                            self.bind(&Name::new(top), v);
+                            let via = Via::Import {
+                                line,
+                                module: QStr::new(full),
+                                asname: None,
+                            };
+                            self.bind(&Name::new(top), Value::Qual(QStr::new(top), via));
                         }
                     }
                 }
@@ -643,13 +761,20 @@ impl<'c, 's> Walker<'c, 's> {
                         self.bind(&bound.id, Value::Unknown);
                         continue;
                     }
-                    let line = self.line(alias.range());
-                    let via = match &alias.asname {
-                        Some(a) => format!("from {module} import {name} as {a} (line {line})"),
-                        None => format!("from {module} import {name} (line {line})"),
+                    let mut q = QBuf::new();
+                    q.push(module);
+                    q.push(name);
+                    let Some(qs) = q.as_str() else {
+                        self.bind(&bound.id, Value::Unknown);
+                        continue;
                     };
-                    let q: Arc<str> = format!("{module}.{name}").into();
-                    self.bind(&bound.id, Value::Qual(QStr::Shared(q), Some(via.into())));
+                    let via = Via::From {
+                        line: self.line(alias.range()),
+                        module: QStr::new(module),
+                        name: alias.name.id.clone(),
+                        asname: alias.asname.as_ref().map(|a| a.id.clone()),
+                    };
+                    self.bind(&bound.id, Value::Qual(QStr::new(qs), via));
                 }
             }
             Stmt::Global(g) => {
@@ -723,33 +848,68 @@ impl<'c, 's> Walker<'c, 's> {
         };
         let is_static = deco_is(&["staticmethod"]);
         let is_property = deco_is(&["property", "functools.cached_property"]);
-        let class_name = self
+        let class = self
             .frames
             .last()
             .filter(|f| f.kind == FrameKind::Class)
             .and_then(|f| f.self_name.clone());
-        let label = match (&class_name, def.is_async) {
-            (Some(c), false) => format!("def {c}.{}()", def.name),
-            (Some(c), true) => format!("async def {c}.{}()", def.name),
-            (None, false) => format!("def {}()", def.name),
-            (None, true) => format!("async def {}()", def.name),
+        let local = self
+            .cell_defs
+            .get(&(std::ptr::from_ref(def) as usize))
+            .copied()
+            .filter(|_| self.chain.is_empty());
+        let body = match local.and_then(|d| self.source_body(d)) {
+            Some(src) => FuncBody::Source(src),
+            None => FuncBody::Def(Arc::new(def.clone())),
         };
-        let info = FuncInfo {
-            label: label.into(),
+        let info = Arc::new(FuncInfo {
+            name: def.name.id.clone(),
+            class,
             line: self.line(def.range()),
             is_async: def.is_async,
             is_static,
             is_property,
             defaults,
-            body: FuncBody::Def(Arc::new(def.clone())),
+            body,
             cell: self.current_cell(),
             closure: self.closure_snapshot(),
-        };
-        let mut v = Value::Func(Arc::new(info));
+        });
+        if let Some(d) = local {
+            self.local_bodies
+                .insert(Arc::as_ptr(&info) as usize, (info.clone(), d));
+        }
+        let mut v = Value::Func(info);
         for d in decorators.into_iter().rev() {
             v = self.decorate(d, v, def.range());
         }
         self.bind(&def.name.id, v);
+    }
+
+    /// The text of a module-level `def` of this cell, to parse again when a later cell calls it.
+    fn source_body(&self, def: &ast::StmtFunctionDef) -> Option<SourceBody> {
+        let src = self.ctx.source;
+        let start = def.range().start().to_usize();
+        let end = def.range().end().to_usize();
+        let line_start = src.get(..start)?.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        let indent = src.get(line_start..start)?;
+        if !indent.chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
+            return None;
+        }
+        let body = src.get(line_start..end)?;
+        let wrapped = !indent.is_empty();
+        let text: Box<str> = if wrapped {
+            let mut t = String::with_capacity(body.len() + 6);
+            t.push_str("if 1:\n");
+            t.push_str(body);
+            t.into_boxed_str()
+        } else {
+            Box::from(body)
+        };
+        Some(SourceBody {
+            text,
+            wrapped,
+            parsed: std::sync::OnceLock::new(),
+        })
     }
 
     fn current_cell(&self) -> u32 {
@@ -817,11 +977,13 @@ impl<'c, 's> Walker<'c, 's> {
         let parent = self.frames.len().checked_sub(1);
         let mut frame = Frame::new(FrameKind::Class, parent);
         frame.self_name = Some(def.name.id.clone());
+        let base = self.frames.len();
         self.frames.push(frame);
         self.stmts(&def.body);
-        let frame = self.frames.pop().expect("pushed above");
+        self.frames.truncate(base + 1);
+        let attrs = self.frames.pop().map(|f| f.locals).unwrap_or_default();
         let info = ClassInfo {
-            attrs: frame.locals,
+            attrs,
             bases,
             lib_base,
         };
@@ -856,19 +1018,49 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Value::UserInstance(ref cls, _) => {
                 let span = Span::from(e.range());
+                let (enter, exit) = if is_async {
+                    ("__aenter__", "__aexit__")
+                } else {
+                    ("__enter__", "__exit__")
+                };
                 let mut entered = v.clone();
-                if let Some(Value::Func(f)) = cls.lookup("__enter__").cloned() {
-                    let r = self.run(&f, Some(v.clone()), Args::default(), None, span);
-                    entered = r.0;
+                if let Some(Value::Func(f)) = cls.lookup(enter).cloned() {
+                    let r = self.call_value(
+                        Value::Method(f, Box::new(v.clone())),
+                        Args::default(),
+                        None,
+                        span,
+                    );
+                    entered = if is_async { self.awaited(r, span) } else { r };
                 }
-                if let Some(Value::Func(f)) = cls.lookup("__exit__").cloned() {
-                    self.run(&f, Some(v), Args::default(), None, span);
+                if let Some(Value::Func(f)) = cls.lookup(exit).cloned() {
+                    let r =
+                        self.call_value(Value::Method(f, Box::new(v)), Args::default(), None, span);
+                    if is_async {
+                        self.awaited(r, span);
+                    }
                 }
                 entered
             }
             Value::Async => Value::Async,
             Value::Coro(..) | Value::Gather(_) => Value::Unknown,
             other => other,
+        }
+    }
+
+    /// `list(v)`, `sorted(v)`...: iterates `v` to the end (reporting blocking iteration) and
+    /// keeps the item type of typed iterables.
+    fn consume(&mut self, v: Option<&Value>, span: Span) -> Value {
+        let Some(v) = v else {
+            return Value::Plain;
+        };
+        let range = TextRange::new(span.start.into(), span.end.into());
+        self.iterate(v, range);
+        match v {
+            Value::Instance(ty, via) if known::item_type(ty).is_some() => {
+                Value::Instance(ty, via.clone())
+            }
+            _ => Value::Plain,
         }
     }
 
@@ -920,6 +1112,12 @@ impl<'c, 's> Walker<'c, 's> {
     // ----- expressions ---------------------------------------------------------------------
 
     fn eval(&mut self, e: &Expr) -> Value {
+        if !self.chain.is_empty() {
+            if self.work == 0 {
+                return Value::Unknown;
+            }
+            self.work -= 1;
+        }
         stack::guard(|| self.eval_inner(e))
     }
 
@@ -958,7 +1156,8 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                 }
                 Value::Func(Arc::new(FuncInfo {
-                    label: "lambda".into(),
+                    name: Name::new_static("<lambda>"),
+                    class: None,
                     line: self.line(l.range()),
                     is_async: false,
                     is_static: false,
@@ -986,13 +1185,24 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Expr::Dict(d) => {
+                let mut known: Option<Attrs> = None;
                 for item in &d.items {
                     if let Some(k) = &item.key {
                         self.eval(k);
                     }
-                    self.eval(&item.value);
+                    let v = self.eval(&item.value);
+                    if let Some(Expr::StringLiteral(k)) = &item.key
+                        && !matches!(v, Value::Plain | Value::Unknown)
+                    {
+                        known
+                            .get_or_insert_with(Attrs::default)
+                            .insert(Name::new(k.value.to_str()), v);
+                    }
                 }
-                Value::Plain
+                match known {
+                    Some(entries) => Value::Dict(Arc::new(entries)),
+                    None => Value::Plain,
+                }
             }
             Expr::Set(s) => {
                 s.elts.iter().for_each(|e| {
@@ -1007,10 +1217,24 @@ impl<'c, 's> Walker<'c, 's> {
                 Value::Plain
             }
             Expr::Tuple(t) => {
-                t.elts.iter().for_each(|e| {
-                    self.eval(e);
-                });
-                Value::Plain
+                let mut items: Option<Vec<Value>> = None;
+                for (i, e) in t.elts.iter().enumerate() {
+                    let v = self.eval(e);
+                    if matches!(e, Expr::Starred(_)) {
+                        items = None;
+                        continue;
+                    }
+                    if items.is_none() && !matches!(v, Value::Plain | Value::Unknown) && i < 16 {
+                        items = Some(vec![Value::Plain; i]);
+                    }
+                    if let Some(items) = &mut items {
+                        items.push(v);
+                    }
+                }
+                match items {
+                    Some(items) if items.len() == t.elts.len() => Value::Tuple(items.into()),
+                    _ => Value::Plain,
+                }
             }
             Expr::ListComp(c) => self.comprehension(&c.generators, &[&c.elt]),
             Expr::SetComp(c) => self.comprehension(&c.generators, &[&c.elt]),
@@ -1059,10 +1283,9 @@ impl<'c, 's> Walker<'c, 's> {
                 Recv::Val(v) => v,
                 Recv::Path(base, via, segs) => {
                     let mut q = QBuf::new();
-                    q.push(base.as_str());
-                    segs.iter().for_each(|s| q.push(s));
+                    segs.write(base.as_str(), &mut q);
                     match q.as_str() {
-                        Some(s) => Value::Qual(QStr::Shared(s.into()), via),
+                        Some(s) => Value::Qual(QStr::new(s), via),
                         None => Value::Unknown,
                     }
                 }
@@ -1070,7 +1293,40 @@ impl<'c, 's> Walker<'c, 's> {
             Expr::Subscript(s) => {
                 let v = self.eval(&s.value);
                 self.eval(&s.slice);
+                // `sys.modules["time"]`, `globals()["time"]`: a module or global by literal name.
+                if let Expr::StringLiteral(key) = &*s.slice {
+                    let key = key.value.to_str();
+                    match (&v, &*s.value) {
+                        (Value::Qual(q, _), _) if q.as_str() == "sys.modules" => {
+                            return Value::Qual(QStr::new(key), Via::None);
+                        }
+                        (_, Expr::Call(c))
+                            if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "globals")
+                                && c.arguments.args.is_empty() =>
+                        {
+                            return self.t.globals.get(key).cloned().unwrap_or(Value::Unknown);
+                        }
+                        _ => {}
+                    }
+                }
                 match v {
+                    Value::Tuple(items) => match &*s.slice {
+                        Expr::NumberLiteral(ast::ExprNumberLiteral {
+                            value: ast::Number::Int(i),
+                            ..
+                        }) => i
+                            .as_usize()
+                            .and_then(|i| items.get(i).cloned())
+                            .unwrap_or(Value::Unknown),
+                        _ => Value::Unknown,
+                    },
+                    Value::Dict(entries) => match &*s.slice {
+                        Expr::StringLiteral(k) => entries
+                            .get(k.value.to_str())
+                            .cloned()
+                            .unwrap_or(Value::Unknown),
+                        _ => Value::Unknown,
+                    },
                     Value::Instance(ty, via) => match known::attr_type(ty, None) {
                         Some(t) => Value::Instance(t, via),
                         None => Value::Unknown,
@@ -1136,7 +1392,7 @@ impl<'c, 's> Walker<'c, 's> {
     fn recv<'e>(&mut self, e: &'e Expr) -> Recv<'e> {
         stack::guard(|| match e {
             Expr::Name(n) => match self.lookup(&n.id) {
-                Some((Value::Qual(q, via), _)) => Recv::Path(q, via, Vec::new()),
+                Some((Value::Qual(q, via), _)) => Recv::Path(q, via, Segs::new()),
                 Some((v, _)) => Recv::Val(v),
                 None => Recv::Val(Value::Unknown),
             },
@@ -1148,7 +1404,7 @@ impl<'c, 's> Walker<'c, 's> {
                 Recv::Val(v) => Recv::Val(self.get_attr(v, &a.attr.id, Span::from(a.range()))),
             },
             other => match self.eval(other) {
-                Value::Qual(q, via) => Recv::Path(q, via, Vec::new()),
+                Value::Qual(q, via) => Recv::Path(q, via, Segs::new()),
                 v => Recv::Val(v),
             },
         })
@@ -1162,7 +1418,7 @@ impl<'c, 's> Walker<'c, 's> {
                 b.push(q.as_str());
                 b.push(attr);
                 match b.as_str() {
-                    Some(s) => Value::Qual(QStr::Shared(s.into()), via),
+                    Some(s) => Value::Qual(QStr::new(s), via),
                     None => Value::Unknown,
                 }
             }
@@ -1185,12 +1441,12 @@ impl<'c, 's> Walker<'c, 's> {
                 match cls.lookup(attr) {
                     Some(Value::Func(f)) if f.is_property => {
                         let f = f.clone();
-                        self.run(&f, Some(v), Args::default(), None, span).0
+                        self.run(&f, Some(v), Args::default(), span).0
                     }
                     Some(Value::Func(f)) if !f.is_static => Value::Method(f.clone(), Box::new(v)),
                     Some(other) => other.clone(),
                     None => match cls.lib_base() {
-                        Some(ty) => self.get_attr(Value::Instance(ty, None), attr, span),
+                        Some(ty) => self.get_attr(Value::Instance(ty, Via::None), attr, span),
                         None => Value::Unknown,
                     },
                 }
@@ -1227,12 +1483,58 @@ impl<'c, 's> Walker<'c, 's> {
             _ => false,
         };
         let args = self.args(&call.arguments, wants_args);
+        let root = if self.chain.is_empty() {
+            root_name(&call.func).cloned()
+        } else {
+            None
+        };
+        let saved = std::mem::replace(&mut self.call_root, root);
+        let result = self.dispatch(call, callee, args, span);
+        self.call_root = saved;
+        result
+    }
+
+    fn dispatch<'e>(
+        &mut self,
+        call: &'e ExprCall,
+        callee: Callee<'e>,
+        args: Args<'e>,
+        span: Span,
+    ) -> Value {
         match callee {
             Callee::Known { qname, via, recv } => {
                 let Some(q) = qname.as_str() else {
                     return Value::Unknown;
                 };
+                if let (Some((root, _)), Some((_, method))) =
+                    (q.split_once('.'), q.rsplit_once('.'))
+                    && known::suspicious_method(method)
+                    && known::static_name(root).is_none()
+                    && known::lookup(q).is_none()
+                {
+                    // `mylib.db.execute(...)`: a module pyrepl3 knows nothing about.
+                    self.note(span, || {
+                        format!(
+                            "cannot tell what `{q}` does: `{root}` is not a library pyrepl3 knows, and `{method}` blocks on some library types"
+                        )
+                    });
+                }
                 self.call_known(q, &via, recv, args, Some(&call.arguments), span)
+            }
+            Callee::Value(v @ Value::Method(..)) => {
+                // `obj.method()` may set attributes on `obj`: keep them on the binding.
+                self.last_self_attrs = None;
+                let r = self.call_value(v, args, Some(&call.arguments), span);
+                if let Some(attrs) = self.last_self_attrs.take()
+                    && let Expr::Attribute(a) = &*call.func
+                    && let Expr::Name(n) = &*a.value
+                    && let Some((Value::UserInstance(cls, old), _)) = self.lookup(&n.id)
+                {
+                    let mut merged = Arc::unwrap_or_clone(old);
+                    merged.extend(attrs);
+                    self.bind(&n.id, Value::UserInstance(cls, Arc::new(merged)));
+                }
+                r
             }
             Callee::Value(v) => self.call_value(v, args, Some(&call.arguments), span),
             Callee::UnknownMethod(recv, method) => {
@@ -1294,8 +1596,7 @@ impl<'c, 's> Walker<'c, 's> {
                 match self.recv(&a.value) {
                     Recv::Path(q, via, segs) => {
                         let mut qname = QBuf::new();
-                        qname.push(q.as_str());
-                        segs.iter().for_each(|s| qname.push(s));
+                        segs.write(q.as_str(), &mut qname);
                         qname.push(method);
                         Callee::Known {
                             qname,
@@ -1360,8 +1661,8 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// Describe how a qualified name was resolved, for a blocking call's `via`.
     fn describe_via(&self, via: &Via, recv: Option<&Expr>) -> Option<String> {
-        if let Some(v) = via {
-            return Some(v.to_string());
+        if let Some(v) = via.render() {
+            return Some(v);
         }
         let r = recv?;
         let text = self.short(r)?;
@@ -1377,24 +1678,38 @@ impl<'c, 's> Walker<'c, 's> {
         syntax: Option<&Arguments>,
         span: Span,
     ) -> Value {
-        if !self.t.patched.is_empty()
-            && let Some(v) = self.t.patched.get(q).cloned()
-        {
-            return match v {
-                Value::Qual(ref p, _) if p.as_str() == q => Value::Unknown,
-                v => self.call_value(v, args, syntax, span),
-            };
+        if !self.t.patched.is_empty() {
+            if let Some(v) = self.t.patched.get(q).cloned() {
+                return match v {
+                    Value::Qual(ref p, _) if p.as_str() == q => Value::Unknown,
+                    v => self.call_value(v, args, syntax, span),
+                };
+            }
+            // `os.path = fake`: nothing under `os.path` is what the tables describe.
+            let mut end = q.len();
+            while let Some(dot) = q[..end].rfind('.') {
+                end = dot;
+                if self.t.patched.contains_key(&q[..end]) {
+                    return Value::Unknown;
+                }
+            }
         }
         let Some(entry) = known::lookup(q) else {
             return Value::Unknown;
         };
         let ret = |ty: Option<&'static str>| match ty {
-            Some(t) => Value::Instance(t, None),
+            Some(t) => Value::Instance(t, Via::None),
             None => Value::Plain,
         };
         match entry.kind {
             Kind::Block(fam) => {
-                let blocks = syntax.is_none_or(|a| guard_blocks(entry.guard, a));
+                let blocks = match (entry.guard, syntax) {
+                    (Guard::FileArg(pos, kw), Some(a)) => arg(a, usize::from(pos), kw)
+                        .is_some_and(|e| matches!(self.peek(e), Value::Instance(ty, _) if known::is_file_type(ty))),
+                    (Guard::FileArg(..), None) => false,
+                    (g, Some(a)) => guard_blocks(g, a),
+                    (_, None) => true,
+                };
                 if blocks {
                     self.hit(span, q, fam, |w| {
                         w.describe_via(via, recv).unwrap_or_else(|| {
@@ -1448,19 +1763,21 @@ impl<'c, 's> Walker<'c, 's> {
                 None => Value::Unknown,
             },
             Kind::CallsArg0 => {
-                if let Some(f) = args.pos.into_iter().next() {
+                if self.lazy_site != Some(span.start)
+                    && let Some(f) = args.pos.into_iter().next()
+                {
                     self.call_value(f, Args::default(), None, span);
                 }
                 Value::Unknown
             }
             Kind::CallsKey => {
-                let items = passthrough(args.pos.first());
+                let items = self.consume(args.pos.first(), span);
                 if let Some((_, f)) = args.kw.into_iter().find(|(k, _)| *k == "key") {
                     self.call_value(f, Args::default(), None, span);
                 }
                 items
             }
-            Kind::Passthrough => passthrough(args.pos.first()),
+            Kind::Passthrough => self.consume(args.pos.first(), span),
             Kind::GetAttr => {
                 let name = syntax.and_then(|a| a.args.get(1)).and_then(|e| match e {
                     Expr::StringLiteral(s) => Some(s.value.to_str()),
@@ -1468,7 +1785,13 @@ impl<'c, 's> Walker<'c, 's> {
                 });
                 match (args.pos.into_iter().next(), name) {
                     (Some(obj), Some(n)) => self.get_attr(obj, &Name::new(n), span),
-                    _ => Value::Unknown,
+                    _ => {
+                        self.note(span, || {
+                            "`getattr` with a name computed at run time: what it returns cannot be resolved"
+                                .to_string()
+                        });
+                        Value::Unknown
+                    }
                 }
             }
             Kind::ImportModule => {
@@ -1483,7 +1806,7 @@ impl<'c, 's> Walker<'c, 's> {
                         } else {
                             n
                         };
-                        Value::Qual(QStr::Shared(n.into()), Some(format!("{q}({n:?})").into()))
+                        Value::Qual(QStr::new(n), Via::Text(format!("{q}({n:?})").into()))
                     }
                     _ => {
                         self.note(span, || {
@@ -1494,10 +1817,56 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Kind::Dynamic => {
-                self.note(span, || {
-                    format!("`{q}` runs code built at run time: pyrepl3 cannot see what it calls")
+                let code = syntax.and_then(|a| a.args.first()).and_then(|e| match e {
+                    Expr::StringLiteral(s) => Some(s.value.to_str()),
+                    _ => None,
                 });
-                Value::Unknown
+                let parsed = code.and_then(|c| crate::parse::parse_cell(c, false).ok());
+                match parsed {
+                    Some(parsed) if self.budget > 0 && self.chain.len() < MAX_CALL_DEPTH => {
+                        // `exec("...")` of a literal: its code runs here, in this scope.
+                        self.budget -= 1;
+                        let line = if self.local() {
+                            self.ctx.file_line(span.start)
+                        } else {
+                            0
+                        };
+                        let info = Arc::new(FuncInfo {
+                            name: Name::new_static("<exec>"),
+                            class: None,
+                            line,
+                            is_async: false,
+                            is_static: false,
+                            is_property: false,
+                            defaults: Vec::new(),
+                            body: FuncBody::Source(SourceBody {
+                                text: Box::from(""),
+                                wrapped: false,
+                                parsed: std::sync::OnceLock::new(),
+                            }),
+                            // Its spans are offsets in the string, not in any cell.
+                            cell: u32::MAX,
+                            closure: None,
+                        });
+                        if self.chain.is_empty() {
+                            self.site = span;
+                        }
+                        self.foreign += 1;
+                        self.chain.push(info);
+                        self.stmts(&parsed.module().body);
+                        self.chain.pop();
+                        self.foreign -= 1;
+                        Value::Unknown
+                    }
+                    _ => {
+                        self.note(span, || {
+                            format!(
+                                "`{q}` runs code built at run time: pyrepl3 cannot see what it calls"
+                            )
+                        });
+                        Value::Unknown
+                    }
+                }
             }
         }
     }
@@ -1510,12 +1879,22 @@ impl<'c, 's> Walker<'c, 's> {
         syntax: Option<&Arguments>,
         span: Span,
     ) -> Value {
+        stack::guard(|| self.call_value_inner(v, args, syntax, span))
+    }
+
+    fn call_value_inner(
+        &mut self,
+        v: Value,
+        args: Args<'_>,
+        syntax: Option<&Arguments>,
+        span: Span,
+    ) -> Value {
         match v {
             Value::Func(f) => {
                 if f.is_async {
                     Value::Coro(f, args.pos.into())
                 } else {
-                    self.run(&f, None, args, syntax, span).0
+                    self.run(&f, None, args, span).0
                 }
             }
             Value::Method(f, this) => {
@@ -1524,14 +1903,14 @@ impl<'c, 's> Walker<'c, 's> {
                     pos.extend(args.pos);
                     Value::Coro(f, pos.into())
                 } else {
-                    self.run(&f, Some(*this), args, syntax, span).0
+                    self.run(&f, Some(*this), args, span).0
                 }
             }
             Value::Class(cls) => {
                 let blank = Value::UserInstance(cls.clone(), Arc::new(Attrs::default()));
                 match cls.lookup("__init__").cloned() {
                     Some(Value::Func(init)) => {
-                        let (_, attrs) = self.run(&init, Some(blank), args, syntax, span);
+                        let (_, attrs) = self.run(&init, Some(blank), args, span);
                         Value::UserInstance(cls, Arc::new(attrs))
                     }
                     _ => {
@@ -1541,7 +1920,7 @@ impl<'c, 's> Walker<'c, 's> {
                             q.push("__init__");
                             if let Some(qs) = q.as_str() {
                                 let qs = qs.to_string();
-                                self.call_known(&qs, &None, None, args, syntax, span);
+                                self.call_known(&qs, &Via::None, None, args, syntax, span);
                             }
                         }
                         blank
@@ -1549,7 +1928,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Value::UserInstance(ref cls, _) => match cls.lookup("__call__").cloned() {
-                Some(Value::Func(f)) => self.run(&f, Some(v), args, syntax, span).0,
+                Some(Value::Func(f)) => self.run(&f, Some(v), args, span).0,
                 _ => Value::Unknown,
             },
             Value::Partial(inner) => self.call_value(*inner, args, None, span),
@@ -1583,12 +1962,20 @@ impl<'c, 's> Walker<'c, 's> {
                     None => Value::Unknown,
                 }
             }
-            Value::Unknown | Value::Coro(..) | Value::Gather(_) => Value::Unknown,
+            Value::Unknown
+            | Value::Coro(..)
+            | Value::Gather(_)
+            | Value::Dict(_)
+            | Value::Tuple(_) => Value::Unknown,
         }
     }
 
     /// What awaiting (or running to completion) a value does.
     fn awaited(&mut self, v: Value, span: Span) -> Value {
+        stack::guard(|| self.awaited_inner(v, span))
+    }
+
+    fn awaited_inner(&mut self, v: Value, span: Span) -> Value {
         match v {
             Value::Coro(f, args) => {
                 let mut a = Args {
@@ -1602,7 +1989,7 @@ impl<'c, 's> Walker<'c, 's> {
                 } else {
                     None
                 };
-                self.run(&f, this, a, None, span).0
+                self.run(&f, this, a, span).0
             }
             Value::Gather(items) => {
                 for v in items.iter() {
@@ -1622,10 +2009,10 @@ impl<'c, 's> Walker<'c, 's> {
         f: &Arc<FuncInfo>,
         this: Option<Value>,
         args: Args<'_>,
-        _syntax: Option<&Arguments>,
         span: Span,
     ) -> (Value, Attrs) {
         if self.budget == 0
+            || self.work == 0
             || self.chain.len() >= MAX_CALL_DEPTH
             || self.chain.iter().any(|c| Arc::ptr_eq(c, f))
         {
@@ -1635,18 +2022,30 @@ impl<'c, 's> Walker<'c, 's> {
         if self.chain.is_empty() {
             self.site = span;
         }
-        let foreign = f.cell != self.t.cells;
+        let local = self
+            .local_bodies
+            .get(&(Arc::as_ptr(f) as usize))
+            .map(|(_, d)| *d);
+        let f2 = f.clone();
+        let body = match (local, &f2.body) {
+            (Some(d), _) => Some(BodyRef::Def(d)),
+            (None, FuncBody::Def(d)) => Some(BodyRef::Def(d)),
+            (None, FuncBody::Lambda(l)) => Some(BodyRef::Lambda(l)),
+            (None, FuncBody::Source(src)) => src.def().map(BodyRef::Def),
+        };
+        // Spans of a tree parsed again from text are not this cell's.
+        let foreign =
+            local.is_none() && (f.cell != self.t.cells || matches!(f.body, FuncBody::Source(_)));
         if foreign {
             self.foreign += 1;
         }
         self.chain.push(f.clone());
-        let saved_frames = std::mem::take(&mut self.frames);
         let mut frame = Frame::new(FrameKind::Function, None);
         frame.closure = f.closure.clone();
+        let base = self.frames.len();
 
-        let body = f.body.clone();
-        let result = match &body {
-            FuncBody::Def(def) => {
+        let result = match body {
+            Some(BodyRef::Def(def)) => {
                 bind_params(&mut frame, &def.parameters, this, args, f.is_static);
                 for (name, v) in &f.defaults {
                     if let Some(slot @ Value::Unknown) = frame.locals.get_mut(name) {
@@ -1655,27 +2054,167 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 self.frames.push(frame);
                 self.stmts(&def.body);
-                let frame = self.frames.pop().expect("pushed above");
+                self.frames.truncate(base + 1);
+                let mut frame = self
+                    .frames
+                    .pop()
+                    .unwrap_or_else(|| Frame::new(FrameKind::Function, None));
                 let ret = frame.ret.unwrap_or(Value::Plain);
-                (ret, frame.self_attrs)
+                // What the method set on `self` (directly or through methods it called).
+                let attrs = frame
+                    .self_name
+                    .as_ref()
+                    .and_then(|n| frame.locals.remove(n))
+                    .and_then(|v| match v {
+                        Value::UserInstance(_, a) => Some(Arc::unwrap_or_clone(a)),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                if !attrs.is_empty() {
+                    self.last_self_attrs = Some(attrs.clone());
+                }
+                (ret, attrs)
             }
-            FuncBody::Lambda(l) => {
+            Some(BodyRef::Lambda(l)) => {
                 if let Some(params) = &l.parameters {
                     bind_params(&mut frame, params, None, args, true);
                 }
                 self.frames.push(frame);
                 let v = self.eval(&l.body);
-                self.frames.pop();
+                self.frames.truncate(base);
                 (v, Attrs::default())
             }
+            None => (Value::Unknown, Attrs::default()),
         };
 
-        self.frames = saved_frames;
         self.chain.pop();
         if foreign {
             self.foreign -= 1;
         }
         result
+    }
+}
+
+/// Every `def` that runs when the cell's module-level code runs (not those nested in
+/// functions), by address.
+fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFunctionDef>) {
+    for s in body {
+        stack::guard(|| match s {
+            Stmt::FunctionDef(d) => {
+                out.insert(std::ptr::from_ref(d) as usize, d);
+            }
+            Stmt::ClassDef(c) => collect_defs(&c.body, out),
+            Stmt::If(i) => {
+                collect_defs(&i.body, out);
+                for c in &i.elif_else_clauses {
+                    collect_defs(&c.body, out);
+                }
+            }
+            Stmt::For(f) => {
+                collect_defs(&f.body, out);
+                collect_defs(&f.orelse, out);
+            }
+            Stmt::While(w) => {
+                collect_defs(&w.body, out);
+                collect_defs(&w.orelse, out);
+            }
+            Stmt::With(w) => collect_defs(&w.body, out),
+            Stmt::Try(t) => {
+                collect_defs(&t.body, out);
+                for ast::ExceptHandler::ExceptHandler(h) in &t.handlers {
+                    collect_defs(&h.body, out);
+                }
+                collect_defs(&t.orelse, out);
+                collect_defs(&t.finalbody, out);
+            }
+            Stmt::Match(m) => {
+                for c in &m.cases {
+                    collect_defs(&c.body, out);
+                }
+            }
+            _ => {}
+        });
+    }
+}
+
+/// The last module-level statement of the cell before `before` that binds `name`, and how
+/// (`imported here`, `bound here`, `defined here`). Only called when a reason is made.
+fn binding_site(body: &[Stmt], name: &str, before: u32) -> Option<(Span, &'static str)> {
+    let mut found = None;
+    for s in body {
+        if s.range().start().to_u32() >= before {
+            break;
+        }
+        let here = stack::guard(|| {
+            match s {
+            Stmt::Import(i) => i
+                .names
+                .iter()
+                .rev()
+                .find(|a| {
+                    let bound = a.asname.as_ref().map_or_else(
+                        || a.name.as_str().split('.').next().unwrap_or(""),
+                        |n| n.as_str(),
+                    );
+                    bound == name
+                })
+                .map(|a| (Span::from(a.range()), "imported here")),
+            Stmt::ImportFrom(i) => i
+                .names
+                .iter()
+                .rev()
+                .find(|a| a.asname.as_ref().unwrap_or(&a.name).as_str() == name)
+                .map(|a| (Span::from(a.range()), "imported here")),
+            Stmt::Assign(a) => a
+                .targets
+                .iter()
+                .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == name))
+                .then(|| (Span::from(s.range()), "bound here")),
+            Stmt::AnnAssign(a) => matches!(&*a.target, Expr::Name(n) if n.id.as_str() == name)
+                .then(|| (Span::from(s.range()), "bound here")),
+            Stmt::FunctionDef(d) => {
+                (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
+            }
+            Stmt::ClassDef(d) => {
+                (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
+            }
+            Stmt::With(w) => w
+                .items
+                .iter()
+                .find(|i| {
+                    matches!(i.optional_vars.as_deref(), Some(Expr::Name(n)) if n.id.as_str() == name)
+                })
+                .map(|i| (Span::from(i.range()), "bound here"))
+                .or_else(|| binding_site(&w.body, name, before)),
+            Stmt::If(i) => binding_site(&i.body, name, before).or_else(|| {
+                i.elif_else_clauses
+                    .iter()
+                    .rev()
+                    .find_map(|c| binding_site(&c.body, name, before))
+            }),
+            Stmt::Try(t) => binding_site(&t.body, name, before)
+                .or_else(|| binding_site(&t.orelse, name, before))
+                .or_else(|| binding_site(&t.finalbody, name, before)),
+            Stmt::For(f) => binding_site(&f.body, name, before),
+            Stmt::While(w) => binding_site(&w.body, name, before),
+            _ => None,
+        }
+        });
+        if here.is_some() {
+            found = here;
+        }
+    }
+    found
+}
+
+/// The name an attribute chain starts from (`time` in `time.sleep`).
+fn root_name(mut e: &Expr) -> Option<&Name> {
+    loop {
+        match e {
+            Expr::Name(n) => return Some(&n.id),
+            Expr::Attribute(a) => e = &a.value,
+            _ => return None,
+        }
     }
 }
 
@@ -1745,16 +2284,6 @@ fn is_literal(e: &Expr) -> bool {
     )
 }
 
-/// A container of the items of `v`, keeping the item type of typed iterables.
-fn passthrough(v: Option<&Value>) -> Value {
-    match v {
-        Some(Value::Instance(ty, via)) if known::item_type(ty).is_some() => {
-            Value::Instance(ty, via.clone())
-        }
-        _ => Value::Plain,
-    }
-}
-
 /// `True` or a non-zero integer literal.
 fn is_true(e: &Expr) -> bool {
     match e {
@@ -1805,6 +2334,7 @@ fn is_falsy_literal(e: &Expr) -> bool {
 fn guard_blocks(guard: Guard, a: &Arguments) -> bool {
     match guard {
         Guard::Always | Guard::OpenMode => true,
+        Guard::FileArg(..) => false,
         Guard::UnlessFalse(pos, kw) | Guard::UnlessZero(pos, kw) => {
             !arg(a, pos as usize, kw).is_some_and(is_falsy_literal)
         }
