@@ -58,6 +58,39 @@ fn corpus_agrees_with_cpython() {
 }
 
 #[test]
+fn parser_error_messages_mostly_match_cpython() {
+    // Parser errors come from ruff's parser, reworded to CPython's messages where known. Guard
+    // the share that matches exactly (type, message, line) and show the rest.
+    let cells = recorded_cells();
+    let (mut total, mut same) = (0, 0);
+    let mut differ = Vec::new();
+    for c in cells.iter().filter(|c| !c.expected.ast_ok) {
+        let Some(e) = &c.expected.error else { continue };
+        total += 1;
+        let a = analyze(&c.source);
+        let Some(ours) = &a.error else { continue };
+        let line = i64::from(a.line_index.cpython(ours.span.start).line);
+        if ours.kind == e.kind && ours.message == e.msg && e.lineno.is_none_or(|l| l == line) {
+            same += 1;
+        } else {
+            differ.push(format!(
+                "[{}] CPython {}: {}; we say {}: {}",
+                c.name, e.kind, e.msg, ours.kind, ours.message
+            ));
+        }
+    }
+    eprintln!(
+        "{same}/{total} parser errors match CPython exactly; differing:\n{}",
+        differ.join("\n")
+    );
+    assert!(
+        total >= 20 && same * 10 >= total * 8,
+        "{same}/{total}:\n{}",
+        differ.join("\n")
+    );
+}
+
+#[test]
 fn corpus_is_what_cpython_says_now() {
     // The recording is CPython's answer, not ours: re-ask the live interpreter.
     let cells = recorded_cells();
