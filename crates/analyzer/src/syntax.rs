@@ -463,7 +463,7 @@ impl<'a> Symtable<'a> {
 
     fn stmt(&mut self, s: &'a Stmt) -> Res {
         self.depth += 1;
-        let r = if self.depth % GUARD_EVERY == 0 {
+        let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.stmt_inner(s))
         } else {
             self.stmt_inner(s)
@@ -797,7 +797,7 @@ impl<'a> Symtable<'a> {
 
     fn expr(&mut self, e: &'a Expr) -> Res {
         self.depth += 1;
-        let r = if self.depth % GUARD_EVERY == 0 {
+        let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.expr_inner(e))
         } else {
             self.expr_inner(e)
@@ -1301,7 +1301,7 @@ impl<'a> Codegen<'_, 'a> {
 
     fn stmt(&mut self, s: &'a Stmt) -> Res {
         self.depth += 1;
-        let r = if self.depth % GUARD_EVERY == 0 {
+        let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.stmt_inner(s))
         } else {
             self.stmt_inner(s)
@@ -1709,7 +1709,7 @@ impl<'a> Codegen<'_, 'a> {
 
     fn expr(&mut self, e: &'a Expr) -> Res {
         self.depth += 1;
-        let r = if self.depth % GUARD_EVERY == 0 {
+        let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.expr_inner(e))
         } else {
             self.expr_inner(e)
