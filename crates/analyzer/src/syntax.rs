@@ -2335,7 +2335,7 @@ mod tests {
         // that only works because each walk moves to fresh stack segments as it goes.
         let sources = [
             format!("x = {}1", "-".repeat(2990)),
-            format!("await {}", "x.a".repeat(1).to_string() + &".b".repeat(2990)),
+            format!("await x.a{}", ".b".repeat(2990)),
             format!("def f():\n    return {}", vec!["y"; 2990].join("+")),
         ];
         for src in sources {
