@@ -36,10 +36,10 @@ pub(crate) fn collect(module: &ModModule) -> ModuleBindings {
         && e.value.is_string_literal_expr()
     {
         // A docstring sets `__doc__` when the cell's code runs.
-        c.module_names.insert("__doc__".to_string());
+        c.module_names.insert("__doc__");
     }
     c.visit_body(&module.body);
-    let mut names: Vec<String> = c.module_names.into_iter().collect();
+    let mut names: Vec<String> = c.module_names.into_iter().map(str::to_string).collect();
     names.sort_unstable();
     c.out.names = names;
     c.out.dynamic_writes.sort_by_key(|(s, _)| (s.start, s.end));
@@ -54,47 +54,47 @@ enum ScopeDepth {
     Nested,
 }
 
-/// A nested function or class scope: names declared `global` there and names it binds.
+/// A nested function, lambda, class or comprehension scope and the names declared `global` in it.
+///
+/// CPython refuses a name bound (or used) before its `global` declaration, so for a cell that
+/// compiles, a binding is global exactly when the declaration was seen before it.
 #[derive(Default)]
-struct NestedScope {
-    globals: FxHashSet<String>,
-    bound: FxHashSet<String>,
+struct NestedScope<'a> {
+    globals: Vec<&'a str>,
     /// Comprehension scopes pass walrus targets up to the enclosing scope.
     comprehension: bool,
 }
 
-struct Collector {
-    module_names: FxHashSet<String>,
-    scopes: Vec<NestedScope>,
+struct Collector<'a> {
+    module_names: FxHashSet<&'a str>,
+    scopes: Vec<NestedScope<'a>>,
     depth: ScopeDepth,
     out: ModuleBindings,
 }
 
-impl Collector {
-    fn bind(&mut self, name: &str) {
-        match self.scopes.last_mut() {
-            None => {
-                self.module_names.insert(name.to_string());
-            }
-            Some(s) => {
-                s.bound.insert(name.to_string());
-            }
+impl<'a> Collector<'a> {
+    fn bind_in(&mut self, scope: Option<usize>, name: &'a str) {
+        let global = match scope {
+            None => true,
+            Some(i) => self.scopes[i].globals.contains(&name),
+        };
+        if global {
+            self.module_names.insert(name);
         }
+    }
+
+    fn bind(&mut self, name: &'a str) {
+        let scope = self.scopes.len().checked_sub(1);
+        self.bind_in(scope, name);
     }
 
     /// A walrus target binds in the nearest enclosing scope that is not a comprehension.
-    fn bind_walrus(&mut self, name: &str) {
-        match self.scopes.iter_mut().rev().find(|s| !s.comprehension) {
-            None => {
-                self.module_names.insert(name.to_string());
-            }
-            Some(s) => {
-                s.bound.insert(name.to_string());
-            }
-        }
+    fn bind_walrus(&mut self, name: &'a str) {
+        let scope = self.scopes.iter().rposition(|s| !s.comprehension);
+        self.bind_in(scope, name);
     }
 
-    fn target(&mut self, e: &Expr) {
+    fn target(&mut self, e: &'a Expr) {
         stack::guard(|| match e {
             Expr::Name(n) => self.bind(n.id.as_str()),
             Expr::Tuple(t) => t.elts.iter().for_each(|e| self.target(e)),
@@ -120,14 +120,10 @@ impl Collector {
 
     fn exit(&mut self, depth: ScopeDepth) {
         self.depth = depth;
-        if let Some(s) = self.scopes.pop() {
-            for g in s.globals.intersection(&s.bound) {
-                self.module_names.insert(g.clone());
-            }
-        }
+        self.scopes.pop();
     }
 
-    fn pattern(&mut self, p: &Pattern) {
+    fn pattern(&mut self, p: &'a Pattern) {
         stack::guard(|| {
             match p {
                 Pattern::MatchAs(a) => {
@@ -151,7 +147,7 @@ impl Collector {
         });
     }
 
-    fn comprehension(&mut self, generators: &[ast::Comprehension], parts: &[&Expr]) {
+    fn comprehension(&mut self, generators: &'a [ast::Comprehension], parts: &[&'a Expr]) {
         let Some(first) = generators.first() else {
             return;
         };
@@ -227,7 +223,7 @@ const MUTATING_METHODS: &[&str] = &[
     "__ior__",
 ];
 
-impl<'a> Visitor<'a> for Collector {
+impl<'a> Visitor<'a> for Collector<'a> {
     fn visit_pattern(&mut self, pattern: &'a Pattern) {
         self.pattern(pattern);
     }
@@ -286,9 +282,7 @@ impl<'a> Visitor<'a> for Collector {
             }
             Stmt::Global(g) => {
                 if let Some(s) = self.scopes.last_mut() {
-                    for n in &g.names {
-                        s.globals.insert(n.to_string());
-                    }
+                    s.globals.extend(g.names.iter().map(|n| n.as_str()));
                 }
             }
             Stmt::Assign(a) => {
@@ -310,7 +304,7 @@ impl<'a> Visitor<'a> for Collector {
                 }
                 self.visit_expr(&a.annotation);
                 if a.simple && self.scopes.is_empty() {
-                    self.module_names.insert("__annotations__".to_string());
+                    self.module_names.insert("__annotations__");
                 }
             }
             Stmt::Delete(d) => {

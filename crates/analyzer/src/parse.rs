@@ -13,9 +13,12 @@ use crate::stack;
 pub(crate) const MAX_BRACKET_DEPTH: usize = 200;
 /// CPython's tokenizer refuses more than this many indentation levels (`MAXINDENT`).
 pub(crate) const MAX_INDENT_DEPTH: usize = 100;
-/// Beyond this syntax-tree depth CPython 3.11's parser raises `RecursionError`
-/// ("maximum recursion depth exceeded during ast construction"), and so do we.
-pub(crate) const MAX_TREE_DEPTH: usize = 1000;
+/// Beyond this syntax-tree depth (statements and expressions nested in each other) CPython 3.11's
+/// compiler raises `RecursionError: maximum recursion depth exceeded during compilation`, and so
+/// do we. CPython's limit is `3 × sys.getrecursionlimit()` (3000) minus three per Python frame
+/// already on the stack when `compile()` is called; 2994 is what a `compile()` called from one
+/// function of a script sees (measured: `-` × 2992 + `1` compiles, one more does not).
+pub(crate) const MAX_TREE_DEPTH: usize = 2994;
 
 /// Why a cell could not be turned into a tree we analyze.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,27 +73,11 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         .try_into_module()
         .expect("Mode::Module and Mode::Ipython always give a module");
 
-    // Tokenizer limits first: CPython's tokenizer runs before its parser.
-    if let Some(f) = nesting_failure(&parsed) {
-        let depth = measure_depth(parsed.syntax());
-        stack::drop_deep(parsed, depth);
-        return Err(f);
-    }
-
     let depth = measure_depth(parsed.syntax());
     let cell = ParsedCell {
         parsed: Some(parsed),
         depth,
     };
-    if depth > MAX_TREE_DEPTH {
-        return Err(ParseFailure {
-            kind: "RecursionError",
-            message: "maximum recursion depth exceeded during ast construction".to_string(),
-            span: Span::new(0, source.len() as u32),
-            too_deep: true,
-        });
-    }
-
     let p = cell.parsed();
     let first_error = p
         .errors()
@@ -102,12 +89,29 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
                 .map(|e| (e.range, e.to_string())),
         )
         .min_by_key(|(r, _)| (r.start(), r.end()));
-    if let Some((range, message)) = first_error {
+
+    // CPython's tokenizer errors (bracket and indentation limits, unmatched brackets) win over
+    // parser errors that come later in the cell, and over a generic "invalid syntax" anywhere.
+    let parser_error =
+        first_error.map(|(range, message)| cpython_failure(source, p, range, &message));
+    let tokenizer_error = tokenizer_failure(p);
+    match (parser_error, tokenizer_error) {
+        (Some(pe), Some(te)) => {
+            if te.span.start <= pe.span.start || pe.message == "invalid syntax" || te.too_deep {
+                return Err(te);
+            }
+            return Err(pe);
+        }
+        (Some(pe), None) => return Err(pe),
+        (None, Some(te)) => return Err(te),
+        (None, None) => {}
+    }
+    if depth > MAX_TREE_DEPTH {
         return Err(ParseFailure {
-            kind: error_kind(&message),
-            message: cpython_message(&message),
-            span: Span::from(range),
-            too_deep: false,
+            kind: "RecursionError",
+            message: "maximum recursion depth exceeded during compilation".to_string(),
+            span: Span::new(0, source.len() as u32),
+            too_deep: true,
         });
     }
     Ok(cell)
@@ -122,47 +126,420 @@ fn error_kind(message: &str) -> &'static str {
     }
 }
 
-/// Ruff's messages, reworded where CPython's wording is well known.
-fn cpython_message(message: &str) -> String {
-    message.to_string()
+/// Turn ruff's first error into CPython's exception: type, message and location, reworded where
+/// CPython's wording is known (and cheap to reproduce).
+fn cpython_failure(
+    source: &str,
+    parsed: &Parsed<ModModule>,
+    range: TextRange,
+    message: &str,
+) -> ParseFailure {
+    let (message, span) = cpython_message(source, parsed, range, message);
+    ParseFailure {
+        kind: error_kind(&message),
+        message,
+        span,
+        too_deep: false,
+    }
 }
 
-/// Bracket and indentation limits of CPython's tokenizer, checked on ruff's tokens.
-fn nesting_failure(parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
-    let mut brackets = 0usize;
+fn line_start(source: &str, offset: usize) -> usize {
+    source[..offset.min(source.len())]
+        .rfind(['\n', '\r'])
+        .map_or(0, |i| i + 1)
+}
+
+fn line_number(source: &str, offset: usize) -> usize {
+    crate::span::LineIndex::new(source)
+        .cpython(offset.min(source.len()) as u32)
+        .line as usize
+}
+
+/// Ruff's messages, reworded to CPython's where the wording is well known.
+fn cpython_message(
+    source: &str,
+    parsed: &Parsed<ModModule>,
+    range: TextRange,
+    message: &str,
+) -> (String, Span) {
+    let span = Span::from(range);
+    let start = range.start().to_usize();
+    let invalid = || ("invalid syntax".to_string(), Span::empty(span.start));
+    if let Some(clause) = message.strip_prefix("Expected an indented block after ") {
+        let what = match clause {
+            "`if` statement" => "'if' statement",
+            "`else` clause" => "'else' statement",
+            "`elif` clause" => "'elif' statement",
+            "`for` statement" => "'for' statement",
+            "`with` statement" => "'with' statement",
+            "`class` definition" => "class definition",
+            "`while` statement" => "'while' statement",
+            "function definition" => "function definition",
+            "`case` block" => "'case' statement",
+            "`try` statement" => "'try' statement",
+            "`except` clause" => "'except' statement",
+            "`finally` clause" => "'finally' statement",
+            "`match` statement" => "'match' statement",
+            other => other,
+        };
+        // The header is the last line with code before the error, or the error's own line when
+        // ruff points at the newline after the colon.
+        let at_newline = source[start..].starts_with(['\n', '\r']) || start >= source.len();
+        let header_line = if at_newline {
+            line_number(source, start)
+        } else {
+            let mut l = line_start(source, start);
+            loop {
+                if l == 0 {
+                    break line_number(source, 0);
+                }
+                let prev = line_start(source, l - 1);
+                let text = source[prev..l].trim();
+                if !text.is_empty() && !text.starts_with('#') {
+                    break line_number(source, prev);
+                }
+                l = prev;
+            }
+        };
+        return (
+            format!("expected an indented block after {what} on line {header_line}"),
+            span,
+        );
+    }
+    let simple = match message {
+        "Unexpected indentation" => {
+            // CPython points at the first token of the over-indented line.
+            let ls = line_start(source, start);
+            let first = source[ls..]
+                .find(|c: char| !matches!(c, ' ' | '\t' | '\x0c'))
+                .map_or(start, |i| ls + i);
+            // CPython's offset is that column counted from 0 (one before the token).
+            return (
+                "unexpected indent".into(),
+                Span::empty(first.saturating_sub(1).max(ls) as u32),
+            );
+        }
+        "Parameter without a default cannot follow a parameter with a default" => {
+            "non-default argument follows default argument"
+        }
+        // CPython points just past the offending argument.
+        "Positional argument cannot follow keyword argument unpacking" => {
+            return (
+                "positional argument follows keyword argument unpacking".into(),
+                Span::empty(span.end),
+            );
+        }
+        "Positional argument cannot follow keyword argument" => {
+            return (
+                "positional argument follows keyword argument".into(),
+                Span::empty(span.end),
+            );
+        }
+        "Unparenthesized generator expression cannot be used here" => {
+            "Generator expression must be parenthesized"
+        }
+        "Iterable argument unpacking cannot follow keyword argument unpacking" => {
+            "iterable argument unpacking follows keyword argument unpacking"
+        }
+        "Expected one or more exception types" => "expected one or more exception types",
+        "Parameter cannot follow var-keyword parameter" => {
+            "arguments cannot follow var-keyword argument"
+        }
+        "Expected one or more keyword parameter after `*` separator" => {
+            "named arguments must follow bare *"
+        }
+        "unindent does not match any outer indentation level" => {
+            "unindent does not match any outer indentation level"
+        }
+        _ => "",
+    };
+    if !simple.is_empty() {
+        return (simple.to_string(), span);
+    }
+    if message == "Simple statements must be separated by newlines or semicolons" {
+        // `print "hi"`: CPython's hint for Python 2 statements.
+        let ls = line_start(source, start);
+        let line = source[ls..start].trim_start();
+        for name in ["print", "exec"] {
+            if let Some(rest) = line.strip_prefix(name)
+                && rest.starts_with([' ', '\t'])
+                && rest.trim().is_empty()
+            {
+                let at = (start - line.len()) as u32;
+                return (
+                    format!("Missing parentheses in call to '{name}'. Did you mean {name}(...)?"),
+                    Span::empty(at),
+                );
+            }
+        }
+        return invalid();
+    }
+    if message.starts_with("Expected `:`, found") {
+        return ("expected ':'".into(), Span::empty(span.start));
+    }
+    let triple = {
+        let rest =
+            source[start.min(source.len())..].trim_start_matches(|c: char| c.is_ascii_alphabetic());
+        rest.starts_with("\"\"\"") || rest.starts_with("\'\'\'")
+    };
+    if (message == "unterminated string" || message == "missing closing quote in string literal")
+        && !triple
+    {
+        return (
+            format!(
+                "unterminated string literal (detected at line {})",
+                line_number(source, start)
+            ),
+            span,
+        );
+    }
+    if message == "unterminated triple-quoted string"
+        || triple && message.starts_with("unterminated")
+        || triple && message == "missing closing quote in string literal"
+    {
+        return (
+            format!(
+                "unterminated triple-quoted string literal (detected at line {})",
+                line_number(source, source.len())
+            ),
+            span,
+        );
+    }
+    if let Some(kind) = target_error_kind(message)
+        && let Some((expr, single_assign)) = find_target(parsed, range)
+    {
+        let name = expr_name(expr);
+        if let Expr::Await(a) = expr
+            && matches!(a.value.as_ref(), Expr::Name(n) if n.id.is_empty())
+        {
+            // `await = 1`: `await` is a keyword; CPython stops at the next token.
+            let after = start + "await".len();
+            let next = source[after..]
+                .find(|c: char| !c.is_whitespace())
+                .map_or(after, |i| after + i);
+            return ("invalid syntax".into(), Span::empty(next as u32));
+        }
+        if matches!(kind, TargetError::Assign)
+            && matches!(expr, Expr::Yield(_) | Expr::YieldFrom(_))
+        {
+            return ("assignment to yield expression not possible".into(), span);
+        }
+        let text = match kind {
+            TargetError::Assign if single_assign && !matches!(name, "None" | "True" | "False") => {
+                format!("cannot assign to {name} here. Maybe you meant '==' instead of '='?")
+            }
+            TargetError::Assign => format!("cannot assign to {name}"),
+            TargetError::AugAssign => {
+                format!("'{name}' is an illegal expression for augmented assignment")
+            }
+            TargetError::Delete => format!("cannot delete {name}"),
+            TargetError::Walrus => format!("cannot use assignment expressions with {name}"),
+        };
+        return (text, span);
+    }
+    if message.starts_with("Expected ")
+        || message.ends_with("cannot be used here")
+        || message.starts_with("Got unexpected token")
+        || message.ends_with("must have at least one name")
+        || message.ends_with("must have at least one target")
+        || message == "Unexpected token at the end of an expression"
+    {
+        return invalid();
+    }
+    if message.starts_with("Cannot use `type` alias statement") {
+        // `type X = ...` is `type` followed by a name: CPython stops at the name.
+        let after = start + "type".len();
+        let next = source[after.min(source.len())..]
+            .find(|c: char| !c.is_whitespace())
+            .map_or(after, |i| after + i);
+        return ("invalid syntax".into(), Span::empty(next as u32));
+    }
+    if message.starts_with("Cannot use type parameter lists") {
+        let is_def = source[..start]
+            .trim_end()
+            .rsplit(char::is_whitespace)
+            .nth(1)
+            == Some("def");
+        return if is_def {
+            ("expected '('".into(), Span::empty(span.start))
+        } else {
+            invalid()
+        };
+    }
+    (message.to_string(), span)
+}
+
+#[derive(Clone, Copy)]
+enum TargetError {
+    Assign,
+    AugAssign,
+    Delete,
+    Walrus,
+}
+
+fn target_error_kind(message: &str) -> Option<TargetError> {
+    match message {
+        "Invalid assignment target" => Some(TargetError::Assign),
+        "Invalid augmented assignment target" => Some(TargetError::AugAssign),
+        "Invalid delete target" => Some(TargetError::Delete),
+        "Assignment expression target must be an identifier" => Some(TargetError::Walrus),
+        _ => None,
+    }
+}
+
+/// The expression ruff flagged as an invalid target, and whether it is (the last element of)
+/// the target of a single-`=` assignment statement, where CPython adds "Maybe you meant '=='".
+fn find_target(parsed: &Parsed<ModModule>, range: TextRange) -> Option<(&Expr, bool)> {
+    struct Find<'a> {
+        range: TextRange,
+        found: Option<&'a Expr>,
+    }
+    impl<'a> Visitor<'a> for Find<'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.found.is_some() || !expr.range().contains_range(self.range) {
+                return;
+            }
+            if expr.range() == self.range {
+                self.found = Some(expr);
+                return;
+            }
+            stack::guard(|| visitor::walk_expr(self, expr));
+        }
+    }
+    let mut f = Find { range, found: None };
+    f.visit_body(&parsed.syntax().body);
+    let expr = f.found?;
+    let single_assign = parsed.syntax().body.iter().any(|s| match s {
+        Stmt::Assign(a) if a.targets.len() == 1 => {
+            let t = &a.targets[0];
+            t.range() == range && !matches!(t, Expr::List(_) | Expr::Tuple(_))
+                || matches!(t, Expr::Tuple(tu) if !tu.parenthesized
+                    && tu.elts.last().is_some_and(|e| e.range() == range))
+        }
+        _ => false,
+    });
+    Some((expr, single_assign))
+}
+
+/// CPython's `_PyPegen_get_expr_name`.
+fn expr_name(e: &Expr) -> &'static str {
+    match e {
+        Expr::Attribute(_) => "attribute",
+        Expr::Subscript(_) => "subscript",
+        Expr::Starred(_) => "starred",
+        Expr::Name(_) => "name",
+        Expr::List(_) => "list",
+        Expr::Tuple(_) => "tuple",
+        Expr::Lambda(_) => "lambda",
+        Expr::Call(_) => "function call",
+        Expr::BoolOp(_) | Expr::BinOp(_) | Expr::UnaryOp(_) => "expression",
+        Expr::Generator(_) => "generator expression",
+        Expr::Yield(_) | Expr::YieldFrom(_) => "yield expression",
+        Expr::Await(_) => "await expression",
+        Expr::ListComp(_) => "list comprehension",
+        Expr::SetComp(_) => "set comprehension",
+        Expr::DictComp(_) => "dict comprehension",
+        Expr::Dict(_) => "dict literal",
+        Expr::Set(_) => "set display",
+        Expr::FString(_) | Expr::TString(_) => "f-string expression",
+        Expr::NoneLiteral(_) => "None",
+        Expr::BooleanLiteral(b) if b.value => "True",
+        Expr::BooleanLiteral(_) => "False",
+        Expr::EllipsisLiteral(_) => "ellipsis",
+        Expr::Compare(_) => "comparison",
+        Expr::If(_) => "conditional expression",
+        Expr::Named(_) => "named expression",
+        _ => "literal",
+    }
+}
+
+/// CPython's tokenizer errors, checked on ruff's tokens: bracket and indentation limits,
+/// unmatched and mismatched brackets, brackets never closed.
+fn tokenizer_failure(parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
+    let mut brackets: Vec<(TokenKind, TextRange)> = Vec::new();
     let mut indents = 0usize;
-    for tok in parsed.tokens().iter() {
+    let fail = |message: String, range: TextRange, too_deep: bool| ParseFailure {
+        kind: if message.contains("indentation") {
+            "IndentationError"
+        } else {
+            "SyntaxError"
+        },
+        message,
+        span: Span::empty(range.start().to_u32()),
+        too_deep,
+    };
+    let source = parsed.tokens();
+    for tok in source.iter() {
         match tok.kind() {
             TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
-                brackets += 1;
-                if brackets > MAX_BRACKET_DEPTH {
-                    return Some(ParseFailure {
-                        kind: "SyntaxError",
-                        message: "too many nested parentheses".to_string(),
-                        span: Span::from(tok.range()),
-                        too_deep: true,
-                    });
+                if brackets.len() >= MAX_BRACKET_DEPTH {
+                    return Some(fail(
+                        "too many nested parentheses".to_string(),
+                        tok.range(),
+                        true,
+                    ));
                 }
+                brackets.push((tok.kind(), tok.range()));
             }
             TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
-                brackets = brackets.saturating_sub(1);
+                let close = bracket_char(tok.kind());
+                match brackets.pop() {
+                    None => {
+                        return Some(fail(format!("unmatched '{close}'"), tok.range(), false));
+                    }
+                    Some((open, _)) if matching(open) != tok.kind() => {
+                        return Some(fail(
+                            format!(
+                                "closing parenthesis '{close}' does not match opening parenthesis '{}'",
+                                bracket_char(open)
+                            ),
+                            tok.range(),
+                            false,
+                        ));
+                    }
+                    Some(_) => {}
+                }
             }
             TokenKind::Indent => {
                 indents += 1;
                 if indents >= MAX_INDENT_DEPTH {
-                    return Some(ParseFailure {
-                        kind: "IndentationError",
-                        message: "too many levels of indentation".to_string(),
-                        span: Span::from(tok.range()),
-                        too_deep: true,
-                    });
+                    return Some(fail(
+                        "too many levels of indentation".to_string(),
+                        tok.range(),
+                        true,
+                    ));
                 }
             }
             TokenKind::Dedent => indents = indents.saturating_sub(1),
             _ => {}
         }
     }
-    None
+    brackets.last().map(|(open, range)| {
+        fail(
+            format!("'{}' was never closed", bracket_char(*open)),
+            *range,
+            false,
+        )
+    })
+}
+
+fn bracket_char(kind: TokenKind) -> char {
+    match kind {
+        TokenKind::Lpar => '(',
+        TokenKind::Rpar => ')',
+        TokenKind::Lsqb => '[',
+        TokenKind::Rsqb => ']',
+        TokenKind::Lbrace => '{',
+        _ => '}',
+    }
+}
+
+fn matching(open: TokenKind) -> TokenKind {
+    match open {
+        TokenKind::Lpar => TokenKind::Rpar,
+        TokenKind::Lsqb => TokenKind::Rsqb,
+        _ => TokenKind::Rbrace,
+    }
 }
 
 /// Maximum nesting depth of statements and expressions.

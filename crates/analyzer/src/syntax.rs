@@ -113,6 +113,10 @@ struct Failure {
 
 type Res = Result<(), Failure>;
 
+/// The walks check for stack space (and move to a fresh segment when short) every this many
+/// levels: a check costs more than a level, and a few levels use far less than the red zone.
+const GUARD_EVERY: u32 = 8;
+
 fn fail(message: impl Into<String>, range: TextRange) -> Failure {
     Failure {
         message: message.into(),
@@ -144,6 +148,8 @@ fn compile_failure(
         future_lineno: future.lineno,
         future_annotations: future.annotations,
         units: Vec::new(),
+        fblocks: Vec::new(),
+        depth: 0,
     };
     cg.module(module).err()
 }
@@ -262,11 +268,55 @@ impl CompKind {
     }
 }
 
+/// A scope's symbols in insertion order (CPython's dict order), indexed by a hash map only once
+/// the scope is large: most scopes have a handful of names.
+#[derive(Default)]
+struct Symbols<'a> {
+    names: Vec<(&'a str, u32)>,
+    index: Option<FxHashMap<&'a str, usize>>,
+}
+
+impl<'a> Symbols<'a> {
+    const INDEX_FROM: usize = 24;
+
+    fn position(&self, name: &str) -> Option<usize> {
+        match &self.index {
+            Some(ix) => ix.get(name).copied(),
+            None => self.names.iter().position(|(n, _)| *n == name),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.position(name).map(|i| self.names[i].1)
+    }
+
+    /// Set the flags of `name`, adding it at the end when new.
+    fn set(&mut self, name: &'a str, flags: u32) {
+        match self.position(name) {
+            Some(i) => self.names[i].1 = flags,
+            None => {
+                let i = self.names.len();
+                self.names.push((name, flags));
+                if let Some(ix) = &mut self.index {
+                    ix.insert(name, i);
+                } else if self.names.len() >= Self::INDEX_FROM {
+                    self.index = Some(
+                        self.names
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (n, _))| (*n, i))
+                            .collect(),
+                    );
+                }
+            }
+        }
+    }
+}
+
 struct Ste<'a> {
     ty: BlockType,
     children: Vec<usize>,
-    symbols: FxHashMap<&'a str, u32>,
-    order: Vec<&'a str>,
+    symbols: Symbols<'a>,
     directives: Vec<(&'a str, TextRange)>,
     coroutine: bool,
     generator: bool,
@@ -280,8 +330,7 @@ impl<'a> Ste<'a> {
         Self {
             ty,
             children: Vec::new(),
-            symbols: FxHashMap::default(),
-            order: Vec::new(),
+            symbols: Symbols::default(),
             directives: Vec::new(),
             coroutine: false,
             generator: false,
@@ -292,7 +341,7 @@ impl<'a> Ste<'a> {
     }
 
     fn lookup(&self, name: &str) -> u32 {
-        self.symbols.get(name).copied().unwrap_or(0)
+        self.symbols.get(name).unwrap_or(0)
     }
 }
 
@@ -307,6 +356,10 @@ struct Symtable<'a> {
     stes: Vec<Ste<'a>>,
     stack: Vec<usize>,
     by_node: FxHashMap<usize, usize>,
+    /// Some scope declares (or implies) a `nonlocal`: only then can the analysis phase fail.
+    any_nonlocal: bool,
+    /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
+    depth: u32,
 }
 
 impl<'a> Symtable<'a> {
@@ -316,7 +369,9 @@ impl<'a> Symtable<'a> {
             future_annotations,
             stes: Vec::new(),
             stack: Vec::new(),
-            by_node: FxHashMap::default(),
+            by_node: FxHashMap::with_capacity_and_hasher(16, Default::default()),
+            any_nonlocal: false,
+            depth: 0,
         }
     }
 
@@ -359,7 +414,7 @@ impl<'a> Symtable<'a> {
     fn add_def_in(&mut self, i: usize, name: &'a str, flag: u32, range: TextRange) -> Res {
         let ste = &mut self.stes[i];
         let mut val = match ste.symbols.get(name) {
-            Some(&v) => {
+            Some(v) => {
                 if flag & DEF_PARAM != 0 && v & DEF_PARAM != 0 {
                     return Err(fail(
                         format!("duplicate argument '{name}' in function definition"),
@@ -368,10 +423,7 @@ impl<'a> Symtable<'a> {
                 }
                 v | flag
             }
-            None => {
-                ste.order.push(name);
-                flag
-            }
+            None => flag,
         };
         if ste.comp_iter_target {
             if val & (DEF_GLOBAL | DEF_NONLOCAL) != 0 {
@@ -384,16 +436,14 @@ impl<'a> Symtable<'a> {
             }
             val |= DEF_COMP_ITER;
         }
-        ste.symbols.insert(name, val);
+        ste.symbols.set(name, val);
+        if flag & DEF_NONLOCAL != 0 {
+            self.any_nonlocal = true;
+        }
         if flag & DEF_GLOBAL != 0 {
             let module = &mut self.stes[0];
-            match module.symbols.get_mut(name) {
-                Some(v) => *v |= flag,
-                None => {
-                    module.order.push(name);
-                    module.symbols.insert(name, flag);
-                }
-            }
+            let v = module.symbols.get(name).unwrap_or(0);
+            module.symbols.set(name, v | flag);
         }
         Ok(())
     }
@@ -412,7 +462,14 @@ impl<'a> Symtable<'a> {
     }
 
     fn stmt(&mut self, s: &'a Stmt) -> Res {
-        stack::guard(|| self.stmt_inner(s))
+        self.depth += 1;
+        let r = if self.depth.is_multiple_of(GUARD_EVERY) {
+            stack::guard(|| self.stmt_inner(s))
+        } else {
+            self.stmt_inner(s)
+        };
+        self.depth -= 1;
+        r
     }
 
     fn body(&mut self, body: &'a [Stmt]) -> Res {
@@ -739,7 +796,14 @@ impl<'a> Symtable<'a> {
     }
 
     fn expr(&mut self, e: &'a Expr) -> Res {
-        stack::guard(|| self.expr_inner(e))
+        self.depth += 1;
+        let r = if self.depth.is_multiple_of(GUARD_EVERY) {
+            stack::guard(|| self.expr_inner(e))
+        } else {
+            self.expr_inner(e)
+        };
+        self.depth -= 1;
+        r
     }
 
     fn expr_inner(&mut self, e: &'a Expr) -> Res {
@@ -997,7 +1061,9 @@ impl<'a> Symtable<'a> {
 
     /// The analysis phase (`analyze_block`): `nonlocal` and `global` conflicts and bindings.
     fn analyze(&self) -> Res {
-        if self.stes.is_empty() {
+        // Without `nonlocal` the analysis phase has nothing to refuse: a name can only be
+        // "nonlocal and global" or lack a binding if something declared it nonlocal.
+        if self.stes.is_empty() || !self.any_nonlocal {
             return Ok(());
         }
         self.analyze_block(0, None)
@@ -1013,8 +1079,7 @@ impl<'a> Symtable<'a> {
                     .map(|(_, r)| *r)
                     .unwrap_or_default()
             };
-            for &name in &ste.order {
-                let flags = ste.lookup(name);
+            for &(name, flags) in &ste.symbols.names {
                 if flags & DEF_GLOBAL != 0 {
                     if flags & DEF_NONLOCAL != 0 {
                         return Err(fail(
@@ -1045,8 +1110,7 @@ impl<'a> Symtable<'a> {
             let mut newbound: FxHashSet<&'a str> = bound.cloned().unwrap_or_default();
             match ste.ty {
                 BlockType::Function => {
-                    for &name in &ste.order {
-                        let f = ste.lookup(name);
+                    for &(name, f) in &ste.symbols.names {
                         if f & DEF_BOUND != 0 && f & (DEF_GLOBAL | DEF_NONLOCAL) == 0 {
                             newbound.insert(name);
                         }
@@ -1141,7 +1205,8 @@ struct Unit {
     kind: UnitKind,
     coroutine: bool,
     generator: bool,
-    fblocks: Vec<FBlock>,
+    /// Where this unit's blocks start in [`Codegen::fblocks`].
+    fblock_base: usize,
 }
 
 struct Codegen<'s, 'a> {
@@ -1151,6 +1216,10 @@ struct Codegen<'s, 'a> {
     future_lineno: u32,
     future_annotations: bool,
     units: Vec<Unit>,
+    /// The frame blocks of every open unit, innermost last.
+    fblocks: Vec<FBlock>,
+    /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
+    depth: u32,
 }
 
 impl<'a> Codegen<'_, 'a> {
@@ -1168,31 +1237,37 @@ impl<'a> Codegen<'_, 'a> {
             kind,
             coroutine,
             generator,
-            fblocks: Vec::new(),
+            fblock_base: self.fblocks.len(),
         });
     }
 
     fn exit(&mut self) {
-        self.units.pop();
+        if let Some(u) = self.units.pop() {
+            self.fblocks.truncate(u.fblock_base);
+        }
+    }
+
+    /// The frame blocks of the current unit.
+    fn unit_blocks(&self) -> &[FBlock] {
+        &self.fblocks[self.unit().fblock_base..]
     }
 
     fn push_block(&mut self, b: FBlock, loc: TextRange) -> Res {
-        let unit = self.units.last_mut().expect("a unit is open");
-        if unit.fblocks.len() >= MAX_BLOCKS {
+        if self.unit_blocks().len() >= MAX_BLOCKS {
             return Err(fail("too many statically nested blocks", loc));
         }
-        unit.fblocks.push(b);
+        self.fblocks.push(b);
         Ok(())
     }
 
     fn pop_block(&mut self) {
-        self.units.last_mut().expect("a unit is open").fblocks.pop();
+        self.fblocks.pop();
     }
 
     /// `compiler_unwind_fblock_stack`: the innermost loop, unless an `except*` handler is
     /// crossed first.
     fn unwind(&self) -> Unwind {
-        for b in self.unit().fblocks.iter().rev() {
+        for b in self.unit_blocks().iter().rev() {
             match b {
                 FBlock::Loop => return Unwind::Loop,
                 FBlock::ExceptStar => return Unwind::ExceptStar,
@@ -1225,7 +1300,14 @@ impl<'a> Codegen<'_, 'a> {
     }
 
     fn stmt(&mut self, s: &'a Stmt) -> Res {
-        stack::guard(|| self.stmt_inner(s))
+        self.depth += 1;
+        let r = if self.depth.is_multiple_of(GUARD_EVERY) {
+            stack::guard(|| self.stmt_inner(s))
+        } else {
+            self.stmt_inner(s)
+        };
+        self.depth -= 1;
+        r
     }
 
     fn forbidden(&self, name: &str, ctx: ExprContext, loc: TextRange) -> Res {
@@ -1340,7 +1422,7 @@ impl<'a> Codegen<'_, 'a> {
                 if let Some(v) = &r.value {
                     self.expr(v)?;
                 }
-                if self.unit().fblocks.contains(&FBlock::ExceptStar) {
+                if self.unit_blocks().contains(&FBlock::ExceptStar) {
                     return Err(fail(EXCEPT_STAR_EXIT, loc));
                 }
             }
@@ -1626,7 +1708,14 @@ impl<'a> Codegen<'_, 'a> {
     }
 
     fn expr(&mut self, e: &'a Expr) -> Res {
-        stack::guard(|| self.expr_inner(e))
+        self.depth += 1;
+        let r = if self.depth.is_multiple_of(GUARD_EVERY) {
+            stack::guard(|| self.expr_inner(e))
+        } else {
+            self.expr_inner(e)
+        };
+        self.depth -= 1;
+        r
     }
 
     fn elts_load(&mut self, elts: &'a [Expr]) -> Res {
@@ -2238,5 +2327,27 @@ mod tests {
             err("@d\ndef __debug__(): pass"),
             Some(("cannot assign to __debug__".into(), 2, 1))
         );
+    }
+
+    #[test]
+    fn deepest_accepted_trees_are_walked_on_a_small_stack() {
+        // Just under CPython's limit, every pass walks ~3000 levels; on a 256 KiB thread stack
+        // that only works because each walk moves to fresh stack segments as it goes.
+        let sources = [
+            format!("x = {}1", "-".repeat(2990)),
+            format!("await x.a{}", ".b".repeat(2990)),
+            format!("def f():\n    return {}", vec!["y"; 2990].join("+")),
+        ];
+        for src in sources {
+            let handle = std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    let a = crate::analyze_cell(&src, &mut crate::SessionState::new());
+                    a.mode
+                })
+                .expect("thread");
+            let mode = handle.join().expect("no stack overflow");
+            assert_ne!(mode, crate::Mode::SyntaxError);
+        }
     }
 }

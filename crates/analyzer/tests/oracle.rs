@@ -58,6 +58,39 @@ fn corpus_agrees_with_cpython() {
 }
 
 #[test]
+fn parser_error_messages_mostly_match_cpython() {
+    // Parser errors come from ruff's parser, reworded to CPython's messages where known. Guard
+    // the share that matches exactly (type, message, line) and show the rest.
+    let cells = recorded_cells();
+    let (mut total, mut same) = (0, 0);
+    let mut differ = Vec::new();
+    for c in cells.iter().filter(|c| !c.expected.ast_ok) {
+        let Some(e) = &c.expected.error else { continue };
+        total += 1;
+        let a = analyze(&c.source);
+        let Some(ours) = &a.error else { continue };
+        let line = i64::from(a.line_index.cpython(ours.span.start).line);
+        if ours.kind == e.kind && ours.message == e.msg && e.lineno.is_none_or(|l| l == line) {
+            same += 1;
+        } else {
+            differ.push(format!(
+                "[{}] CPython {}: {}; we say {}: {}",
+                c.name, e.kind, e.msg, ours.kind, ours.message
+            ));
+        }
+    }
+    eprintln!(
+        "{same}/{total} parser errors match CPython exactly; differing:\n{}",
+        differ.join("\n")
+    );
+    assert!(
+        total >= 20 && same * 10 >= total * 8,
+        "{same}/{total}:\n{}",
+        differ.join("\n")
+    );
+}
+
+#[test]
 fn corpus_is_what_cpython_says_now() {
     // The recording is CPython's answer, not ours: re-ask the live interpreter.
     let cells = recorded_cells();
@@ -71,6 +104,70 @@ fn corpus_is_what_cpython_says_now() {
             c.name
         );
     }
+}
+
+#[test]
+fn depth_limit_matches_cpython() {
+    // CPython's compiler refuses trees deeper than 3000 - 3 x (Python frames on the stack); the
+    // analyzer uses the limit seen by `compile()` called from one function of a script.
+    let script = "import json, sys\n\
+                  def verdict(src):\n\
+                  \x20   try:\n\
+                  \x20       compile(src, '<cell>', 'exec', flags=0x2000, dont_inherit=True)\n\
+                  \x20       return True\n\
+                  \x20   except (SyntaxError, RecursionError, MemoryError):\n\
+                  \x20       return False\n\
+                  out = []\n\
+                  for src in json.load(sys.stdin):\n\
+                  \x20   out.append(verdict(src))\n\
+                  json.dump(out, sys.stdout)\n";
+    let mut cells = Vec::new();
+    for n in [2980usize, 2990, 2991, 2992, 2993, 2994, 2995, 3000, 5000] {
+        cells.push(format!("{}1", "-".repeat(n)));
+        cells.push(format!("x = {}y", "not ".repeat(n)));
+        cells.push(vec!["1"; n].join("+"));
+        cells.push(format!("x{}", ".a".repeat(n)));
+        cells.push(format!("f{}", "()".repeat(n)));
+        cells.push(format!("x{}", "[0]".repeat(n)));
+        cells.push(format!("{}z", "x if y else ".repeat(n)));
+        cells.push(format!("await {}", vec!["a"; n].join(" - ")));
+    }
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let payload = serde_json::to_vec(&cells).expect("json");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(&payload).expect("write");
+    });
+    let out = child.wait_with_output().expect("python3 runs");
+    writer.join().expect("writer");
+    let verdicts: Vec<bool> = serde_json::from_slice(&out.stdout).expect("json out");
+    let mut failures = Vec::new();
+    for (src, ok) in cells.iter().zip(verdicts) {
+        let a = analyze(src);
+        if ok == (a.mode == Mode::SyntaxError) {
+            failures.push(format!(
+                "CPython ok={ok}, we say {:?} {:?} for {}...",
+                a.mode,
+                a.error.as_ref().map(|e| &e.message),
+                &src[..40.min(src.len())]
+            ));
+        }
+        if !ok {
+            let e = a.error.expect("refused cells carry an error");
+            assert_eq!(e.kind, "RecursionError");
+            assert_eq!(
+                e.message,
+                "maximum recursion depth exceeded during compilation"
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
