@@ -334,3 +334,232 @@ fn wrapper_and_direct_path_agree_on_namespace_and_value() {
     }
     assert!(agreed >= 100, "only {agreed} cells agreed");
 }
+
+/// Pure-Python modules of CPython's standard library, run as one cell each.
+const STDLIB_MODULES: &[&str] = &[
+    "string",
+    "textwrap",
+    "colorsys",
+    "keyword",
+    "fnmatch",
+    "functools",
+    "abc",
+    "numbers",
+    "fractions",
+    "statistics",
+    "random",
+    "enum",
+    "dataclasses",
+    "typing",
+    "json/decoder",
+    "json/encoder",
+    "collections/__init__",
+    "contextlib",
+    "copy",
+    "pprint",
+    "reprlib",
+    "shlex",
+    "glob",
+    "genericpath",
+    "linecache",
+    "token",
+    "difflib",
+    "graphlib",
+    "ipaddress",
+    "calendar",
+    "gettext",
+    "argparse",
+    "optparse",
+    "configparser",
+    "csv",
+    "html/__init__",
+    "html/parser",
+    "base64",
+    "quopri",
+    "stringprep",
+    "weakref",
+    "types",
+    "inspect",
+    "opcode",
+    "traceback",
+    "warnings",
+    "zipfile",
+    "tarfile",
+    "shutil",
+    "tempfile",
+    "pathlib",
+    "uuid",
+    "hashlib",
+    "hmac",
+    "secrets",
+    "cmd",
+    "code",
+    "codeop",
+    "sched",
+    "queue",
+    "threading",
+    "selectors",
+    "socketserver",
+    "bisect",
+    "heapq",
+    "operator",
+    "struct",
+    "posixpath",
+    "tokenize",
+    "datetime",
+];
+
+#[test]
+fn wrapper_and_direct_path_agree_on_stdlib_modules() {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
+        ])
+        .output()
+        .expect("python3 must be on PATH");
+    let root = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+    let mut request = Vec::new();
+    let mut refused = Vec::new();
+    for m in STDLIB_MODULES {
+        let path = format!("{root}/{m}.py");
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let r = transform_cell(
+            &source,
+            &mut SessionState::new(),
+            &TransformOptions { wrap: true },
+        );
+        match (&r.transformed_source, &r.refused) {
+            (Some(w), None) => {
+                let name = format!(
+                    "{}_pyrepl3_check",
+                    m.trim_end_matches("/__init__").replace('/', ".")
+                );
+                request.push(json!({
+                    "id": m, "mode": "compare", "module_name": name,
+                    "cells": [{"source": source, "wrapped": w}],
+                }));
+            }
+            (None, Some(e)) => {
+                // Refusals must be the documented ones.
+                assert!(
+                    e.message.contains("import *") || e.message.contains("namespace"),
+                    "{m}: unexpected refusal {}",
+                    e.message
+                );
+                refused.push(*m);
+            }
+            other => panic!("{m}: {other:?}"),
+        }
+    }
+    assert!(
+        request.len() >= 55,
+        "only {} modules wrapped (refused: {refused:?})",
+        request.len()
+    );
+    let answer = run_python(&json!({ "sessions": request }));
+    let mut differ = Vec::new();
+    for s in answer["sessions"].as_array().expect("sessions") {
+        let cell = &s["cells"][0];
+        assert_eq!(
+            cell["direct"]["exc"],
+            Value::Null,
+            "{}: the module itself fails",
+            s["id"]
+        );
+        if cell["same"] != true {
+            differ.push(s["id"].to_string());
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "wrapper and direct path differ on {differ:?}"
+    );
+}
+
+/// Files of CPython's standard library (every fourth, to keep the suite quick; all of them pass
+/// too) that compile as written still compile once wrapped, or the wrapper is refused with a
+/// documented reason.
+#[test]
+fn wrapped_stdlib_files_compile() {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
+        ])
+        .output()
+        .expect("python3 must be on PATH");
+    let root = std::path::PathBuf::from(String::from_utf8(out.stdout).expect("utf-8").trim());
+    let mut files = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if !p.ends_with("site-packages") {
+                    dirs.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "py") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(
+        files.len() > 1000,
+        "found only {} stdlib files",
+        files.len()
+    );
+    let mut cells = Vec::new();
+    let mut names = Vec::new();
+    for p in &files {
+        let Ok(source) = std::fs::read_to_string(p) else {
+            continue;
+        };
+        let r = transform_cell(
+            &source,
+            &mut SessionState::new(),
+            &TransformOptions { wrap: true },
+        );
+        if let Some(e) = &r.refused {
+            assert!(
+                !e.message.contains("transform bug"),
+                "{}: {}",
+                p.display(),
+                e.message
+            );
+            continue;
+        }
+        if let Some(w) = r.transformed_source {
+            cells.push(json!({"source": source, "wrapped": w}));
+            names.push(p.display().to_string());
+        }
+    }
+    let answer = run_python(
+        &json!({"sessions": [{"id": "stdlib", "mode": "compile_pairs", "cells": cells}]}),
+    );
+    let got = answer["sessions"][0]["cells"].as_array().expect("cells");
+    let mut compared = 0;
+    let mut failures = Vec::new();
+    for (g, name) in got.iter().zip(&names) {
+        if g["original_ok"] == true {
+            compared += 1;
+            if g["wrapped_ok"] != true {
+                failures.push(format!("{name}: {}", g["error"]));
+            }
+        }
+    }
+    assert!(compared > 350, "only {compared} files compared");
+    assert!(
+        failures.is_empty(),
+        "{} wrapped files do not compile:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -224,15 +224,23 @@ pub(crate) fn run(
             Resolved::Outside => None,
         })
         .collect();
-    loop {
+    let mut calls_in: Vec<Vec<usize>> = vec![Vec::new(); cs.funcs.len()];
+    for (i, c) in cs.calls.iter().enumerate() {
+        if let AwaitCtx::Func(f) = c.ctx {
+            calls_in[f].push(i);
+        }
+    }
+    let anything_async = cx.rewritten.iter().any(|r| *r)
+        || cx.lambdas.iter().any(|l| *l)
+        || !session.rewritten.is_empty();
+    while anything_async {
         let mut changed = false;
         for (f, fi) in cs.funcs.iter().enumerate() {
             if fi.is_async || cx.rewritten[f] || !eligible(&cx, f, &value_uses) {
                 continue;
             }
-            let trigger = cs.calls.iter().find(|c| {
-                c.ctx == AwaitCtx::Func(f)
-                    && c.role != Some(Role::Awaited)
+            let trigger = calls_in[f].iter().map(|i| &cs.calls[*i]).find(|c| {
+                c.role != Some(Role::Awaited)
                     && !c.consumed
                     && matches!(
                         cx.call_target(c),

@@ -161,7 +161,8 @@ pub(crate) fn wrap(
             let anchor = Span::new(st, st);
             if source[line_start as usize..st as usize].trim().is_empty() {
                 // Own line: the header goes before it (lines before belong to kept statements).
-                let at = if kept == 0 { 0 } else { line_start };
+                let bom = if source.starts_with('\u{feff}') { 3 } else { 0 };
+                let at = if kept == 0 { bom } else { line_start.max(bom) };
                 edits.push(Edit::insert(at, Order::Statement, header, anchor));
                 first_wrapped_line = if kept == 0 { 0 } else { line };
             } else {
@@ -187,9 +188,16 @@ pub(crate) fn wrap(
             continue;
         }
         // A form feed resets CPython's indentation count: indent after the last one.
-        let rest = &source[ls as usize..];
+        let base = if ls == 0 && source.starts_with('\u{feff}') {
+            3
+        } else {
+            ls
+        };
+        let rest = &source[base as usize..];
         let lead = rest.len() - rest.trim_start_matches([' ', '\t', '\x0c']).len();
-        let at = rest[..lead].rfind('\x0c').map_or(ls, |p| ls + p as u32 + 1);
+        let at = rest[..lead]
+            .rfind('\x0c')
+            .map_or(base, |p| base + p as u32 + 1);
         edits.push(Edit::insert(at, Order::Open, prefix, Span::empty(ls)));
     }
 
@@ -409,6 +417,11 @@ impl<'a> Visitor<'a> for CellLevel<'a> {
                 Span::from(r.range),
                 "'return' outside function",
                 "a cell has no function to return from: end the cell with the expression whose value you want",
+            ),
+            Stmt::ImportFrom(i) if i.names.iter().any(|a| a.name.as_str() == "*") => self.refuse(
+                Span::from(i.range),
+                "`from ... import *` is only allowed at module level, and here it does not lead the cell: it cannot run inside the wrapper",
+                "move the star import to the top of the cell (or to a cell of its own), or import the names you need",
             ),
             Stmt::AnnAssign(a) => {
                 self.annotations = true;

@@ -16,7 +16,9 @@ Request: {"sessions": [{"id": str, "mode": "run" | "compare", "cells": [cell, ..
                     "exc": "Type: msg"|null, "tb_lines": [user line numbers of the cell's frames],
                     "tb_text": [source lines shown for those frames]}
 "compile": each cell's source is compiled with the flag; answer {"ok": bool, "error": str|null}.
-"compare": every cell runs twice, in two namespaces: directly (compiled with the flag) and via the
+"compile_pairs": each cell's source and its "wrapped" source are compiled with the flag;
+  answer {"original_ok": bool, "wrapped_ok": bool, "error": str|null}.
+"compare" (optional "module_name", default "__main__"): every cell runs twice, in two namespaces: directly (compiled with the flag) and via the
   wrapper (exec the wrapper module, await __pyrepl3_cell__(), delete it). Answer per cell:
   {"direct": outcome, "wrapped": outcome, "same": bool} where outcome holds the value, the
   exception and the namespace, with memory addresses removed from reprs.
@@ -204,8 +206,9 @@ def strip_wrapper_qualnames(code):
 
 
 async def compare_session(session):
-    direct_ns = {"__name__": "__main__"}
-    wrapped_ns = {"__name__": "__main__"}
+    name = session.get("module_name", "__main__")
+    direct_ns = {"__name__": name}
+    wrapped_ns = {"__name__": name}
     out = []
     for i, cell in enumerate(session["cells"]):
         src = cell["source"]
@@ -257,6 +260,18 @@ async def main():
                     cells.append({"ok": True, "error": None})
                 except SyntaxError as e:
                     cells.append({"ok": False, "error": f"{e.msg} (line {e.lineno})"})
+        elif session["mode"] == "compile_pairs":
+            cells = []
+            for cell in session["cells"]:
+                res = {"original_ok": False, "wrapped_ok": False, "error": None}
+                try:
+                    compile(cell["source"], "<cell>", "exec", flags=FLAG, dont_inherit=True)
+                    res["original_ok"] = True
+                    compile(cell["wrapped"], "<wrapped>", "exec", flags=FLAG, dont_inherit=True)
+                    res["wrapped_ok"] = True
+                except (SyntaxError, ValueError) as e:
+                    res["error"] = f"{type(e).__name__}: {e}"
+                cells.append(res)
         elif session["mode"] == "run":
             cells = await run_session_cells(session)
         else:
