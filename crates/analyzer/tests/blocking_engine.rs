@@ -602,3 +602,20 @@ fn super_calls_reach_base_class_methods() {
         ["requests.Session.get"]
     );
 }
+
+#[test]
+fn leaving_a_thread_pool_waits_for_its_work() {
+    assert_eq!(
+        one(
+            "from concurrent.futures import ThreadPoolExecutor\nwith ThreadPoolExecutor() as ex:\n    ex.submit(print, 1)"
+        ),
+        ["concurrent.futures.ThreadPoolExecutor.shutdown"]
+    );
+    assert!(one("from concurrent.futures import ThreadPoolExecutor\nex = ThreadPoolExecutor()\nex.submit(print, 1)").is_empty());
+    assert_eq!(
+        one(
+            "import multiprocessing\np = multiprocessing.Pool()\nr = p.apply_async(abs, (1,))\nr.get()"
+        ),
+        ["multiprocessing.pool.AsyncResult.get"]
+    );
+}

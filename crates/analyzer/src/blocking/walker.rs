@@ -1012,6 +1012,15 @@ impl<'c, 's> Walker<'c, 's> {
                             .unwrap_or_else(|| "with".into())
                     });
                 }
+                if let Some((name, fam)) = known::exit_blocks(ty)
+                    && !is_async
+                {
+                    // Leaving the block waits (`ThreadPoolExecutor` shuts down with wait=True).
+                    self.hit(Span::from(e.range()), name, fam, |w| {
+                        w.describe_via(&via, Some(e))
+                            .unwrap_or_else(|| "with".into())
+                    });
+                }
                 match known::enter_type(ty) {
                     Some(t) => Value::Instance(t, via),
                     None => Value::Plain,
