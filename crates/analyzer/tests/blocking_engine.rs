@@ -580,3 +580,42 @@ fn deeply_nested_partials_and_gathers_do_not_overflow() {
     );
     assert_eq!(one(&gathers), ["time.sleep"]);
 }
+
+#[test]
+fn super_calls_reach_base_class_methods() {
+    let base = "import sqlite3, requests\nclass Base:\n    def __init__(self):\n        self.conn = sqlite3.connect('x')\n    def ping(self):\n        return 1";
+    assert_eq!(
+        last(&[
+            base,
+            "class Child(Base):\n    def __init__(self):\n        super().__init__()\n\nChild()"
+        ]),
+        ["sqlite3.connect"]
+    );
+    assert!(
+        last(&[base, "class Quiet(Base):\n    def ping(self):\n        return super().ping()\n\nq = Quiet.__new__(Quiet)\nQuiet.ping(q)"])
+            .is_empty()
+    );
+    assert_eq!(
+        one(
+            "import requests\nclass S(requests.Session):\n    def get(self, url):\n        return super().get(url)\n\nS().get('u')"
+        ),
+        ["requests.Session.get"]
+    );
+}
+
+#[test]
+fn leaving_a_thread_pool_waits_for_its_work() {
+    assert_eq!(
+        one(
+            "from concurrent.futures import ThreadPoolExecutor\nwith ThreadPoolExecutor() as ex:\n    ex.submit(print, 1)"
+        ),
+        ["concurrent.futures.ThreadPoolExecutor.shutdown"]
+    );
+    assert!(one("from concurrent.futures import ThreadPoolExecutor\nex = ThreadPoolExecutor()\nex.submit(print, 1)").is_empty());
+    assert_eq!(
+        one(
+            "import multiprocessing\np = multiprocessing.Pool()\nr = p.apply_async(abs, (1,))\nr.get()"
+        ),
+        ["multiprocessing.pool.AsyncResult.get"]
+    );
+}

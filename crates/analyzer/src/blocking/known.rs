@@ -1464,6 +1464,30 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("multiprocessing.JoinableQueue", t("multiprocessing.Queue"));
     add("multiprocessing.SimpleQueue", t("multiprocessing.Queue"));
 
+    add("dns.resolver.resolve", b(Socket));
+    add("dns.resolver.query", b(Socket));
+    add("dns.resolver.Resolver", t("dns.resolver.Resolver"));
+    add("dns.resolver.Resolver.resolve", b(Socket));
+    add(
+        "psutil.cpu_percent",
+        e(Block(Sleep), None, Guard::NeedsArg("interval")),
+    );
+    add("pty.spawn", b(Subprocess));
+    for m in ["apply_async", "map_async", "starmap_async"] {
+        add(
+            leak2("multiprocessing.pool.Pool.", m),
+            t("multiprocessing.pool.AsyncResult"),
+        );
+    }
+    add(
+        "multiprocessing.pool.AsyncResult.get",
+        e(Block(SyncPrimitive), None, Guard::UnlessZero(0, "timeout")),
+    );
+    add(
+        "multiprocessing.pool.AsyncResult.wait",
+        e(Block(SyncPrimitive), None, Guard::UnlessZero(0, "timeout")),
+    );
+
     // Functions that read or write a file object they are given.
     for (f, pos, kw) in [
         ("json.dump", 1, "fp"),
@@ -1733,6 +1757,17 @@ pub(crate) fn item_type(ty: &str) -> Option<&'static str> {
     match ty {
         "pathlib.PathIter" => Some("pathlib.Path"),
         "os.ScandirIter" => Some("os.DirEntry"),
+        _ => None,
+    }
+}
+
+/// What leaving `with value:` does for a value of type `ty`, when it waits.
+pub(crate) fn exit_blocks(ty: &str) -> Option<(&'static str, Family)> {
+    match ty {
+        "concurrent.futures.ThreadPoolExecutor" => Some((
+            "concurrent.futures.ThreadPoolExecutor.shutdown",
+            SyncPrimitive,
+        )),
         _ => None,
     }
 }

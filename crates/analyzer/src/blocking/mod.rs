@@ -140,6 +140,9 @@ pub(crate) enum Value {
     Dict(Arc<Attrs>),
     /// A tuple display with at least one value pyrepl3 can follow (`return conn, cur`).
     Tuple(Arc<[Value]>),
+    /// `super()` in a method: the instance's class, the class that defines the method, and
+    /// the instance.
+    Super(Arc<ClassInfo>, Name, Box<Value>),
 }
 
 /// Attributes of a user object, by name.
@@ -234,6 +237,7 @@ impl FuncInfo {
 /// A user class defined in this or an earlier cell.
 #[derive(Debug)]
 pub(crate) struct ClassInfo {
+    pub(crate) name: Name,
     /// Methods and class attributes.
     pub(crate) attrs: Attrs,
     /// Base classes that are user classes, in order.
@@ -248,6 +252,23 @@ impl ClassInfo {
         self.attrs
             .get(name)
             .or_else(|| self.bases.iter().find_map(|b| b.lookup(name)))
+    }
+
+    /// The class and its user bases in method resolution order (depth first, without repeats,
+    /// which is exact for single inheritance).
+    pub(crate) fn mro(self: &Arc<Self>) -> Vec<Arc<ClassInfo>> {
+        fn walk(c: &Arc<ClassInfo>, out: &mut Vec<Arc<ClassInfo>>, depth: usize) {
+            if depth > 64 || out.iter().any(|o| Arc::ptr_eq(o, c)) {
+                return;
+            }
+            out.push(c.clone());
+            for b in &c.bases {
+                walk(b, out, depth + 1);
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out, 0);
+        out
     }
 
     /// The first known library base type of the class or its bases.

@@ -983,6 +983,7 @@ impl<'c, 's> Walker<'c, 's> {
         self.frames.truncate(base + 1);
         let attrs = self.frames.pop().map(|f| f.locals).unwrap_or_default();
         let info = ClassInfo {
+            name: def.name.id.clone(),
             attrs,
             bases,
             lib_base,
@@ -1007,6 +1008,15 @@ impl<'c, 's> Walker<'c, 's> {
                     let name = format!("{ty}.acquire");
                     let span = Span::from(e.range());
                     self.hit(span, &name, fam, |w| {
+                        w.describe_via(&via, Some(e))
+                            .unwrap_or_else(|| "with".into())
+                    });
+                }
+                if let Some((name, fam)) = known::exit_blocks(ty)
+                    && !is_async
+                {
+                    // Leaving the block waits (`ThreadPoolExecutor` shuts down with wait=True).
+                    self.hit(Span::from(e.range()), name, fam, |w| {
                         w.describe_via(&via, Some(e))
                             .unwrap_or_else(|| "with".into())
                     });
@@ -1410,9 +1420,50 @@ impl<'c, 's> Walker<'c, 's> {
         })
     }
 
+    /// `super()` inside a method run for an instance of a user class.
+    fn super_value(&self) -> Option<Value> {
+        let defining = self.chain.last()?.class.clone()?;
+        let frame = self
+            .frames
+            .iter()
+            .rev()
+            .find(|f| f.kind == FrameKind::Function)?;
+        let this = frame.locals.get(frame.self_name.as_ref()?)?;
+        match this {
+            Value::UserInstance(cls, _) => {
+                Some(Value::Super(cls.clone(), defining, Box::new(this.clone())))
+            }
+            _ => None,
+        }
+    }
+
     /// `v.attr` in a value context.
     fn get_attr(&mut self, v: Value, attr: &Name, span: Span) -> Value {
         match v {
+            Value::Super(cls, defining, this) => {
+                let mro = cls.mro();
+                let start = mro
+                    .iter()
+                    .position(|c| c.name == defining)
+                    .map_or(1, |i| i + 1);
+                for c in mro.iter().skip(start) {
+                    match c.attrs.get(attr.as_str()) {
+                        Some(Value::Func(f)) if f.is_property => {
+                            let f = f.clone();
+                            return self.run(&f, Some(*this), Args::default(), span).0;
+                        }
+                        Some(Value::Func(f)) if !f.is_static => {
+                            return Value::Method(f.clone(), this);
+                        }
+                        Some(other) => return other.clone(),
+                        None => {}
+                    }
+                }
+                match cls.lib_base() {
+                    Some(ty) => self.get_attr(Value::Instance(ty, Via::None), attr, span),
+                    None => Value::Unknown,
+                }
+            }
             Value::Qual(q, via) => {
                 let mut b = QBuf::new();
                 b.push(q.as_str());
@@ -1462,6 +1513,15 @@ impl<'c, 's> Walker<'c, 's> {
 
     fn call(&mut self, call: &ExprCall) -> Value {
         let span = Span::from(call.range());
+        if let Expr::Name(n) = &*call.func
+            && n.id.as_str() == "super"
+            && call.arguments.args.is_empty()
+            && !self.t.globals.contains_key("super")
+            && !self.frames.iter().any(|f| f.locals.contains_key("super"))
+            && let Some(v) = self.super_value()
+        {
+            return v;
+        }
         let callee = self.callee(&call.func);
         let wants_args = match &callee {
             Callee::Known { qname, .. } => {
@@ -1966,7 +2026,8 @@ impl<'c, 's> Walker<'c, 's> {
             | Value::Coro(..)
             | Value::Gather(_)
             | Value::Dict(_)
-            | Value::Tuple(_) => Value::Unknown,
+            | Value::Tuple(_)
+            | Value::Super(..) => Value::Unknown,
         }
     }
 
