@@ -2,7 +2,7 @@
 //!
 //! Rules are organised as in ruff's linter: one rule per file, a unit struct named after the
 //! rule, and a doc comment in the form "What it does / Why is this bad? / Example / Use instead".
-//! The [`declare_rule!`] macro captures that doc comment so `pyrepl3-analyze --explain CODE`
+//! The [`declare_rule!`](crate::declare_rule) macro captures that doc comment so `pyrepl3-analyze --explain CODE`
 //! prints exactly what the source documents.
 
 use crate::diagnostic::Severity;
