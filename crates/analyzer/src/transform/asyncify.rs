@@ -233,38 +233,7 @@ pub(crate) fn run(
     let anything_async = cx.rewritten.iter().any(|r| *r)
         || cx.lambdas.iter().any(|l| *l)
         || !session.rewritten.is_empty();
-    while anything_async {
-        let mut changed = false;
-        for (f, fi) in cs.funcs.iter().enumerate() {
-            if fi.is_async || cx.rewritten[f] || !eligible(&cx, f, &value_uses) {
-                continue;
-            }
-            let trigger = calls_in[f].iter().map(|i| &cs.calls[*i]).find(|c| {
-                c.role != Some(Role::Awaited)
-                    && !c.consumed
-                    && matches!(
-                        cx.call_target(c),
-                        Target::Rewritten(RewrittenKind::Coroutine, _)
-                    )
-            });
-            if let Some(c) = trigger {
-                let Target::Rewritten(_, at) = cx.call_target(c) else {
-                    continue;
-                };
-                cx.rewritten[f] = true;
-                cx.why[f] = Some(format!(
-                    "it calls `{}` (line {}), which was {}; so its result must be awaited",
-                    c.name,
-                    cx.line_of(c.range),
-                    cx.made_async_at(at)
-                ));
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    while anything_async && fixed_point_step(&mut cx, &calls_in, &value_uses) {}
 
     // 3. Lambdas.
     let mut hoisted_at: FxHashSet<usize> = FxHashSet::default();
@@ -477,6 +446,44 @@ pub(crate) fn run(
 
     out.reasons.sort_by_key(|d| (d.span.start, d.span.end));
     out
+}
+
+/// One round of the fixed point: rewrite every eligible plain function that calls a rewritten
+/// one. `true` when something changed.
+fn fixed_point_step(
+    cx: &mut Ctx<'_>,
+    calls_in: &[Vec<usize>],
+    value_uses: &FxHashSet<(usize, String)>,
+) -> bool {
+    let cs = cx.cs;
+    let mut changed = false;
+    for (f, fi) in cs.funcs.iter().enumerate() {
+        if fi.is_async || cx.rewritten[f] || !eligible(cx, f, value_uses) {
+            continue;
+        }
+        let trigger = calls_in[f].iter().map(|i| &cs.calls[*i]).find(|c| {
+            c.role != Some(Role::Awaited)
+                && !c.consumed
+                && matches!(
+                    cx.call_target(c),
+                    Target::Rewritten(RewrittenKind::Coroutine, _)
+                )
+        });
+        if let Some(c) = trigger {
+            let Target::Rewritten(_, at) = cx.call_target(c) else {
+                continue;
+            };
+            cx.rewritten[f] = true;
+            cx.why[f] = Some(format!(
+                "it calls `{}` (line {}), which was {}; so its result must be awaited",
+                c.name,
+                cx.line_of(c.range),
+                cx.made_async_at(at)
+            ));
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// May a plain function that calls a rewritten one become `async def` itself?
