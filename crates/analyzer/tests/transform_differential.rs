@@ -480,7 +480,7 @@ fn wrapper_and_direct_path_agree_on_stdlib_modules() {
     );
 }
 
-/// Files of CPython's standard library (every fourth, to keep the suite quick; all of them pass
+/// Files of CPython's standard library (every eighth, to keep the suite quick; all of them pass
 /// too) that compile as written still compile once wrapped, or the wrapper is refused with a
 /// documented reason.
 #[test]
@@ -516,6 +516,7 @@ fn wrapped_stdlib_files_compile() {
         "found only {} stdlib files",
         files.len()
     );
+    let files: Vec<_> = files.into_iter().step_by(8).collect();
     let mut cells = Vec::new();
     let mut names = Vec::new();
     for p in &files {
@@ -555,7 +556,7 @@ fn wrapped_stdlib_files_compile() {
             }
         }
     }
-    assert!(compared > 350, "only {compared} files compared");
+    assert!(compared > 180, "only {compared} files compared");
     assert!(
         failures.is_empty(),
         "{} wrapped files do not compile:\n{}",
