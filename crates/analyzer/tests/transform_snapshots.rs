@@ -95,6 +95,10 @@ snap!(
     "def f():\n    return await g()\n\ndef user(f):\n    return f()\n\ndef other():\n    f = len\n    return f('ab')\n\nf()\n"
 );
 snap!(
+    def_asyncio_run_of_rewritten_function,
+    "import asyncio\n\ndef main():\n    await asyncio.sleep(1)\n    return 42\n\nasyncio.run(main())\nasyncio.run(main()).real\nasyncio.run(other())\n"
+);
+snap!(
     def_self_method_calls,
     "class Client:\n    def fetch(self, k):\n        return await self.session.get(k)\n\n    def both(self):\n        return [self.fetch('a'), self.fetch('b')]\n\n    def __init__(self):\n        self.first = self.fetch('x')\n\n    @staticmethod\n    def helper(self):\n        return self.fetch('y')\n"
 );

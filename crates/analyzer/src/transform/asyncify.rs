@@ -353,6 +353,47 @@ pub(crate) fn run(
                 }
             }
             Target::Rewritten(RewrittenKind::Coroutine, at) => {
+                if let Some((run, run_role)) = c.run_by
+                    && c.ctx == AwaitCtx::Module
+                    && run_role != Some(Role::Awaited)
+                {
+                    // `asyncio.run(f())` cannot start a loop inside the session's running one:
+                    // the user wants `f()`'s value, which is `await f()`.
+                    let (rs, re) = (run.start().to_u32(), run.end().to_u32());
+                    let (cs_, ce) = (c.range.start().to_u32(), c.range.end().to_u32());
+                    let parens = matches!(run_role, Some(Role::Primary | Role::CallFunc));
+                    let anchor = span(run);
+                    out.edits.push(Edit::replace(
+                        rs,
+                        cs_,
+                        vec![Piece::Text(
+                            if parens { "(await " } else { "await " }.into(),
+                        )],
+                        anchor,
+                    ));
+                    out.edits.push(Edit::replace(
+                        ce,
+                        re,
+                        vec![Piece::Text(if parens { ")" } else { "" }.into())],
+                        anchor,
+                    ));
+                    let message = format!(
+                        "replaced `asyncio.run({}(...))` by `await {0}(...)`: `{0}` was {}, and the session's event loop is already running, where `asyncio.run()` cannot start another",
+                        c.name,
+                        cx.made_async_at(at)
+                    );
+                    out.reasons.push(Diagnostic::new(
+                        AwaitInserted::meta(),
+                        message.clone(),
+                        anchor,
+                    ));
+                    out.records.push(TransformRecord {
+                        kind: TransformKind::AwaitInserted,
+                        span: anchor,
+                        message,
+                    });
+                    continue;
+                }
                 if c.role == Some(Role::Awaited) || c.consumed {
                     continue;
                 }

@@ -145,6 +145,8 @@ pub(crate) struct CallSite {
     pub(crate) via_instance: Option<Receiver>,
     /// `(lambda ...)(...)`: the lambda called, by its range.
     pub(crate) callee_lambda: Option<TextRange>,
+    /// `asyncio.run(f(...))`: the range of the `asyncio.run(...)` call and how its value is used.
+    pub(crate) run_by: Option<(TextRange, Option<Role>)>,
 }
 
 /// The receiver of a method call `r.name(...)`.
@@ -276,6 +278,7 @@ pub(crate) fn collect(source: &str, body: &[Stmt]) -> CellScopes {
         frames: Vec::new(),
         roles: FxHashMap::default(),
         consumed: FxHashSet::default(),
+        run_args: FxHashMap::default(),
         assigned_lambdas: FxHashMap::default(),
         reads: Vec::new(),
     };
@@ -321,6 +324,8 @@ struct Walker<'a> {
     frames: Vec<Frame>,
     roles: FxHashMap<(u32, u32), Role>,
     consumed: FxHashSet<(u32, u32)>,
+    /// Arguments of `asyncio.run(...)`: the `asyncio.run` call and its role.
+    run_args: FxHashMap<(u32, u32), (TextRange, Option<Role>)>,
     assigned_lambdas: FxHashMap<(u32, u32), (String, TextRange, bool)>,
     /// Lambdas being walked: names read inside them are recorded on each.
     reads: Vec<LambdaId>,
@@ -943,6 +948,7 @@ impl<'a> Walker<'_> {
                         via_self: None,
                         via_instance: None,
                         callee_lambda: None,
+                        run_by: self.run_args.get(&key(range)).copied(),
                     });
                 }
                 if let Expr::Lambda(l) = &*call.func {
@@ -957,6 +963,7 @@ impl<'a> Walker<'_> {
                         via_self: None,
                         via_instance: None,
                         callee_lambda: Some(l.range),
+                        run_by: None,
                     });
                 }
                 if let Expr::Attribute(attr) = &*call.func
@@ -974,6 +981,7 @@ impl<'a> Walker<'_> {
                         via_self: Some(class),
                         via_instance: None,
                         callee_lambda: None,
+                        run_by: self.run_args.get(&key(range)).copied(),
                     });
                 } else if let Expr::Attribute(attr) = &*call.func {
                     let receiver = match &*attr.value {
@@ -996,8 +1004,22 @@ impl<'a> Walker<'_> {
                             via_self: None,
                             via_instance: receiver,
                             callee_lambda: None,
+                            run_by: self.run_args.get(&key(range)).copied(),
                         });
                     }
+                }
+                if let Expr::Attribute(attr) = &*call.func
+                    && let Expr::Name(module) = &*attr.value
+                    && module.id.as_str() == "asyncio"
+                    && attr.attr.as_str() == "run"
+                    && let [arg] = &*call.arguments.args
+                    && call.arguments.keywords.is_empty()
+                {
+                    let range = call.range();
+                    self.run_args.insert(
+                        key(arg.range()),
+                        (range, self.roles.get(&key(range)).copied()),
+                    );
                 }
                 if last_segment(&call.func).is_some_and(|s| COROUTINE_CONSUMERS.contains(&s)) {
                     for a in &call.arguments.args {

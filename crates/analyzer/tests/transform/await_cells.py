@@ -149,6 +149,15 @@ class S:
 await S.m()
 # expect: 8
 
+# === asyncio-run-of-rewritten-main
+import asyncio
+def main():
+    await asyncio.sleep(0)
+    return 42
+result = asyncio.run(main())
+asyncio.run(main())
+# expect: 42
+
 # === create-task-not-awaited
 import asyncio
 def work():
