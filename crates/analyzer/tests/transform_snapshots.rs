@@ -95,6 +95,12 @@ snap!(
     "def f():\n    return await g()\n\ndef user(f):\n    return f()\n\ndef other():\n    f = len\n    return f('ab')\n\nf()\n"
 );
 snap!(
+    def_async_generator_across_cells,
+    "def ticks(n):\n    for i in range(n):\n        await sleep(0)\n        yield i\n\nstream = ticks(3)\n",
+    "async for t in stream:\n    print(t)\n",
+    "total = sum(ticks(2))\n"
+);
+snap!(
     def_asyncio_run_of_rewritten_function,
     "import asyncio\n\ndef main():\n    await asyncio.sleep(1)\n    return 42\n\nasyncio.run(main())\nasyncio.run(main()).real\nasyncio.run(other())\n"
 );

@@ -338,7 +338,19 @@ pub(crate) fn run(
                 }
             }
             Target::Rewritten(RewrittenKind::AsyncGenerator, at) => {
-                if c.role != Some(Role::AsyncIter) && at.is_none() {
+                if c.role == Some(Role::SyncIter) && at.is_none() {
+                    out.refusals.push(Refusal {
+                        span: span(c.range),
+                        message: format!(
+                            "`{}` was made an async generator in an earlier cell, but it is consumed synchronously here",
+                            c.name
+                        ),
+                        help: format!(
+                            "iterate it with `async for x in {}(...)` (or `[x async for x in {0}(...)]`)",
+                            c.name
+                        ),
+                    });
+                } else if c.role != Some(Role::AsyncIter) && at.is_none() {
                     out.reasons.push(
                         Diagnostic::new(
                             CoroutineUsedSynchronously::meta(),
@@ -608,7 +620,7 @@ fn refuse_unsound_functions(cx: &Ctx<'_>, out: &mut Outcome) {
                     (None, Some(r)) => cx.cs.receiver_class(c.scope, r) == Some(fi.parent),
                     (None, None) => matches!(cx.cs.resolve(c.scope, &c.name), Resolved::Scope(s) if s == fi.parent),
                 };
-                c.role != Some(Role::AsyncIter) && c.name == fi.name && to_it
+                c.role == Some(Role::SyncIter) && c.name == fi.name && to_it
             });
             if let Some(c) = sync_use {
                 out.refusals.push(Refusal {

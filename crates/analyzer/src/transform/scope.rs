@@ -122,7 +122,8 @@ pub(crate) enum Role {
     Primary,
     /// The callee of a call.
     CallFunc,
-    /// The iterable of a synchronous `for` or comprehension.
+    /// Iterated synchronously: the iterable of a `for` or comprehension, or an argument of a
+    /// builtin that iterates (`list(...)`, `sum(...)`, `next(...)`...).
     SyncIter,
     /// The iterable of `async for` or an async comprehension.
     AsyncIter,
@@ -308,6 +309,28 @@ const COROUTINE_CONSUMERS: &[&str] = &[
     "iscoroutine",
     "start_soon",
     "timeout",
+];
+
+/// Builtins that iterate their arguments synchronously.
+const SYNC_ITERATING: &[&str] = &[
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
+    "dict",
+    "sorted",
+    "sum",
+    "min",
+    "max",
+    "any",
+    "all",
+    "next",
+    "iter",
+    "enumerate",
+    "zip",
+    "map",
+    "filter",
+    "reversed",
 ];
 
 struct Frame {
@@ -936,6 +959,13 @@ impl<'a> Walker<'_> {
             }
             Expr::Call(call) => {
                 self.roles.insert(key(call.func.range()), Role::CallFunc);
+                if let Expr::Name(n) = &*call.func
+                    && SYNC_ITERATING.contains(&n.id.as_str())
+                {
+                    for a in &call.arguments.args {
+                        self.roles.entry(key(a.range())).or_insert(Role::SyncIter);
+                    }
+                }
                 if let Expr::Name(n) = &*call.func {
                     let range = call.range();
                     self.out.calls.push(CallSite {

@@ -393,6 +393,23 @@ def gen():
 [v async for v in gen()]
 # expect: [0, 1, 2]
 
+# === refuse-generator-consumed-by-builtin
+def gen():
+    await ready()
+    yield 1
+total = sum(gen())
+# refuse: consumed synchronously
+
+# === async-generator-stored-then-iterated
+import asyncio
+def gen():
+    for i in range(3):
+        await asyncio.sleep(0)
+        yield i * 2
+stream = gen()
+[v async for v in stream]
+# expect: [0, 2, 4]
+
 # === refuse-async-generator-return-value
 def gen():
     await x
