@@ -2,7 +2,8 @@
 
 Reads a JSON request (path in argv[1]) and prints a JSON answer on stdout.
 
-Request: {"sessions": [{"id": str, "mode": "run" | "compare", "cells": [cell, ...]}]}
+Request: {"sessions": [{"id": str, "mode": "run" | "compile" | "compile_pairs" | "compare",
+                        "cells": [cell, ...]}]}
   cell: {"source": str,                  # what the user wrote
          "transformed": str | null,       # what pyrepl3 runs instead (null: the source)
          "starts": [int] | null,          # transformed byte offset -> user byte offset (starts)
@@ -14,12 +15,14 @@ Request: {"sessions": [{"id": str, "mode": "run" | "compare", "cells": [cell, ..
   and its trailing expression's value is taken the way a REPL does.
   Answer per cell: {"compiled": bool, "error": str|null, "value": repr|null,
                     "exc": "Type: msg"|null, "tb_lines": [user line numbers of the cell's frames],
-                    "tb_text": [source lines shown for those frames]}
+                    "tb_text": [source lines shown for those frames],
+                    "name_mismatches": [names whose remapped position is not the user's text]}
 "compile": each cell's source is compiled with the flag; answer {"ok": bool, "error": str|null}.
-"compile_pairs": each cell's source and its "wrapped" source are compiled with the flag;
+"compile_pairs": each cell's source is compiled with the flag, its "wrapped" source without;
   answer {"original_ok": bool, "wrapped_ok": bool, "error": str|null}.
-"compare" (optional "module_name", default "__main__"): every cell runs twice, in two namespaces: directly (compiled with the flag) and via the
-  wrapper (exec the wrapper module, await __pyrepl3_cell__(), delete it). Answer per cell:
+"compare" (optional "module_name", default "__main__"): every cell runs twice, in two
+  namespaces: directly (compiled with the flag) and via the wrapper (compiled without the flag;
+  exec the wrapper module, await __pyrepl3_cell__(), delete it). Answer per cell:
   {"direct": outcome, "wrapped": outcome, "same": bool} where outcome holds the value, the
   exception and the namespace, with memory addresses removed from reprs.
 """
@@ -229,7 +232,8 @@ async def compare_session(session):
             w["exc"] = "refused"
         else:
             try:
-                code = compile(wrapped, "<wrapped>", "exec", flags=FLAG, dont_inherit=True)
+                # The wrapper needs no top-level-await flag: that is what it is for.
+                code = compile(wrapped, "<wrapped>", "exec", dont_inherit=True)
                 code = strip_wrapper_qualnames(code)
             except SyntaxError as e:
                 w["exc"] = f"SyntaxError: {e.msg}"
@@ -267,7 +271,7 @@ async def main():
                 try:
                     compile(cell["source"], "<cell>", "exec", flags=FLAG, dont_inherit=True)
                     res["original_ok"] = True
-                    compile(cell["wrapped"], "<wrapped>", "exec", flags=FLAG, dont_inherit=True)
+                    compile(cell["wrapped"], "<wrapped>", "exec", dont_inherit=True)
                     res["wrapped_ok"] = True
                 except (SyntaxError, ValueError) as e:
                     res["error"] = f"{type(e).__name__}: {e}"
