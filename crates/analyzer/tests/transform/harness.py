@@ -17,6 +17,8 @@ Request: {"sessions": [{"id": str, "mode": "run" | "compile" | "compile_pairs" |
                     "exc": "Type: msg"|null, "tb_lines": [user line numbers of the cell's frames],
                     "tb_text": [source lines shown for those frames],
                     "name_mismatches": [names whose remapped position is not the user's text]}
+"run" with "wrapped": true: the cells are wrapped cells, compiled without the flag; the module
+  code runs, then the wrapper is awaited for the cell's value and deleted.
 "compile": each cell's source is compiled with the flag; answer {"ok": bool, "error": str|null}.
 "compile_pairs": each cell's source is compiled with the flag, its "wrapped" source without;
   answer {"original_ok": bool, "wrapped_ok": bool, "error": str|null}.
@@ -153,6 +155,12 @@ def exc_text(e):
     return f"{type(e).__name__}: {e}"
 
 
+async def run_wrapped(tree, ns, filename):
+    code = compile(tree, filename, "exec", dont_inherit=True)
+    exec(strip_wrapper_qualnames(code), ns)
+    return await ns.pop(WRAPPER)()
+
+
 async def run_session_cells(session):
     ns = {"__name__": "__main__"}
     out = []
@@ -169,17 +177,23 @@ async def run_session_cells(session):
             if cell.get("starts"):
                 tree = remap_tree(tree, text, src, cell["starts"], cell["ends"])
                 res["name_mismatches"] = check_names(tree, src)
-            # Compiling the whole cell with the flag is the acceptance check.
-            compile(tree, filename, "exec", flags=FLAG, dont_inherit=True)
+            # Compiling the whole cell with the flag is the acceptance check (a wrapped cell
+            # needs no flag).
+            flags = 0 if session.get("wrapped") else FLAG
+            compile(tree, filename, "exec", flags=flags, dont_inherit=True)
             res["compiled"] = True
         except SyntaxError as e:
             res["error"] = f"SyntaxError: {e.msg} (line {e.lineno})"
             out.append(res)
             continue
         try:
-            value = await run_direct(tree, ns, filename)
+            if session.get("wrapped"):
+                value = await run_wrapped(tree, ns, filename)
+            else:
+                value = await run_direct(tree, ns, filename)
             res["value"] = safe_repr(value)
         except Exception as e:
+            ns.pop(WRAPPER, None)
             res["exc"] = exc_text(e)
             for fr in traceback.extract_tb(e.__traceback__):
                 if fr.filename == filename:
