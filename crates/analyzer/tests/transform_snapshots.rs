@@ -198,6 +198,11 @@ snap!(
     "outer = lambda x: (lambda: await g(x))\n"
 );
 
+snap!(
+    refuse_contextmanager_generator,
+    "import contextlib\n\n@contextlib.contextmanager\ndef session():\n    conn = await connect()\n    yield conn\n    await conn.close()\n"
+);
+
 // --- wrapper ---
 snap!(
     wrap_bindings,

@@ -237,12 +237,10 @@ pub(crate) fn run(
 
     // 3. Lambdas.
     let mut hoisted_at: FxHashSet<usize> = FxHashSet::default();
-    for (l, li) in cs.lambdas.iter().enumerate() {
-        if !cx.lambdas[l] {
-            continue;
+    for l in 0..cs.lambdas.len() {
+        if cx.lambdas[l] {
+            lambda_edits(&cx, l, &mut out, &mut hoisted_at);
         }
-        let _ = li;
-        lambda_edits(&cx, l, &mut out, &mut hoisted_at);
     }
 
     // 4. `def` → `async def`.
@@ -599,6 +597,25 @@ fn refuse_unsound_functions(cx: &Ctx<'_>, out: &mut Outcome) {
                     "{uses} and `yield from`; `yield from` is not allowed in an async generator"
                 ),
                 help: "replace `yield from it` with `for x in it: yield x` (or `async for` for async iterables)".into(),
+            });
+            continue;
+        }
+        if let Some(y) = fi.yields
+            && let Some((d, r)) = fi
+                .decorators
+                .iter()
+                .find(|(d, _)| d.rsplit('.').next() == Some("contextmanager"))
+        {
+            out.refusals.push(Refusal {
+                span: span(*r),
+                message: format!(
+                    "{uses} and `yield` (line {}), so it would become an async generator, but `@{d}` needs a plain generator",
+                    cx.line_of(y)
+                ),
+                help: format!(
+                    "decorate it with `@contextlib.asynccontextmanager` and enter it with `async with {}(...) as ...:`",
+                    fi.name
+                ),
             });
             continue;
         }

@@ -410,6 +410,14 @@ stream = gen()
 [v async for v in stream]
 # expect: [0, 2, 4]
 
+# === refuse-contextmanager-generator
+import contextlib
+@contextlib.contextmanager
+def opened():
+    res = await acquire()
+    yield res
+# refuse: needs a plain generator
+
 # === refuse-async-generator-return-value
 def gen():
     await x

@@ -6,7 +6,7 @@ crate::declare_rule! {
     /// to wrap a cell), and what to write instead. Refused: dunder methods (Python calls them
     /// synchronously), properties, functions with `yield from`, generators consumed
     /// synchronously (`for`, `list(...)`, `sum(...)`... in the same or a later cell), async
-    /// generators that return a value, lambdas that capture a comprehension's variable or an
+    /// generators that return a value, `@contextmanager` generators that await, lambdas that capture a comprehension's variable or an
     /// enclosing lambda's parameter, lambdas in a statement on its `def` line; for the wrapper,
     /// `return`/`yield` at cell level, star imports that do not lead the cell, annotations
     /// CPython refuses, and `locals()`/`vars()`/`dir()`/`exec`/`eval` without an explicit
