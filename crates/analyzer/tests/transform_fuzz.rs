@@ -87,6 +87,43 @@ fn check_output(src: &str, wrap: bool) {
     }
 }
 
+/// Pieces of Python text with unusual line endings, whitespace and strings.
+const FRAGMENTS: &[&str] = &[
+    "def f():",
+    "\n",
+    "\r\n",
+    "\r",
+    "    ",
+    "\t",
+    "\x0c",
+    "await g()",
+    "lambda: await g()",
+    "x = ",
+    "f()",
+    "'''",
+    "\"",
+    "f\"{",
+    "}\"",
+    "\\\n",
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    ";",
+    "\u{feff}",
+    "é",
+    "# c",
+    "async ",
+    "yield",
+    "return",
+    "class C:",
+    "global x",
+    "x: int = 1",
+    "from m import *",
+    "\"\"\"doc\"\"\"",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -98,6 +135,15 @@ proptest! {
 
     #[test]
     fn python_like_text_never_panics(src in "([ \\t]{0,4}(def|lambda|await|async|yield|return|class|global|x|f|\\(|\\)|:|=|,|\\[|\\]|\\n|;|\\\\|'|\"|#|\\{|\\}|\\*|@|\\.)[ ]?){0,60}") {
+        check_output(&src, false);
+        check_output(&src, true);
+    }
+
+    #[test]
+    fn odd_line_endings_and_whitespace_never_panic(
+        parts in prop::collection::vec(prop::sample::select(FRAGMENTS), 0..60)
+    ) {
+        let src: String = parts.concat();
         check_output(&src, false);
         check_output(&src, true);
     }

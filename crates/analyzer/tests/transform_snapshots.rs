@@ -95,6 +95,16 @@ snap!(
     "def f():\n    return await g()\n\ndef user(f):\n    return f()\n\ndef other():\n    f = len\n    return f('ab')\n\nf()\n"
 );
 snap!(
+    def_async_generator_across_cells,
+    "def ticks(n):\n    for i in range(n):\n        await sleep(0)\n        yield i\n\nstream = ticks(3)\n",
+    "async for t in stream:\n    print(t)\n",
+    "total = sum(ticks(2))\n"
+);
+snap!(
+    def_asyncio_run_of_rewritten_function,
+    "import asyncio\n\ndef main():\n    await asyncio.sleep(1)\n    return 42\n\nasyncio.run(main())\nasyncio.run(main()).real\nasyncio.run(other())\n"
+);
+snap!(
     def_self_method_calls,
     "class Client:\n    def fetch(self, k):\n        return await self.session.get(k)\n\n    def both(self):\n        return [self.fetch('a'), self.fetch('b')]\n\n    def __init__(self):\n        self.first = self.fetch('x')\n\n    @staticmethod\n    def helper(self):\n        return self.fetch('y')\n"
 );
@@ -186,6 +196,11 @@ snap!(
 snap!(
     refuse_nested_lambda_capture,
     "outer = lambda x: (lambda: await g(x))\n"
+);
+
+snap!(
+    refuse_contextmanager_generator,
+    "import contextlib\n\n@contextlib.contextmanager\ndef session():\n    conn = await connect()\n    yield conn\n    await conn.close()\n"
 );
 
 // --- wrapper ---

@@ -233,47 +233,14 @@ pub(crate) fn run(
     let anything_async = cx.rewritten.iter().any(|r| *r)
         || cx.lambdas.iter().any(|l| *l)
         || !session.rewritten.is_empty();
-    while anything_async {
-        let mut changed = false;
-        for (f, fi) in cs.funcs.iter().enumerate() {
-            if fi.is_async || cx.rewritten[f] || !eligible(&cx, f, &value_uses) {
-                continue;
-            }
-            let trigger = calls_in[f].iter().map(|i| &cs.calls[*i]).find(|c| {
-                c.role != Some(Role::Awaited)
-                    && !c.consumed
-                    && matches!(
-                        cx.call_target(c),
-                        Target::Rewritten(RewrittenKind::Coroutine, _)
-                    )
-            });
-            if let Some(c) = trigger {
-                let Target::Rewritten(_, at) = cx.call_target(c) else {
-                    continue;
-                };
-                cx.rewritten[f] = true;
-                cx.why[f] = Some(format!(
-                    "it calls `{}` (line {}), which was {}; so its result must be awaited",
-                    c.name,
-                    cx.line_of(c.range),
-                    cx.made_async_at(at)
-                ));
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    while anything_async && fixed_point_step(&mut cx, &calls_in, &value_uses) {}
 
     // 3. Lambdas.
     let mut hoisted_at: FxHashSet<usize> = FxHashSet::default();
-    for (l, li) in cs.lambdas.iter().enumerate() {
-        if !cx.lambdas[l] {
-            continue;
+    for l in 0..cs.lambdas.len() {
+        if cx.lambdas[l] {
+            lambda_edits(&cx, l, &mut out, &mut hoisted_at);
         }
-        let _ = li;
-        lambda_edits(&cx, l, &mut out, &mut hoisted_at);
     }
 
     // 4. `def` → `async def`.
@@ -369,7 +336,19 @@ pub(crate) fn run(
                 }
             }
             Target::Rewritten(RewrittenKind::AsyncGenerator, at) => {
-                if c.role != Some(Role::AsyncIter) && at.is_none() {
+                if c.role == Some(Role::SyncIter) && at.is_none() {
+                    out.refusals.push(Refusal {
+                        span: span(c.range),
+                        message: format!(
+                            "`{}` was made an async generator in an earlier cell, but it is consumed synchronously here",
+                            c.name
+                        ),
+                        help: format!(
+                            "iterate it with `async for x in {}(...)` (or `[x async for x in {0}(...)]`)",
+                            c.name
+                        ),
+                    });
+                } else if c.role != Some(Role::AsyncIter) && at.is_none() {
                     out.reasons.push(
                         Diagnostic::new(
                             CoroutineUsedSynchronously::meta(),
@@ -384,6 +363,47 @@ pub(crate) fn run(
                 }
             }
             Target::Rewritten(RewrittenKind::Coroutine, at) => {
+                if let Some((run, run_role)) = c.run_by
+                    && c.ctx == AwaitCtx::Module
+                    && run_role != Some(Role::Awaited)
+                {
+                    // `asyncio.run(f())` cannot start a loop inside the session's running one:
+                    // the user wants `f()`'s value, which is `await f()`.
+                    let (rs, re) = (run.start().to_u32(), run.end().to_u32());
+                    let (cs_, ce) = (c.range.start().to_u32(), c.range.end().to_u32());
+                    let parens = matches!(run_role, Some(Role::Primary | Role::CallFunc));
+                    let anchor = span(run);
+                    out.edits.push(Edit::replace(
+                        rs,
+                        cs_,
+                        vec![Piece::Text(
+                            if parens { "(await " } else { "await " }.into(),
+                        )],
+                        anchor,
+                    ));
+                    out.edits.push(Edit::replace(
+                        ce,
+                        re,
+                        vec![Piece::Text(if parens { ")" } else { "" }.into())],
+                        anchor,
+                    ));
+                    let message = format!(
+                        "replaced `asyncio.run({}(...))` by `await {0}(...)`: `{0}` was {}, and the session's event loop is already running, where `asyncio.run()` cannot start another",
+                        c.name,
+                        cx.made_async_at(at)
+                    );
+                    out.reasons.push(Diagnostic::new(
+                        AwaitInserted::meta(),
+                        message.clone(),
+                        anchor,
+                    ));
+                    out.records.push(TransformRecord {
+                        kind: TransformKind::AwaitInserted,
+                        span: anchor,
+                        message,
+                    });
+                    continue;
+                }
                 if c.role == Some(Role::Awaited) || c.consumed {
                     continue;
                 }
@@ -479,6 +499,44 @@ pub(crate) fn run(
     out
 }
 
+/// One round of the fixed point: rewrite every eligible plain function that calls a rewritten
+/// one. `true` when something changed.
+fn fixed_point_step(
+    cx: &mut Ctx<'_>,
+    calls_in: &[Vec<usize>],
+    value_uses: &FxHashSet<(usize, String)>,
+) -> bool {
+    let cs = cx.cs;
+    let mut changed = false;
+    for (f, fi) in cs.funcs.iter().enumerate() {
+        if fi.is_async || cx.rewritten[f] || !eligible(cx, f, value_uses) {
+            continue;
+        }
+        let trigger = calls_in[f].iter().map(|i| &cs.calls[*i]).find(|c| {
+            c.role != Some(Role::Awaited)
+                && !c.consumed
+                && matches!(
+                    cx.call_target(c),
+                    Target::Rewritten(RewrittenKind::Coroutine, _)
+                )
+        });
+        if let Some(c) = trigger {
+            let Target::Rewritten(_, at) = cx.call_target(c) else {
+                continue;
+            };
+            cx.rewritten[f] = true;
+            cx.why[f] = Some(format!(
+                "it calls `{}` (line {}), which was {}; so its result must be awaited",
+                c.name,
+                cx.line_of(c.range),
+                cx.made_async_at(at)
+            ));
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// May a plain function that calls a rewritten one become `async def` itself?
 fn eligible(cx: &Ctx<'_>, f: FuncId, value_uses: &FxHashSet<(usize, String)>) -> bool {
     let fi = &cx.cs.funcs[f];
@@ -542,6 +600,25 @@ fn refuse_unsound_functions(cx: &Ctx<'_>, out: &mut Outcome) {
             });
             continue;
         }
+        if let Some(y) = fi.yields
+            && let Some((d, r)) = fi
+                .decorators
+                .iter()
+                .find(|(d, _)| d.rsplit('.').next() == Some("contextmanager"))
+        {
+            out.refusals.push(Refusal {
+                span: span(*r),
+                message: format!(
+                    "{uses} and `yield` (line {}), so it would become an async generator, but `@{d}` needs a plain generator",
+                    cx.line_of(y)
+                ),
+                help: format!(
+                    "decorate it with `@contextlib.asynccontextmanager` and enter it with `async with {}(...) as ...:`",
+                    fi.name
+                ),
+            });
+            continue;
+        }
         if let Some(y) = fi.yields {
             if let Some(r) = fi.return_value {
                 out.refusals.push(Refusal {
@@ -560,7 +637,7 @@ fn refuse_unsound_functions(cx: &Ctx<'_>, out: &mut Outcome) {
                     (None, Some(r)) => cx.cs.receiver_class(c.scope, r) == Some(fi.parent),
                     (None, None) => matches!(cx.cs.resolve(c.scope, &c.name), Resolved::Scope(s) if s == fi.parent),
                 };
-                c.role != Some(Role::AsyncIter) && c.name == fi.name && to_it
+                c.role == Some(Role::SyncIter) && c.name == fi.name && to_it
             });
             if let Some(c) = sync_use {
                 out.refusals.push(Refusal {

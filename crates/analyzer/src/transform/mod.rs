@@ -180,6 +180,12 @@ pub struct SessionTransforms {
 }
 
 impl SessionTransforms {
+    /// `true` when no earlier cell had a function made async: then a cell CPython accepts as
+    /// written needs no transform (callers may skip [`transform_cell`] for it).
+    pub fn is_empty(&self) -> bool {
+        self.rewritten.is_empty()
+    }
+
     /// Module-level functions made async by earlier cells, by name.
     pub fn rewritten(&self) -> impl Iterator<Item = (&str, RewrittenKind)> {
         self.rewritten.iter().map(|(k, v)| (k.as_str(), *v))

@@ -122,7 +122,8 @@ pub(crate) enum Role {
     Primary,
     /// The callee of a call.
     CallFunc,
-    /// The iterable of a synchronous `for` or comprehension.
+    /// Iterated synchronously: the iterable of a `for` or comprehension, or an argument of a
+    /// builtin that iterates (`list(...)`, `sum(...)`, `next(...)`...).
     SyncIter,
     /// The iterable of `async for` or an async comprehension.
     AsyncIter,
@@ -145,6 +146,8 @@ pub(crate) struct CallSite {
     pub(crate) via_instance: Option<Receiver>,
     /// `(lambda ...)(...)`: the lambda called, by its range.
     pub(crate) callee_lambda: Option<TextRange>,
+    /// `asyncio.run(f(...))`: the range of the `asyncio.run(...)` call and how its value is used.
+    pub(crate) run_by: Option<(TextRange, Option<Role>)>,
 }
 
 /// The receiver of a method call `r.name(...)`.
@@ -276,6 +279,7 @@ pub(crate) fn collect(source: &str, body: &[Stmt]) -> CellScopes {
         frames: Vec::new(),
         roles: FxHashMap::default(),
         consumed: FxHashSet::default(),
+        run_args: FxHashMap::default(),
         assigned_lambdas: FxHashMap::default(),
         reads: Vec::new(),
     };
@@ -307,6 +311,28 @@ const COROUTINE_CONSUMERS: &[&str] = &[
     "timeout",
 ];
 
+/// Builtins that iterate their arguments synchronously.
+const SYNC_ITERATING: &[&str] = &[
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
+    "dict",
+    "sorted",
+    "sum",
+    "min",
+    "max",
+    "any",
+    "all",
+    "next",
+    "iter",
+    "enumerate",
+    "zip",
+    "map",
+    "filter",
+    "reversed",
+];
+
 struct Frame {
     range: TextRange,
     /// A simple statement that is not an expression statement (whose value a cell may return).
@@ -321,6 +347,8 @@ struct Walker<'a> {
     frames: Vec<Frame>,
     roles: FxHashMap<(u32, u32), Role>,
     consumed: FxHashSet<(u32, u32)>,
+    /// Arguments of `asyncio.run(...)`: the `asyncio.run` call and its role.
+    run_args: FxHashMap<(u32, u32), (TextRange, Option<Role>)>,
     assigned_lambdas: FxHashMap<(u32, u32), (String, TextRange, bool)>,
     /// Lambdas being walked: names read inside them are recorded on each.
     reads: Vec<LambdaId>,
@@ -931,6 +959,13 @@ impl<'a> Walker<'_> {
             }
             Expr::Call(call) => {
                 self.roles.insert(key(call.func.range()), Role::CallFunc);
+                if let Expr::Name(n) = &*call.func
+                    && SYNC_ITERATING.contains(&n.id.as_str())
+                {
+                    for a in &call.arguments.args {
+                        self.roles.entry(key(a.range())).or_insert(Role::SyncIter);
+                    }
+                }
                 if let Expr::Name(n) = &*call.func {
                     let range = call.range();
                     self.out.calls.push(CallSite {
@@ -943,6 +978,7 @@ impl<'a> Walker<'_> {
                         via_self: None,
                         via_instance: None,
                         callee_lambda: None,
+                        run_by: self.run_args.get(&key(range)).copied(),
                     });
                 }
                 if let Expr::Lambda(l) = &*call.func {
@@ -957,6 +993,7 @@ impl<'a> Walker<'_> {
                         via_self: None,
                         via_instance: None,
                         callee_lambda: Some(l.range),
+                        run_by: None,
                     });
                 }
                 if let Expr::Attribute(attr) = &*call.func
@@ -974,6 +1011,7 @@ impl<'a> Walker<'_> {
                         via_self: Some(class),
                         via_instance: None,
                         callee_lambda: None,
+                        run_by: self.run_args.get(&key(range)).copied(),
                     });
                 } else if let Expr::Attribute(attr) = &*call.func {
                     let receiver = match &*attr.value {
@@ -996,8 +1034,22 @@ impl<'a> Walker<'_> {
                             via_self: None,
                             via_instance: receiver,
                             callee_lambda: None,
+                            run_by: self.run_args.get(&key(range)).copied(),
                         });
                     }
+                }
+                if let Expr::Attribute(attr) = &*call.func
+                    && let Expr::Name(module) = &*attr.value
+                    && module.id.as_str() == "asyncio"
+                    && attr.attr.as_str() == "run"
+                    && let [arg] = &*call.arguments.args
+                    && call.arguments.keywords.is_empty()
+                {
+                    let range = call.range();
+                    self.run_args.insert(
+                        key(arg.range()),
+                        (range, self.roles.get(&key(range)).copied()),
+                    );
                 }
                 if last_segment(&call.func).is_some_and(|s| COROUTINE_CONSUMERS.contains(&s)) {
                     for a in &call.arguments.args {

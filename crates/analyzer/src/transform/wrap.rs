@@ -12,10 +12,13 @@ use std::cell::RefCell;
 
 use ruff_python_ast::visitor::transformer::{self, Transformer};
 use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{AtomicNodeIndex, Expr, ExprContext, ExprName, ModModule, Stmt};
+use ruff_python_ast::{
+    AtomicNodeIndex, Comprehension, Expr, ExprContext, ExprName, ExprStringLiteral, Identifier,
+    ModModule, Stmt, StmtGlobal, StringLiteral, StringLiteralFlags, StringLiteralValue,
+};
 use ruff_python_codegen::{Generator, Indentation, Mode};
 use ruff_source_file::LineEnding;
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::Refusal;
 use super::edits::{Edit, Order, Piece};
@@ -138,7 +141,7 @@ pub(crate) fn wrap(
     }
     header.push_str(&format!("async def {WRAPPER_NAME}():\n"));
     if !names.is_empty() {
-        header.push_str(&format!("{prefix}global {}\n", names.join(", ")));
+        header.push_str(&format!("{prefix}{}\n", global_statement(&names)));
     }
     let first_wrapped_line;
     match wrapped.first() {
@@ -201,7 +204,21 @@ pub(crate) fn wrap(
         edits.push(Edit::insert(at, Order::Open, prefix, Span::empty(ls)));
     }
 
-    // Annotated assignments at cell level.
+    // Annotated assignments at cell level. Postponed annotations become strings: an annotation
+    // CPython refuses must not become a string that compiles.
+    if future_annotations {
+        for stmt in &check.ann_assigns {
+            let mut finder = Forbidden(None);
+            finder.visit_expr(&stmt.annotation);
+            if let Some((span, what)) = finder.0 {
+                return Err(Refusal {
+                    span,
+                    message: format!("{what} can not be used within an annotation"),
+                    help: "move the expression out of the annotation".into(),
+                });
+            }
+        }
+    }
     for stmt in &check.ann_assigns {
         annotation_edits(stmt, future_annotations, &mut edits);
     }
@@ -290,38 +307,15 @@ fn annotation_edits(
     }
 }
 
-/// The string CPython stores for an annotation under `from __future__ import annotations`: its
-/// C unparser, which is `ast.unparse` style except that a tuple in a subscript has no
-/// parentheses (`dict[str, int]`).
+/// The string CPython stores for an annotation under `from __future__ import annotations`:
+/// the output of its C unparser (`Python/ast_unparse.c`). That is ruff's `ast.unparse` mode
+/// except that a tuple in a subscript or as a comprehension target has no parentheses, a tuple
+/// as the whole annotation has them, starred arguments come before keyword arguments, and
+/// implicitly concatenated strings are one string.
 pub(crate) fn annotation_string(expr: &Expr) -> String {
-    struct Holes(RefCell<Vec<Vec<Expr>>>);
-    impl Transformer for Holes {
-        fn visit_expr(&self, expr: &mut Expr) {
-            stack::guard(|| {
-                if let Expr::Subscript(sub) = expr
-                    && let Expr::Tuple(t) = &mut *sub.slice
-                    && !t.elts.is_empty()
-                {
-                    let elts = std::mem::take(&mut t.elts);
-                    let mut holes = self.0.borrow_mut();
-                    let name = format!("__pyrepl3_hole_{}__", holes.len());
-                    holes.push(elts);
-                    *sub.slice = Expr::Name(ExprName {
-                        node_index: AtomicNodeIndex::NONE,
-                        range: TextRange::default(),
-                        id: ruff_python_ast::name::Name::new(name),
-                        ctx: ExprContext::Load,
-                    });
-                    transformer::walk_expr(self, &mut sub.value);
-                    return;
-                }
-                transformer::walk_expr(self, expr);
-            });
-        }
-    }
     stack::guard(|| {
         let mut e = expr.clone();
-        let holes = Holes(RefCell::new(Vec::new()));
+        let holes = Normalize(RefCell::new(Vec::new()));
         holes.visit_expr(&mut e);
         let indent = Indentation::default();
         let mut text = Generator::new(&indent, LineEnding::Lf)
@@ -336,39 +330,144 @@ pub(crate) fn annotation_string(expr: &Expr) -> String {
             if elts.len() == 1 {
                 inner.push(',');
             }
-            text = text.replacen(&format!("__pyrepl3_hole_{i}__"), &inner, 1);
+            text = text.replacen(&hole_name(i), &inner, 1);
+        }
+        if matches!(expr, Expr::Tuple(t) if !t.elts.is_empty()) {
+            text = format!("({text})");
         }
         text
     })
 }
 
-/// Python's `repr` of a `str`.
-pub(crate) fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
+fn hole_name(i: usize) -> String {
+    format!("__pyrepl3_hole_{i}__")
+}
+
+/// Rewrites a copy of an annotation so ruff's generator prints what CPython's unparser prints;
+/// tuples printed without parentheses are replaced by placeholder names ("holes") and filled in
+/// afterwards.
+struct Normalize(RefCell<Vec<Vec<Expr>>>);
+
+impl Normalize {
+    fn hole(&self, slot: &mut Expr) {
+        if let Expr::Tuple(t) = slot
+            && !t.elts.is_empty()
+        {
+            let elts = std::mem::take(&mut t.elts);
+            let mut holes = self.0.borrow_mut();
+            let name = hole_name(holes.len());
+            holes.push(elts);
+            *slot = Expr::Name(ExprName {
+                node_index: AtomicNodeIndex::NONE,
+                range: TextRange::default(),
+                id: ruff_python_ast::name::Name::new(name),
+                ctx: ExprContext::Load,
+            });
         }
     }
-    out.push(quote);
-    out
+}
+
+impl Transformer for Normalize {
+    fn visit_expr(&self, expr: &mut Expr) {
+        stack::guard(|| {
+            match expr {
+                Expr::Subscript(sub) => {
+                    self.visit_expr(&mut sub.value);
+                    if matches!(&*sub.slice, Expr::Tuple(t) if !t.elts.is_empty()) {
+                        self.hole(&mut sub.slice);
+                    } else {
+                        self.visit_expr(&mut sub.slice);
+                    }
+                    return;
+                }
+                Expr::StringLiteral(lit) if lit.value.is_implicit_concatenated() => {
+                    let joined: Box<str> = lit.value.to_str().into();
+                    lit.value = StringLiteralValue::single(StringLiteral {
+                        range: TextRange::default(),
+                        node_index: AtomicNodeIndex::NONE,
+                        value: joined,
+                        flags: StringLiteralFlags::empty(),
+                    });
+                }
+                Expr::Call(call) => {
+                    // CPython's tree keeps positional (and starred) arguments apart from
+                    // keywords, so its unparser prints all of them first.
+                    let after = TextSize::from(u32::MAX);
+                    for k in &mut call.arguments.keywords {
+                        k.range = TextRange::new(after, after);
+                    }
+                }
+                _ => {}
+            }
+            transformer::walk_expr(self, expr);
+        });
+    }
+
+    fn visit_comprehension(&self, comprehension: &mut Comprehension) {
+        if matches!(&comprehension.target, Expr::Tuple(t) if !t.elts.is_empty()) {
+            self.hole(&mut comprehension.target);
+        } else {
+            self.visit_expr(&mut comprehension.target);
+        }
+        self.visit_expr(&mut comprehension.iter);
+        for cond in &mut comprehension.ifs {
+            self.visit_expr(cond);
+        }
+    }
+}
+
+/// Python's `repr` of a `str`, by ruff's code generator (in `ast.unparse` mode it quotes and
+/// escapes strings exactly as `repr` does).
+pub(crate) fn py_repr(s: &str) -> String {
+    let literal = Expr::StringLiteral(ExprStringLiteral {
+        node_index: AtomicNodeIndex::NONE,
+        range: TextRange::default(),
+        value: StringLiteralValue::single(StringLiteral {
+            range: TextRange::default(),
+            node_index: AtomicNodeIndex::NONE,
+            value: s.into(),
+            flags: StringLiteralFlags::empty(),
+        }),
+    });
+    let indent = Indentation::default();
+    Generator::new(&indent, LineEnding::Lf)
+        .with_mode(Mode::AstUnparse)
+        .expr(&literal)
+}
+
+/// `global a, b, c`, by ruff's code generator.
+fn global_statement(names: &[String]) -> String {
+    let stmt = Stmt::Global(StmtGlobal {
+        node_index: AtomicNodeIndex::NONE,
+        range: TextRange::default(),
+        names: names
+            .iter()
+            .map(|n| Identifier::new(n.as_str(), TextRange::default()))
+            .collect(),
+    });
+    let indent = Indentation::default();
+    Generator::new(&indent, LineEnding::Lf).stmt(&stmt)
+}
+
+/// The first expression CPython refuses in a postponed annotation.
+struct Forbidden(Option<(Span, &'static str)>);
+
+impl<'a> Visitor<'a> for Forbidden {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.0.is_some() {
+            return;
+        }
+        let what = match expr {
+            Expr::Named(_) => Some("'named expression'"),
+            Expr::Yield(_) | Expr::YieldFrom(_) => Some("'yield expression'"),
+            Expr::Await(_) => Some("'await expression'"),
+            _ => None,
+        };
+        match what {
+            Some(w) => self.0 = Some((Span::from(expr.range()), w)),
+            None => stack::guard(|| visitor::walk_expr(self, expr)),
+        }
+    }
 }
 
 /// Cell-level statements and expressions (not inside `def`, `class`, `lambda` or

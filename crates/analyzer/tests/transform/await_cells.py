@@ -149,6 +149,15 @@ class S:
 await S.m()
 # expect: 8
 
+# === asyncio-run-of-rewritten-main
+import asyncio
+def main():
+    await asyncio.sleep(0)
+    return 42
+result = asyncio.run(main())
+asyncio.run(main())
+# expect: 42
+
 # === create-task-not-awaited
 import asyncio
 def work():
@@ -383,6 +392,31 @@ def gen():
         yield i
 [v async for v in gen()]
 # expect: [0, 1, 2]
+
+# === refuse-generator-consumed-by-builtin
+def gen():
+    await ready()
+    yield 1
+total = sum(gen())
+# refuse: consumed synchronously
+
+# === async-generator-stored-then-iterated
+import asyncio
+def gen():
+    for i in range(3):
+        await asyncio.sleep(0)
+        yield i * 2
+stream = gen()
+[v async for v in stream]
+# expect: [0, 2, 4]
+
+# === refuse-contextmanager-generator
+import contextlib
+@contextlib.contextmanager
+def opened():
+    res = await acquire()
+    yield res
+# refuse: needs a plain generator
 
 # === refuse-async-generator-return-value
 def gen():

@@ -2,7 +2,8 @@
 
 Reads a JSON request (path in argv[1]) and prints a JSON answer on stdout.
 
-Request: {"sessions": [{"id": str, "mode": "run" | "compare", "cells": [cell, ...]}]}
+Request: {"sessions": [{"id": str, "mode": "run" | "compile" | "compile_pairs" | "compare",
+                        "cells": [cell, ...]}]}
   cell: {"source": str,                  # what the user wrote
          "transformed": str | null,       # what pyrepl3 runs instead (null: the source)
          "starts": [int] | null,          # transformed byte offset -> user byte offset (starts)
@@ -14,12 +15,16 @@ Request: {"sessions": [{"id": str, "mode": "run" | "compare", "cells": [cell, ..
   and its trailing expression's value is taken the way a REPL does.
   Answer per cell: {"compiled": bool, "error": str|null, "value": repr|null,
                     "exc": "Type: msg"|null, "tb_lines": [user line numbers of the cell's frames],
-                    "tb_text": [source lines shown for those frames]}
+                    "tb_text": [source lines shown for those frames],
+                    "name_mismatches": [names whose remapped position is not the user's text]}
+"run" with "wrapped": true: the cells are wrapped cells, compiled without the flag; the module
+  code runs, then the wrapper is awaited for the cell's value and deleted.
 "compile": each cell's source is compiled with the flag; answer {"ok": bool, "error": str|null}.
-"compile_pairs": each cell's source and its "wrapped" source are compiled with the flag;
+"compile_pairs": each cell's source is compiled with the flag, its "wrapped" source without;
   answer {"original_ok": bool, "wrapped_ok": bool, "error": str|null}.
-"compare" (optional "module_name", default "__main__"): every cell runs twice, in two namespaces: directly (compiled with the flag) and via the
-  wrapper (exec the wrapper module, await __pyrepl3_cell__(), delete it). Answer per cell:
+"compare" (optional "module_name", default "__main__"): every cell runs twice, in two
+  namespaces: directly (compiled with the flag) and via the wrapper (compiled without the flag;
+  exec the wrapper module, await __pyrepl3_cell__(), delete it). Answer per cell:
   {"direct": outcome, "wrapped": outcome, "same": bool} where outcome holds the value, the
   exception and the namespace, with memory addresses removed from reprs.
 """
@@ -150,6 +155,12 @@ def exc_text(e):
     return f"{type(e).__name__}: {e}"
 
 
+async def run_wrapped(tree, ns, filename):
+    code = compile(tree, filename, "exec", dont_inherit=True)
+    exec(strip_wrapper_qualnames(code), ns)
+    return await ns.pop(WRAPPER)()
+
+
 async def run_session_cells(session):
     ns = {"__name__": "__main__"}
     out = []
@@ -166,17 +177,23 @@ async def run_session_cells(session):
             if cell.get("starts"):
                 tree = remap_tree(tree, text, src, cell["starts"], cell["ends"])
                 res["name_mismatches"] = check_names(tree, src)
-            # Compiling the whole cell with the flag is the acceptance check.
-            compile(tree, filename, "exec", flags=FLAG, dont_inherit=True)
+            # Compiling the whole cell with the flag is the acceptance check (a wrapped cell
+            # needs no flag).
+            flags = 0 if session.get("wrapped") else FLAG
+            compile(tree, filename, "exec", flags=flags, dont_inherit=True)
             res["compiled"] = True
         except SyntaxError as e:
             res["error"] = f"SyntaxError: {e.msg} (line {e.lineno})"
             out.append(res)
             continue
         try:
-            value = await run_direct(tree, ns, filename)
+            if session.get("wrapped"):
+                value = await run_wrapped(tree, ns, filename)
+            else:
+                value = await run_direct(tree, ns, filename)
             res["value"] = safe_repr(value)
         except Exception as e:
+            ns.pop(WRAPPER, None)
             res["exc"] = exc_text(e)
             for fr in traceback.extract_tb(e.__traceback__):
                 if fr.filename == filename:
@@ -229,7 +246,8 @@ async def compare_session(session):
             w["exc"] = "refused"
         else:
             try:
-                code = compile(wrapped, "<wrapped>", "exec", flags=FLAG, dont_inherit=True)
+                # The wrapper needs no top-level-await flag: that is what it is for.
+                code = compile(wrapped, "<wrapped>", "exec", dont_inherit=True)
                 code = strip_wrapper_qualnames(code)
             except SyntaxError as e:
                 w["exc"] = f"SyntaxError: {e.msg}"
@@ -267,7 +285,7 @@ async def main():
                 try:
                     compile(cell["source"], "<cell>", "exec", flags=FLAG, dont_inherit=True)
                     res["original_ok"] = True
-                    compile(cell["wrapped"], "<wrapped>", "exec", flags=FLAG, dont_inherit=True)
+                    compile(cell["wrapped"], "<wrapped>", "exec", dont_inherit=True)
                     res["wrapped_ok"] = True
                 except (SyntaxError, ValueError) as e:
                     res["error"] = f"{type(e).__name__}: {e}"

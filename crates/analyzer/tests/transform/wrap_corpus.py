@@ -540,3 +540,37 @@ maybe
 if __name__ == "__main__":
     ran_main = True
 ran_main
+
+# === future-annotation-strings
+from __future__ import annotations
+a1: tuple[int, ...]
+a2: "x" | None
+a3: m[1:2, ::3]
+a4: lambda x, *a, k=1, **kw: x
+a5: (a, b)
+a6: a or b and c
+a7: -x ** 2
+a8: {**a, 'b': 1}
+a9: a.b[c](d=1, *e, **f)
+b1: f'{x!r:>{w}}'
+b2: 1e10
+b3: 0x10
+b4: [*a]
+b5: x if y else z
+b6: a[()]
+b7: a[(1,)]
+b8: not a
+c1: 'it''s'
+c2: b'x'
+c3: a < b <= c
+c4: ~a @ b
+c5: {1, 2}
+c6: {k: v for k, v in x}
+c7: (x for x in y)
+c9: ...
+__annotations__
+
+# === future-annotation-refusal
+from __future__ import annotations
+w1: (y := 1) = 2
+# refuse: 'named expression' can not be used within an annotation

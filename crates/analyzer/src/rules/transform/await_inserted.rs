@@ -9,7 +9,9 @@ crate::declare_rule! {
     /// ## Why is this bad?
     /// Nothing is wrong: you wrote a plain function and call it for its value; after the rewrite
     /// the call returns a coroutine, so pyrepl3 awaits it for you. Calls that hand the coroutine
-    /// to `asyncio.create_task`, `gather`, `wait_for`... are left alone.
+    /// to `asyncio.create_task`, `gather`, `wait_for`... are left alone. `asyncio.run(f())` of
+    /// such a function at the cell's top level becomes `await f()`: the session's event loop is
+    /// already running, and `asyncio.run()` cannot start another inside it.
     ///
     /// ## Example
     /// ```python
