@@ -138,6 +138,7 @@ fn analyze(paths: &[PathBuf], list: bool) -> Result<(), String> {
             let options = CellOptions {
                 first_line,
                 ipython: false,
+                ..CellOptions::default()
             };
             let a = analyze_bytes(cell, &mut session, &options);
             counts[a.mode as usize] += 1;

@@ -45,7 +45,7 @@ use rules::routing::{
     BlockingOnLoop, CoroutineFunctionDefined, DynamicNamespaceWrite, IpythonEscape, LoopBoundCall,
     PlainSync, TopLevelAwait,
 };
-use rules::syntax::{SyntaxError as SyntaxErrorRule, TooDeeplyNested};
+use rules::syntax::{AwaitOutsideAsyncFunction, SyntaxError as SyntaxErrorRule, TooDeeplyNested};
 
 /// What earlier cells of one session established, carried forward to later cells.
 ///
@@ -78,6 +78,11 @@ pub struct CellOptions {
     /// Parse IPython escape commands (`%magic`, `!shell`, `?help`) and report them instead of
     /// treating them as syntax errors (for notebook cells).
     pub ipython: bool,
+    /// Apply the transforms that make cells runnable which CPython refuses (`await` in a plain
+    /// `def` or `lambda`), and route the transformed code ([`CellAnalysis::transform`]). Off by
+    /// default: the analysis then gives CPython's own verdict (such a cell is a syntax error
+    /// whose reason names the fix). The executor turns it on.
+    pub transform: bool,
 }
 
 impl Default for CellOptions {
@@ -85,6 +90,7 @@ impl Default for CellOptions {
         Self {
             first_line: 1,
             ipython: false,
+            transform: false,
         }
     }
 }
@@ -134,6 +140,22 @@ pub struct CellAnalysis {
     pub error: Option<CellError>,
     /// Line starts of the cell, for converting spans.
     pub line_index: LineIndex,
+    /// The rewrite that makes the cell runnable, when the transforms changed it
+    /// (`await` in a plain `def` or `lambda`, or a call of a function an earlier cell made
+    /// async). The mode and every span above describe the transformed code that will run,
+    /// with spans mapped back to the user's text.
+    pub transform: Option<Transformed>,
+}
+
+/// A cell as the transforms rewrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transformed {
+    /// The source to run instead of the user's.
+    pub source: String,
+    /// Every rewrite, in source order (spans in the user's text).
+    pub records: Vec<transform::TransformRecord>,
+    /// Maps offsets of [`Self::source`] back to the user's text.
+    pub source_map: transform::SourceMap,
 }
 
 impl CellAnalysis {
@@ -143,6 +165,23 @@ impl CellAnalysis {
             self.line_index.cpython(span.start),
             self.line_index.cpython(span.end),
         )
+    }
+
+    /// The CPython-schema tree of the code to run: the transformed source, with every node's
+    /// position moved back to the user's text (so tracebacks name the user's lines). `None` when
+    /// the cell runs as written (compile its source directly).
+    pub fn transformed_tree(&self) -> Option<Result<pyast::Node, CellError>> {
+        let t = self.transform.as_ref()?;
+        Some(pyast::from_source(&t.source).map(|mut tree| {
+            let transformed_lines = LineIndex::new(&t.source);
+            remap_tree(
+                &mut tree,
+                &transformed_lines,
+                &t.source_map,
+                &self.line_index,
+            );
+            tree
+        }))
     }
 
     /// A person's position (1-based line and character column) of a span's start and end.
@@ -185,7 +224,7 @@ pub fn analyze_cell_with(
     state: &mut SessionState,
     options: &CellOptions,
 ) -> CellAnalysis {
-    let analysis = stack::guard(|| analyze_inner(source, state, options));
+    let analysis = stack::guard(|| analyze_inner(source, state, options, true));
     state.cells += 1;
     analysis
 }
@@ -238,10 +277,16 @@ fn syntax_error_analysis(
         needs_loop_thread: false,
         error: Some(error),
         line_index,
+        transform: None,
     }
 }
 
-fn analyze_inner(source: &str, state: &mut SessionState, options: &CellOptions) -> CellAnalysis {
+fn analyze_inner(
+    source: &str,
+    state: &mut SessionState,
+    options: &CellOptions,
+    allow_transform: bool,
+) -> CellAnalysis {
     let line_index = LineIndex::new(source);
     let ctx = CellContext {
         source,
@@ -268,7 +313,43 @@ fn analyze_inner(source: &str, state: &mut SessionState, options: &CellOptions) 
     };
     let module = cell.module();
 
-    if let Some(err) = syntax::check(module, &ctx) {
+    let compile_error = syntax::check(module, &ctx);
+    // Transform only when it can matter, so the common cell is parsed once: `await` in a plain
+    // `def`/`lambda`, or a session where earlier cells made functions async (their calls
+    // need `await` here too).
+    let wants_transform = allow_transform
+        && options.transform
+        && match &compile_error {
+            Some(err) => err.reason.rule == AwaitOutsideAsyncFunction::meta(),
+            None => !state.transform.is_empty(),
+        };
+    if wants_transform {
+        let t = transform::transform_cell(source, state, &transform::TransformOptions::default());
+        if let Some(error) = t.refused {
+            let mut reasons = t.reasons.into_iter();
+            let first = reasons.next().unwrap_or_else(|| {
+                Diagnostic::new(SyntaxErrorRule::meta(), error.message.clone(), error.span)
+            });
+            let mut analysis = syntax_error_analysis(error, first, line_index);
+            analysis.reasons.extend(reasons);
+            return analysis;
+        }
+        if let Some(text) = t.transformed_source {
+            drop(cell);
+            let mut analysis = analyze_inner(&text, state, options, false);
+            remap_analysis(&mut analysis, &t.source_map);
+            analysis.line_index = line_index;
+            analysis.reasons.extend(t.reasons);
+            analysis.transform = Some(Transformed {
+                source: text,
+                records: t.transforms,
+                source_map: t.source_map,
+            });
+            return analysis;
+        }
+    }
+
+    if let Some(err) = compile_error {
         let error = CellError {
             kind: err.kind.to_string(),
             message: err.message,
@@ -390,5 +471,73 @@ fn analyze_inner(source: &str, state: &mut SessionState, options: &CellOptions) 
         needs_loop_thread: stays_on_loop,
         error: None,
         line_index,
+        transform: None,
+    }
+}
+
+/// Move every span of an analysis of transformed code back to the user's text.
+fn remap_analysis(a: &mut CellAnalysis, map: &transform::SourceMap) {
+    for r in &mut a.reasons {
+        r.span = map.original_span(r.span);
+        for rel in &mut r.related {
+            rel.span = map.original_span(rel.span);
+        }
+    }
+    for c in &mut a.blocking_calls {
+        c.span = map.original_span(c.span);
+    }
+    if let Some(e) = &mut a.error {
+        e.span = map.original_span(e.span);
+    }
+}
+
+/// Move every node position of a tree built from transformed code back to the user's text.
+fn remap_tree(
+    node: &mut pyast::Node,
+    transformed: &LineIndex,
+    map: &transform::SourceMap,
+    user: &LineIndex,
+) {
+    stack::guard(|| {
+        if let Some(loc) = node.loc() {
+            let offset = |line: u32, col: u32| {
+                transformed
+                    .line_start(line)
+                    .map_or(col, |s| s.saturating_add(col))
+            };
+            let start = user.cpython(map.original_start(offset(loc.lineno, loc.col_offset)));
+            let mut end =
+                user.cpython(map.original_end(offset(loc.end_lineno, loc.end_col_offset)));
+            // CPython rejects nodes that end before they start.
+            if (end.line, end.col) < (start.line, start.col) {
+                end = start;
+            }
+            node.set_loc(Some(pyast::Loc {
+                lineno: start.line,
+                col_offset: start.col,
+                end_lineno: end.line,
+                end_col_offset: end.col,
+            }));
+        }
+        for (_, value) in node.fields_mut() {
+            remap_value(value, transformed, map, user);
+        }
+    });
+}
+
+fn remap_value(
+    value: &mut pyast::Value,
+    transformed: &LineIndex,
+    map: &transform::SourceMap,
+    user: &LineIndex,
+) {
+    match value {
+        pyast::Value::Node(n) => remap_tree(n, transformed, map, user),
+        pyast::Value::List(items) => {
+            for v in items {
+                remap_value(v, transformed, map, user);
+            }
+        }
+        _ => {}
     }
 }

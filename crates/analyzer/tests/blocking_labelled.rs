@@ -64,6 +64,7 @@ fn precision_and_recall_on_the_labelled_corpus() {
             let options = CellOptions {
                 first_line: cell.line,
                 ipython: false,
+                ..CellOptions::default()
             };
             let a = analyze_cell_with(&cell.source, &mut state, &options);
             assert!(

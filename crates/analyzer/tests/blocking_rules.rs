@@ -83,6 +83,7 @@ fn every_blocking_rule_has_a_tagged_fixture() {
             let options = CellOptions {
                 first_line,
                 ipython: false,
+                ..CellOptions::default()
             };
             let a = analyze_cell_with(&src, &mut state, &options);
             assert!(a.error.is_none(), "{}: {:?}", rule.code, a.error);

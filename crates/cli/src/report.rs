@@ -170,6 +170,7 @@ pub fn analyze_file(path: String, kind: Kind, bytes: &[u8]) -> Result<FileReport
                 let options = CellOptions {
                     first_line: cell.line,
                     ipython: false,
+                    ..CellOptions::default()
                 };
                 let (source, analysis) = analyze_cell(&bytes[cell.range], &mut state, &options);
                 cells.push(CellReport {
@@ -186,6 +187,7 @@ pub fn analyze_file(path: String, kind: Kind, bytes: &[u8]) -> Result<FileReport
                 let options = CellOptions {
                     first_line: 1,
                     ipython: true,
+                    ..CellOptions::default()
                 };
                 let analyzed = python_part(&cell.source);
                 let analysis = pyrepl3_analyzer::analyze_cell_with(analyzed, &mut state, &options);

@@ -59,6 +59,7 @@ fn blocking_on_loop_cell(src: &str) -> CellReport {
         needs_loop_thread: true,
         error: None,
         line_index: LineIndex::new(src),
+        transform: None,
     };
     CellReport {
         index: 1,
@@ -187,6 +188,7 @@ fn cell_level_reasons_have_no_snippet_and_severity_colours_are_strippable() {
             needs_loop_thread: false,
             error: None,
             line_index: LineIndex::new(src),
+            transform: None,
         },
     };
     let styled = TextRenderer::new().file(&file(cell));
@@ -225,6 +227,7 @@ fn identical_reasons_render_as_one_message_with_every_place() {
             needs_loop_thread: false,
             error: None,
             line_index: LineIndex::new(src),
+            transform: None,
         },
     };
     let report = FileReport {
