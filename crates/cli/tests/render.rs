@@ -66,6 +66,7 @@ fn blocking_on_loop_cell(src: &str) -> CellReport {
         notebook_position: None,
         source: src.to_string(),
         analysis,
+        transform: Default::default(),
     }
 }
 
@@ -188,6 +189,7 @@ fn cell_level_reasons_have_no_snippet_and_severity_colours_are_strippable() {
             error: None,
             line_index: LineIndex::new(src),
         },
+        transform: Default::default(),
     };
     let styled = TextRenderer::new().file(&file(cell));
     assert!(
@@ -226,6 +228,7 @@ fn identical_reasons_render_as_one_message_with_every_place() {
             error: None,
             line_index: LineIndex::new(src),
         },
+        transform: Default::default(),
     };
     let report = FileReport {
         path: "nb.ipynb".into(),
