@@ -67,6 +67,8 @@ pub struct CellTransform {
     pub rewritten: bool,
     /// pyrepl3 refused to rewrite the cell (it is then a syntax error).
     pub refused: bool,
+    /// The wrapper was asked for but cannot run the cell (the direct path can: a warning).
+    pub wrap_refused: bool,
 }
 
 impl CellReport {
@@ -325,6 +327,7 @@ pub fn transform_and_analyze(
 
     let rewritten = direct.transformed_source.is_some();
     let refused = direct.refused.is_some();
+    let mut wrap_refused = false;
     let shown = match wrapped {
         Some(w) if w.refused.is_none() => {
             for d in w
@@ -340,6 +343,7 @@ pub fn transform_and_analyze(
         }
         Some(w) if !refused => {
             // The direct path runs the cell; only the fallback cannot.
+            wrap_refused = true;
             for d in w
                 .reasons
                 .iter()
@@ -365,6 +369,7 @@ pub fn transform_and_analyze(
         map: source_map,
         rewritten,
         refused,
+        wrap_refused,
     };
     (analysis, transform)
 }

@@ -236,6 +236,8 @@ fn transformed_section(out: &mut String, cell: &CellReport) {
     let Some(source) = &t.source else {
         let why = if t.refused {
             "not transformed: pyrepl3 refuses to rewrite this cell (see above)"
+        } else if t.wrap_refused {
+            "not wrapped: the wrapper fallback cannot run this cell (see above); it runs as written"
         } else if cell.analysis.mode == Mode::SyntaxError {
             "not transformed: nothing pyrepl3 rewrites makes this cell compile"
         } else {
@@ -262,11 +264,18 @@ fn transformed_section(out: &mut String, cell: &CellReport) {
     let added = lines.iter().any(|l| l.line.is_none());
     let _ = writeln!(
         out,
-        "{NOTE}transformed{NOTE:#}{BOLD}: runs instead of the cell{}{BOLD:#}",
+        "{NOTE}transformed{NOTE:#}{BOLD}: runs instead of the cell{}{BOLD:#}{}",
         if added {
             " (`+` marks a line pyrepl3 added)"
         } else {
             ""
+        },
+        if t.wrap_refused {
+            format!(
+                "{DIM}; not wrapped: the wrapper fallback cannot run this cell (see above){DIM:#}"
+            )
+        } else {
+            String::new()
         }
     );
     let _ = writeln!(out, "{:width$} {GUTTER}|{GUTTER:#}", "");
