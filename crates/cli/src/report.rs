@@ -507,6 +507,53 @@ mod tests {
     }
 
     #[test]
+    fn line_references_in_transform_messages_become_file_lines() {
+        assert_eq!(
+            in_file_lines("`f` uses `await` (line 2), made async at line 1", 10),
+            "`f` uses `await` (line 11), made async at line 10"
+        );
+        // Quoted code is not touched; neither is a cell that starts the file.
+        assert_eq!(
+            in_file_lines("helper `line 3` before line 3", 5),
+            "helper `line 3` before line 7"
+        );
+        assert_eq!(in_file_lines("at line 4", 1), "at line 4");
+        assert_eq!(in_file_lines("a line of its own", 9), "a line of its own");
+    }
+
+    #[test]
+    fn a_rewritten_cell_is_analyzed_as_rewritten_in_the_user_positions() {
+        let src = "import asyncio\ndef f():\n    await asyncio.sleep(0)\n# %%\nx = f()\n";
+        let report = analyze_file("t.py".into(), Kind::Python, src.as_bytes()).unwrap();
+        let (first, second) = (&report.cells[0], &report.cells[1]);
+        assert_eq!(first.analysis.mode, Mode::AsyncDef);
+        assert!(first.transform.rewritten && !first.transform.refused);
+        assert_eq!(second.analysis.mode, Mode::TopLevelAwait);
+        assert_eq!(
+            second.transform.source.as_deref(),
+            Some("# %%\nx = await f()\n")
+        );
+        // The top-level await is reported at the user's call, in the file's lines.
+        let pr100 = second
+            .analysis
+            .reasons
+            .iter()
+            .find(|r| r.code() == "PR100")
+            .unwrap();
+        assert_eq!(
+            &second.source[pr100.span.start as usize..pr100.span.end as usize],
+            "f()"
+        );
+        assert_eq!(second.pos(pr100.span.start), Pos { line: 5, column: 5 });
+        let summary = {
+            let mut s = Summary::default();
+            s.add(&report);
+            s
+        };
+        assert_eq!(summary.transformed, 2);
+    }
+
+    #[test]
     fn positions_past_the_final_line_break_stay_in_the_cell() {
         let report = analyze_file(
             "t.py".into(),

@@ -499,6 +499,47 @@ pub fn summary(s: &Summary) -> String {
 mod tests {
     use super::*;
 
+    fn numbered(src: &str, wrap: bool) -> Vec<(Option<u32>, String)> {
+        use pyrepl3_analyzer::SessionState;
+        use pyrepl3_analyzer::transform::{TransformOptions, transform_cell};
+        let r = transform_cell(src, &mut SessionState::new(), &TransformOptions { wrap });
+        let t = r.transformed_source.expect("transformed");
+        numbered_lines(&t, src, &r.source_map)
+            .into_iter()
+            .map(|l| {
+                let text: String = l
+                    .pieces
+                    .iter()
+                    .map(|(t, synth)| if *synth { format!("[{t}]") } else { t.clone() })
+                    .collect();
+                (l.line, text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn transformed_lines_carry_their_user_line_and_mark_written_text() {
+        assert_eq!(
+            numbered("def f():\r\n    await g()\r\nx = f()\r\n", false),
+            [
+                (Some(1), "[async ]def f():".to_string()),
+                (Some(2), "    await g()".to_string()),
+                (Some(3), "x = [await ]f()".to_string()),
+            ]
+        );
+        // A helper with no blank line above it is a line of its own.
+        let lines = numbered("y = 1\nhs = [lambda: await g()]\n", false);
+        assert_eq!(lines[0], (Some(1), "y = 1".to_string()));
+        assert_eq!(lines[1].0, None);
+        assert_eq!(lines[2].0, Some(2));
+        assert!(lines[2].1.starts_with("hs = [["), "{lines:?}");
+        // The wrapper's header lines are its own; the body keeps the user's lines.
+        let lines = numbered("a = 1\na", true);
+        assert_eq!(lines[0].0, None);
+        assert_eq!(lines[1].0, None);
+        assert_eq!(lines.last().unwrap().0, Some(2), "{lines:?}");
+    }
+
     #[test]
     fn display_source_keeps_offsets() {
         let src = "a\r\nb\rc\n";
