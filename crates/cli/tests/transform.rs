@@ -552,3 +552,19 @@ fn notebook_cells_are_transformed_too() {
     assert_eq!(cells[2]["transformed_source"], "x = await f()\n");
     assert_eq!(cells[2]["mode"], "top_level_await");
 }
+
+#[test]
+fn the_readme_shows_real_transform_output() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let after = readme
+        .split_once("as `--transform` shows it")
+        .expect("README has the transform sample")
+        .1;
+    let sample = after
+        .split_once("```text\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a text block")
+        .0;
+    let (out, _) = run(&["--transform", EXAMPLE]);
+    assert!(out.contains(sample), "README sample is not in:\n{out}");
+}
