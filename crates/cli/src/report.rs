@@ -185,12 +185,8 @@ fn analyze_cell(
     }
 }
 
-/// `line N` in a transform's message counts lines of the cell; people read lines of the file.
-/// Occurrences inside backticks (quoted code) are left alone.
-pub fn in_file_lines(message: &str, first_line: u32) -> String {
-    if first_line <= 1 {
-        return message.to_string();
-    }
+/// `line N` in a message, outside backticks (quoted code), rewritten by `f`.
+fn map_line_refs(message: &str, f: impl Fn(u32) -> u32) -> String {
     let mut out = String::with_capacity(message.len() + 4);
     for (i, part) in message.split('`').enumerate() {
         if i > 0 {
@@ -206,7 +202,7 @@ pub fn in_file_lines(message: &str, first_line: u32) -> String {
             out.push_str(before);
             let digits = after.bytes().take_while(u8::is_ascii_digit).count();
             match after[..digits].parse::<u32>() {
-                Ok(n) => out.push_str(&(n + first_line - 1).to_string()),
+                Ok(n) => out.push_str(&f(n).to_string()),
                 Err(_) => out.push_str(&after[..digits]),
             }
             rest = &after[digits..];
@@ -214,6 +210,49 @@ pub fn in_file_lines(message: &str, first_line: u32) -> String {
         out.push_str(rest);
     }
     out
+}
+
+/// `line N` in a transform's message counts lines of the cell; people read lines of the file.
+/// Occurrences inside backticks (quoted code) are left alone.
+pub fn in_file_lines(message: &str, first_line: u32) -> String {
+    if first_line <= 1 {
+        return message.to_string();
+    }
+    map_line_refs(message, |n| n + first_line - 1)
+}
+
+/// File lines of the transformed cell mentioned in the analysis of it (`via import time
+/// (line 7)`), as the user's file lines: they differ below a line the transform added.
+fn user_line_refs(
+    analysis: &mut CellAnalysis,
+    transformed: &str,
+    original: &str,
+    map: &SourceMap,
+    first_line: u32,
+) {
+    let t_index = LineIndex::new(transformed);
+    if t_index.line_count() == LineIndex::new(original).line_count() {
+        return;
+    }
+    let o_index = LineIndex::new(original);
+    let offset = first_line.saturating_sub(1);
+    let to_user = |n: u32| -> u32 {
+        // Lines of earlier cells are left alone.
+        let Some(line_start) = n.checked_sub(offset).and_then(|l| t_index.line_start(l)) else {
+            return n;
+        };
+        o_index.cpython(map.original_start(line_start)).line + offset
+    };
+    for r in &mut analysis.reasons {
+        r.message = map_line_refs(&r.message, to_user);
+        r.help = r.help.as_ref().map(|h| map_line_refs(h, to_user));
+        for rel in &mut r.related {
+            rel.message = map_line_refs(&rel.message, to_user);
+        }
+    }
+    for b in &mut analysis.blocking_calls {
+        b.via = map_line_refs(&b.via, to_user);
+    }
 }
 
 /// A transform's reason with its line references in file lines.
@@ -314,6 +353,7 @@ pub fn transform_and_analyze(
         let mut analysis = match &direct.transformed_source {
             Some(t) => {
                 let mut a = pyrepl3_analyzer::analyze_cell_with(t, state, options);
+                user_line_refs(&mut a, t, text, &direct.source_map, first_line);
                 remap(&mut a, &direct.source_map, text);
                 a
             }
@@ -551,6 +591,26 @@ mod tests {
             s
         };
         assert_eq!(summary.transformed, 2);
+    }
+
+    #[test]
+    fn lines_named_in_the_analysis_of_a_rewritten_cell_are_the_user_lines() {
+        // The helper for the inline lambda takes a line of its own above line 3 of the file; the
+        // import below it is still the user's line 4.
+        let src = "# %%\nx = 1\nhs = [lambda: await g()]\nimport time\ntime.sleep(1)\n";
+        let report = analyze_file("t.py".into(), Kind::Python, src.as_bytes()).unwrap();
+        let cell = &report.cells[0];
+        assert!(cell.transform.rewritten);
+        let call = &cell.analysis.blocking_calls[0];
+        assert_eq!(call.via, "import time (line 4)");
+        assert!(
+            cell.analysis
+                .reasons
+                .iter()
+                .any(|r| r.message.ends_with("via import time (line 4)")),
+            "{:?}",
+            cell.analysis.reasons
+        );
     }
 
     #[test]
