@@ -42,7 +42,7 @@ pub struct Args {
     /// Also print each transformed cell's source: the code pyrepl3 runs instead of a cell whose
     /// plain `def` or `lambda` awaits (rewritten to `async def`, with `await` inserted at its
     /// calls). Rewrites are reported as reasons whether or not this is given; in JSON, this adds
-    /// `transformed_source` to every cell.
+    /// `transformed_source` to every cell. (The concise format marks rewritten cells either way.)
     #[arg(long)]
     pub transform: bool,
 

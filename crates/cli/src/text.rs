@@ -424,7 +424,8 @@ fn location_path(path: &str, cell: &CellReport) -> String {
     }
 }
 
-/// One line per cell: `path:line: cell N: mode [codes]`.
+/// One line per cell: `path:line: cell N: mode [codes]`, `mode (rewritten)` for a cell pyrepl3
+/// rewrites to run.
 pub fn concise(file: &FileReport) -> String {
     let mut out = String::new();
     for cell in &file.cells {
@@ -441,6 +442,9 @@ pub fn concise(file: &FileReport) -> String {
             let _ = write!(out, "cell {}: ", cell.index);
         }
         let _ = write!(out, "{ms}{}{ms:#}", cell.analysis.mode);
+        if cell.transform.rewritten {
+            out.push_str(" (rewritten)");
+        }
         if let Some(e) = &cell.analysis.error {
             let p = cell.pos(e.span.start);
             let _ = write!(

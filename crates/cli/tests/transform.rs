@@ -568,3 +568,23 @@ fn the_readme_shows_real_transform_output() {
     let (out, _) = run(&["--transform", EXAMPLE]);
     assert!(out.contains(sample), "README sample is not in:\n{out}");
 }
+
+#[test]
+fn concise_lines_mark_rewritten_cells() {
+    let (out, code) = run(&["--format", "concise", EXAMPLE]);
+    assert_eq!(code, 1);
+    let marked: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(" (rewritten) ["))
+        .collect();
+    assert_eq!(marked.len(), 4, "{out}");
+    assert!(marked[0].starts_with(
+        "examples/transforms.py:6: cell 0: top_level_await (rewritten) [PR300, PR302"
+    ));
+    assert!(
+        out.contains(
+            "cell 4: syntax_error (at 31:5: SyntaxError: `__init__` uses `await` (line 32)"
+        )
+    );
+    assert!(out.ends_with("; 4 cells rewritten to run\n"), "{out}");
+}
