@@ -66,14 +66,13 @@ fn write(dir: &Path, name: &str, content: &str) -> String {
     p.display().to_string()
 }
 
-/// Compile every source with `compile(src, "<cell>", "exec", flags)` in one `python3` process;
-/// returns, for each, `None` when it compiles or the error CPython gives.
-fn cpython_compile(sources: &[String], flags: u32) -> Vec<Option<String>> {
+/// Compile every `(source, flags)` with `compile(src, "<cell>", "exec", flags)` in one `python3`
+/// process; returns, for each, `None` when it compiles or the error CPython gives.
+fn cpython_compile(jobs: &[(String, u32)]) -> Vec<Option<String>> {
     let script = r#"
 import json, sys
-sources, flags = json.load(sys.stdin)
 out = []
-for src in sources:
+for src, flags in json.load(sys.stdin):
     try:
         compile(src, "<cell>", "exec", flags=flags, dont_inherit=True)
         out.append(None)
@@ -87,11 +86,13 @@ print(json.dumps(out))
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 runs");
-    let input = serde_json::to_vec(&(sources, flags)).unwrap();
+    let input = serde_json::to_vec(jobs).unwrap();
     child.stdin.take().unwrap().write_all(&input).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "python3 failed");
-    serde_json::from_slice(&out.stdout).unwrap()
+    let results: Vec<Option<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results.len(), jobs.len());
+    results
 }
 
 const PYCF_ALLOW_TOP_LEVEL_AWAIT: u32 = 0x2000;
@@ -372,30 +373,39 @@ fn every_transformed_source_compiles_under_cpython_3_11() {
     }
     assert_eq!(sources.len(), 8, "rewritten cells: 4 + 1 + 3");
     assert_eq!(wrapped.len(), 10, "wrapped cells: 5 + 1 + 4");
-    for (src, result) in sources.iter().chain(&wrapped).zip(cpython_compile(
-        &[sources.clone(), wrapped.clone()].concat(),
-        PYCF_ALLOW_TOP_LEVEL_AWAIT,
-    )) {
-        assert_eq!(result, None, "CPython refuses:\n{src}");
-    }
-    // The wrapper is for interpreters without the flag: it compiles without it.
-    for (src, result) in wrapped.iter().zip(cpython_compile(&wrapped, 0)) {
-        assert_eq!(result, None, "CPython refuses without the flag:\n{src}");
-    }
-    // And the rewrites were needed: CPython refuses the cells that were rewritten (not wrapped)
-    // as the user wrote them. (The user's cells are what the reasons point at.)
+    // One python3 process: every transformed source with the top-level-await flag; every wrapped
+    // source also without it (the wrapper is for interpreters without the flag); and, to show
+    // the rewrites were needed, cells as users write them, which CPython refuses.
     let originals = [
         "def f():\n    await g()\n".to_string(),
         "f = lambda: await g()\n".to_string(),
     ];
-    assert!(
-        cpython_compile(&originals, PYCF_ALLOW_TOP_LEVEL_AWAIT)
+    let mut jobs: Vec<(String, u32)> = Vec::new();
+    jobs.extend(
+        sources
             .iter()
-            .all(|r| r
-                .as_deref()
-                .is_some_and(|e| e.contains("outside async function"))),
-        "CPython refuses await in a plain def or lambda"
+            .chain(&wrapped)
+            .map(|s| (s.clone(), PYCF_ALLOW_TOP_LEVEL_AWAIT)),
     );
+    jobs.extend(wrapped.iter().map(|s| (s.clone(), 0)));
+    jobs.extend(
+        originals
+            .iter()
+            .map(|s| (s.clone(), PYCF_ALLOW_TOP_LEVEL_AWAIT)),
+    );
+    let results = cpython_compile(&jobs);
+    let (compiled, refused) = results.split_at(jobs.len() - originals.len());
+    for ((src, flags), result) in jobs.iter().zip(compiled) {
+        assert_eq!(result, &None, "CPython refuses (flags {flags:#x}):\n{src}");
+    }
+    for (src, result) in originals.iter().zip(refused) {
+        assert!(
+            result
+                .as_deref()
+                .is_some_and(|e| e.contains("'await' outside async function")),
+            "CPython should refuse {src:?}: {result:?}"
+        );
+    }
 }
 
 #[test]
