@@ -310,7 +310,9 @@ fn records_in_file_lines(records: &[TransformRecord], first_line: u32) -> Vec<Tr
 ///   earlier cell used as a value) come first.
 ///
 /// With [`ReportOptions::wrap`], the cell is also wrapped (on a copy of the session state, so
-/// the session advances once): the wrapped source is what [`CellTransform::source`] shows.
+/// the session advances once): the wrapped source is what [`CellTransform::source`] shows. A
+/// cell that is a syntax error anyway is not shown wrapped; one the direct path runs but the
+/// wrapper cannot gets a warning (PR305, downgraded) and is shown as the direct path runs it.
 pub fn transform_and_analyze(
     text: &str,
     state: &mut SessionState,
@@ -368,6 +370,9 @@ pub fn transform_and_analyze(
     let rewritten = direct.transformed_source.is_some();
     let refused = direct.refused.is_some();
     let mut wrap_refused = false;
+    // The wrapper is a second way to run a cell the direct path runs; for a cell that is a
+    // syntax error anyway there is nothing to show of it.
+    let wrapped = wrapped.filter(|_| analysis.mode != Mode::SyntaxError);
     let shown = match wrapped {
         Some(w) if w.refused.is_none() => {
             for d in w
@@ -381,7 +386,7 @@ pub fn transform_and_analyze(
             }
             w
         }
-        Some(w) if !refused => {
+        Some(w) => {
             // The direct path runs the cell; only the fallback cannot.
             wrap_refused = true;
             for d in w
@@ -395,7 +400,7 @@ pub fn transform_and_analyze(
             }
             direct
         }
-        _ => direct,
+        None => direct,
     };
     let TransformResult {
         transformed_source,

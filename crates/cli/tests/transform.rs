@@ -598,3 +598,35 @@ fn concise_lines_mark_rewritten_cells() {
     );
     assert!(out.ends_with("; 4 cells rewritten to run\n"), "{out}");
 }
+
+#[test]
+fn syntax_errors_are_not_shown_wrapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "w.py",
+        "nonlocal x\n# %%\nreturn 1\n# %%\nx = 1\n",
+    );
+    let (v, code) = json_of(&["--wrap", &path]);
+    assert_eq!(code, 1);
+    let cells = cells(&v, 0);
+    for c in &cells[..2] {
+        assert_eq!(c["mode"], "syntax_error");
+        assert_eq!(c["transformed_source"], Value::Null, "{c}");
+        assert!(kinds(c).is_empty());
+        let codes: Vec<&str> = c["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["PR002"], "only CPython's reason: {c}");
+    }
+    assert_eq!(kinds(&cells[2]), ["wrap_with_globals"]);
+    assert!(
+        cells[2]["transformed_source"]
+            .as_str()
+            .unwrap()
+            .contains("    global x\n")
+    );
+}
