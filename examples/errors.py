@@ -5,11 +5,13 @@
 total = (1 +
          2
 
-# %% `await` inside a plain `def`: CPython refuses it even with top-level await allowed.
+# %% `await` inside a plain `def`: CPython refuses it even with top-level await allowed, and
+# pyrepl3 cannot make `__len__` async (Python calls it synchronously).
 import asyncio
 
-def wait_a_bit():
-    await asyncio.sleep(1)
+class Feed:
+    def __len__(self):
+        return len(await asyncio.sleep(0, result=[]))
 
 # %% `return` outside a function parses, but CPython's compiler rejects it.
 x = 1

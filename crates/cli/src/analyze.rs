@@ -1,7 +1,8 @@
 //! The `pyrepl3-analyze` program: arguments in, analysis out, exit status.
 //!
 //! Exit status: 0 when every cell was analyzed and none is `syntax_error`; 1 when some cell is
-//! `syntax_error`; 2 for usage or input errors (a path that does not exist or cannot be read, a
+//! `syntax_error` (as pyrepl3 runs it: after its rewrites, a plain `def` that awaits is no longer
+//! one, and a rewrite it refuses is); 2 for usage or input errors (a path that does not exist or cannot be read, a
 //! directory without Python files, a malformed notebook, an unknown rule, output that cannot be
 //! written). Input errors are reported on standard error, one line each, and the other inputs are
 //! still analyzed. Nothing here panics on bad input; a closed standard output (`| head`) ends the
@@ -19,7 +20,7 @@ use crate::args::{Args, Format};
 use crate::explain;
 use crate::inputs::{self, InputError};
 use crate::json;
-use crate::report::{Summary, analyze_file};
+use crate::report::{ReportOptions, Summary, analyze_file_with};
 use crate::text::{self, TextRenderer};
 
 /// Every cell analyzed, none a syntax error.
@@ -197,14 +198,15 @@ fn body(args: &Args, out: &mut Out, err: &ErrorLine) -> Result<u8, WriteStop> {
         return Ok(EXIT_OK);
     }
 
-    let renderer = TextRenderer::new();
+    let renderer = TextRenderer::new().with_transformed_source(args.show_transforms());
+    let report = ReportOptions { wrap: args.wrap };
     let mut summary = Summary::default();
     let mut json_files = Vec::new();
     let mut syntax_errors = false;
     for target in inputs::expand(&args.inputs, args.stdin_filename.as_deref()) {
         let loaded = target.and_then(|t| {
             let bytes = t.read()?;
-            analyze_file(t.display(), t.kind(), &bytes).map_err(|e| InputError {
+            analyze_file_with(t.display(), t.kind(), &bytes, &report).map_err(|e| InputError {
                 path: t.display(),
                 message: e.to_string(),
             })
@@ -227,7 +229,7 @@ fn body(args: &Args, out: &mut Out, err: &ErrorLine) -> Result<u8, WriteStop> {
         match args.format {
             Format::Text => out.write(&renderer.file(&file))?,
             Format::Concise => out.write(&text::concise(&file))?,
-            Format::Json => json_files.push(json::File::new(&file)),
+            Format::Json => json_files.push(json::File::with(&file, args.show_transforms())),
         }
     }
     match args.format {

@@ -11,8 +11,11 @@ use clap::{Parser, ValueEnum};
 /// contributes its code cells. The cells of one file are analyzed in order as one session, so
 /// imports and helpers of earlier cells count in later ones.
 ///
-/// Exit status: 0 when every cell was analyzed and none is a syntax error, 1 when some cell is a
-/// syntax error, 2 for usage or input errors.
+/// A cell whose plain `def` or `lambda` awaits is rewritten to `async def` (and `await` is
+/// inserted where it is called), as pyrepl3 runs it; `--transform` shows the rewritten source.
+///
+/// Exit status: 0 when every cell was analyzed and none is a syntax error (even after the
+/// rewrites), 1 when some cell is a syntax error, 2 for usage or input errors.
 #[derive(Debug, Parser)]
 #[command(name = "pyrepl3-analyze", version, max_term_width = 100)]
 pub struct Args {
@@ -35,6 +38,20 @@ pub struct Args {
     /// The name to show for standard input (`-`); a name ending in `.ipynb` reads it as a notebook.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<String>,
+
+    /// Also print each transformed cell's source: the code pyrepl3 runs instead of a cell whose
+    /// plain `def` or `lambda` awaits (rewritten to `async def`, with `await` inserted at its
+    /// calls). Rewrites are reported as reasons whether or not this is given; in JSON, this adds
+    /// `transformed_source` to every cell. (The concise format marks rewritten cells either way.)
+    #[arg(long)]
+    pub transform: bool,
+
+    /// Show the wrapper fallback too (implies `--transform`): every cell, after its rewrites, is
+    /// wrapped in `async def __pyrepl3_cell__():` with `global` hoisting, as the executor runs it
+    /// on interpreters without the top-level-await flag. Modes and exit status still describe
+    /// the direct path; a cell the wrapper cannot run gets a warning.
+    #[arg(long)]
+    pub wrap: bool,
 
     /// Print the documentation of a rule (by code, e.g. `PR100`, or by name) and exit.
     #[arg(long, value_name = "CODE", conflicts_with_all = ["inputs", "list_rules"])]
@@ -65,6 +82,13 @@ pub enum ColorWhen {
     Always,
     /// Never colour.
     Never,
+}
+
+impl Args {
+    /// Whether transformed sources are shown (`--transform` or `--wrap`).
+    pub fn show_transforms(&self) -> bool {
+        self.transform || self.wrap
+    }
 }
 
 impl ColorWhen {

@@ -6,6 +6,23 @@
 //! (`null` or `message`, `line`, `column`). Positions are 1-based lines of the file and 1-based
 //! character columns (in notebooks, lines count from the start of the cell). Every other field is
 //! an addition that consumers may ignore; additions never change the meaning of a contract field.
+//!
+//! Transforms (issue 3) add, to every cell:
+//!
+//! * `transforms`: always present, `[]` when the cell runs as written; one entry per rewrite,
+//!   in source order (the wrapper last): `kind` (`def_to_async_def`, `lambda_to_async_def`,
+//!   `await_inserted`, `wrap_with_globals`), `line` and `column` of the user's construct that was
+//!   rewritten (file lines, character columns, like every position here), `end_line`,
+//!   `end_column`, and `message`. The same rewrites are also among the `reasons` (PR300-PR303),
+//!   with the warnings (PR304) and refusals (PR305) of the transforms.
+//! * `transformed_source`: only with `--transform` (or `--wrap`), then on every cell: the code
+//!   pyrepl3 runs instead of the cell, or `null` when the cell runs as written or was refused.
+//!   Without `--transform` the field is absent.
+//!
+//! A cell's `mode`, `reasons`, `blocking_calls` and `error` describe the cell as pyrepl3 runs
+//! it, that is after its rewrites: a plain `def` that awaits is `async_def` (or
+//! `top_level_await` when the cell calls it), not `syntax_error`. A cell whose rewrite would not
+//! be sound (PR305) is `syntax_error`.
 
 use serde::Serialize;
 
@@ -64,6 +81,29 @@ pub struct Cell {
     pub needs_loop_thread: bool,
     /// Why CPython would refuse the cell, or `null`.
     pub error: Option<Error>,
+    /// Every rewrite pyrepl3 makes to run the cell (addition; always present, maybe empty).
+    pub transforms: Vec<Transform>,
+    /// The code that runs instead of the cell (addition; only with `--transform`, then `null`
+    /// for a cell that runs as written or was refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transformed_source: Option<Option<String>>,
+}
+
+/// One rewrite.
+#[derive(Debug, Serialize)]
+pub struct Transform {
+    /// `def_to_async_def`, `lambda_to_async_def`, `await_inserted` or `wrap_with_globals`.
+    pub kind: &'static str,
+    /// Start line of the user's construct that was rewritten.
+    pub line: u32,
+    /// Start column.
+    pub column: u32,
+    /// End line (addition).
+    pub end_line: u32,
+    /// End column, exclusive (addition).
+    pub end_column: u32,
+    /// What was rewritten and why.
+    pub message: String,
 }
 
 /// One reason.
@@ -153,6 +193,8 @@ pub struct JsonSummary {
     pub cells: usize,
     /// Cells per mode, every mode present.
     pub modes: std::collections::BTreeMap<&'static str, usize>,
+    /// Cells whose `def`s or `lambda`s were rewritten (not counting the wrapper).
+    pub transformed: usize,
 }
 
 impl From<&Summary> for JsonSummary {
@@ -165,13 +207,14 @@ impl From<&Summary> for JsonSummary {
                 .iter()
                 .map(|m| (m.as_str(), s.count(*m)))
                 .collect(),
+            transformed: s.transformed,
         }
     }
 }
 
 impl Cell {
-    /// The JSON form of an analyzed cell.
-    pub fn new(cell: &CellReport) -> Self {
+    /// The JSON form of an analyzed cell; `transformed_source` is included when asked for.
+    pub fn new(cell: &CellReport, with_transformed_source: bool) -> Self {
         let a = &cell.analysis;
         let reasons = a
             .reasons
@@ -232,6 +275,22 @@ impl Cell {
                 end_column: end.column,
             }
         });
+        let transforms = cell
+            .transform
+            .records
+            .iter()
+            .map(|t| {
+                let (start, end) = cell.range(t.span);
+                Transform {
+                    kind: t.kind.as_str(),
+                    line: start.line,
+                    column: start.column,
+                    end_line: end.line,
+                    end_column: end.column,
+                    message: t.message.clone(),
+                }
+            })
+            .collect();
         Cell {
             index: cell.index,
             line: cell.line,
@@ -244,18 +303,29 @@ impl Cell {
             dynamic_writes: a.dynamic_writes,
             needs_loop_thread: a.needs_loop_thread,
             error,
+            transforms,
+            transformed_source: with_transformed_source.then(|| cell.transform.source.clone()),
         }
     }
 }
 
 impl File {
-    /// The JSON form of an analyzed file.
+    /// The JSON form of an analyzed file, without `transformed_source`.
     pub fn new(file: &FileReport) -> Self {
+        Self::with(file, false)
+    }
+
+    /// The JSON form of an analyzed file; `with_transformed_source` as with `--transform`.
+    pub fn with(file: &FileReport, with_transformed_source: bool) -> Self {
         Self {
             path: file.path.clone(),
             kind: file.kind.as_str(),
             error: None,
-            cells: file.cells.iter().map(Cell::new).collect(),
+            cells: file
+                .cells
+                .iter()
+                .map(|c| Cell::new(c, with_transformed_source))
+                .collect(),
         }
     }
 

@@ -4,17 +4,35 @@
 //! file's own line numbers. Output is always produced with ANSI styles; the stream it is written
 //! to (`anstream`) strips them unless colour is wanted (a terminal without `NO_COLOR`, or
 //! `--color always`).
+//!
+//! With `--transform`, each cell's reasons (which include every rewrite, pointing at the user's
+//! code) are followed by the code pyrepl3 runs instead of the cell: its lines numbered with the
+//! file lines they came from (`+` for a line pyrepl3 added), the rewritten text highlighted. A
+//! cell that runs as written says so in one line.
 
 use std::fmt::Write as _;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use anstyle::{AnsiColor, Effects, Style};
-use pyrepl3_analyzer::{Diagnostic, Mode, Severity, Span};
+use pyrepl3_analyzer::transform::SourceMap;
+use pyrepl3_analyzer::{Diagnostic, LineIndex, Mode, Severity, Span};
 
 use crate::report::{CellReport, FileReport, Summary};
 
 const BOLD: Style = Style::new().effects(Effects::BOLD);
 const DIM: Style = Style::new().effects(Effects::DIMMED);
+/// The gutter of the transformed source, as annotate-snippets draws line numbers.
+const GUTTER: Style = Style::new()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::BrightBlue)))
+    .effects(Effects::BOLD);
+/// Text pyrepl3 wrote (not copied from the user's cell).
+const ADDED: Style = Style::new()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::BrightGreen)))
+    .effects(Effects::BOLD);
+/// The title of the transformed source.
+const NOTE: Style = Style::new()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::BrightGreen)))
+    .effects(Effects::BOLD);
 
 /// The colour a mode is shown in.
 fn mode_style(mode: Mode) -> Style {
@@ -111,6 +129,7 @@ fn is_cell_level(d: &Diagnostic) -> bool {
 #[derive(Debug)]
 pub struct TextRenderer {
     renderer: Renderer,
+    transformed_source: bool,
 }
 
 impl Default for TextRenderer {
@@ -124,7 +143,14 @@ impl TextRenderer {
     pub fn new() -> Self {
         Self {
             renderer: Renderer::styled(),
+            transformed_source: false,
         }
+    }
+
+    /// Also show each cell's transformed source (`--transform`).
+    pub fn with_transformed_source(mut self, yes: bool) -> Self {
+        self.transformed_source = yes;
+        self
     }
 
     /// The text of one file: every cell, a blank line after each.
@@ -149,7 +175,11 @@ impl TextRenderer {
             out,
             "{BOLD}{location}{BOLD:#}{index} {DIM}·{DIM:#} {ms}{}{ms:#} {DIM}— {}{DIM:#}",
             a.mode,
-            mode_description(a.mode)
+            if cell.transform.refused {
+                "pyrepl3 cannot rewrite this cell soundly, so it is not run"
+            } else {
+                mode_description(a.mode)
+            }
         );
         let source = display_source(&cell.source);
         let snippet_path = location_path(path, cell);
@@ -193,7 +223,164 @@ impl TextRenderer {
             out.push_str(&self.renderer.render(&[group]));
             out.push('\n');
         }
+        if self.transformed_source {
+            out.push('\n');
+            transformed_section(out, cell);
+        }
     }
+}
+
+/// The code pyrepl3 runs instead of a cell, or one line saying why there is none.
+fn transformed_section(out: &mut String, cell: &CellReport) {
+    let t = &cell.transform;
+    let Some(source) = &t.source else {
+        let why = if t.refused {
+            "not transformed: pyrepl3 refuses to rewrite this cell (see above)"
+        } else if t.wrap_refused {
+            "not wrapped: the wrapper fallback cannot run this cell (see above); it runs as written"
+        } else if cell.analysis.mode == Mode::SyntaxError {
+            "not transformed: nothing pyrepl3 rewrites makes this cell compile"
+        } else {
+            "not transformed: the cell runs as written"
+        };
+        let _ = writeln!(out, "{DIM}{why}{DIM:#}");
+        return;
+    };
+    let analyzed = match cell.notebook_position {
+        Some(_) => crate::report::python_part(&cell.source),
+        None => &cell.source,
+    };
+    let mut lines = numbered_lines(source, analyzed, &t.map);
+    // Blank lines that end the cell (before the next `# %%`) say nothing here.
+    while lines.last().is_some_and(ShownLine::is_blank) && lines.len() > 1 {
+        lines.pop();
+    }
+    let width = lines
+        .iter()
+        .filter_map(|l| l.line)
+        .map(|n| (n + cell.line - 1).to_string().len())
+        .max()
+        .unwrap_or(1);
+    let added = lines.iter().any(|l| l.line.is_none());
+    let _ = writeln!(
+        out,
+        "{NOTE}transformed{NOTE:#}{BOLD}: runs instead of the cell{}{BOLD:#}{}",
+        if added {
+            " (`+` marks a line pyrepl3 added)"
+        } else {
+            ""
+        },
+        if t.wrap_refused {
+            format!(
+                "{DIM}; not wrapped: the wrapper fallback cannot run this cell (see above){DIM:#}"
+            )
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(out, "{:width$} {GUTTER}|{GUTTER:#}", "");
+    for l in &lines {
+        let number = match l.line {
+            Some(n) => (n + cell.line - 1).to_string(),
+            None => "+".to_string(),
+        };
+        let _ = write!(out, "{GUTTER}{number:>width$} |{GUTTER:#}");
+        if !l.pieces.is_empty() {
+            out.push(' ');
+        }
+        for (text, synthesized) in &l.pieces {
+            if *synthesized {
+                let _ = write!(out, "{ADDED}{text}{ADDED:#}");
+            } else {
+                out.push_str(text);
+            }
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{:width$} {GUTTER}|{GUTTER:#}", "");
+}
+
+/// One line of transformed source as shown.
+#[derive(Debug, PartialEq, Eq)]
+struct ShownLine {
+    /// The line of the user's cell (1-based) it continues, or `None` for a line pyrepl3 added.
+    line: Option<u32>,
+    /// The text, in runs: copied from the user's cell (`false`) or written by pyrepl3 (`true`).
+    pieces: Vec<(String, bool)>,
+}
+
+impl ShownLine {
+    fn is_blank(&self) -> bool {
+        self.pieces.iter().all(|(t, _)| t.trim().is_empty())
+    }
+
+    /// Trailing whitespace removed (the wrapper indents blank lines).
+    fn trim_end(&mut self) {
+        while let Some((text, _)) = self.pieces.last_mut() {
+            let kept = text.trim_end().len();
+            text.truncate(kept);
+            if !text.is_empty() {
+                break;
+            }
+            self.pieces.pop();
+        }
+    }
+}
+
+/// Is the text at `[at, at + len)` of the transformed source copied from the same text of the
+/// user's cell? Copied text maps back to exactly its own bytes; synthesized text maps to the
+/// whole construct it stands for.
+fn copied(transformed: &str, original: &str, map: &SourceMap, at: usize, len: usize) -> bool {
+    let start = map.original_start(at as u32) as usize;
+    let end = map.original_end((at + len) as u32) as usize;
+    end == start + len && original.get(start..end) == transformed.get(at..at + len)
+}
+
+/// The transformed source's lines, each numbered with the user's line it came from: a line
+/// belongs to the user's line whose line break it copies (a line pyrepl3 added has a line break
+/// of its own); a last line without a line break, to the line of its first copied character.
+fn numbered_lines(transformed: &str, original: &str, map: &SourceMap) -> Vec<ShownLine> {
+    let index = LineIndex::new(original);
+    let mut out = Vec::new();
+    let bytes = transformed.as_bytes();
+    let mut start = 0;
+    while start < transformed.len() {
+        let content_end = transformed[start..]
+            .find(['\n', '\r'])
+            .map_or(transformed.len(), |i| start + i);
+        let break_len = match (bytes.get(content_end), bytes.get(content_end + 1)) {
+            (Some(b'\r'), Some(b'\n')) => 2,
+            (Some(_), _) => 1,
+            (None, _) => 0,
+        };
+        let mut pieces: Vec<(String, bool)> = Vec::new();
+        let mut first_copied = None;
+        for (i, c) in transformed[start..content_end].char_indices() {
+            let at = start + i;
+            let is_copied = copied(transformed, original, map, at, c.len_utf8());
+            if is_copied && first_copied.is_none() {
+                first_copied = Some(map.original_start(at as u32));
+            }
+            match pieces.last_mut() {
+                Some((text, synth)) if *synth != is_copied => text.push(c),
+                _ => pieces.push((c.to_string(), !is_copied)),
+            }
+        }
+        let from = if break_len > 0 {
+            copied(transformed, original, map, content_end, break_len)
+                .then(|| map.original_start(content_end as u32))
+        } else {
+            first_copied
+        };
+        let mut line = ShownLine {
+            line: from.map(|o| index.cpython(o).line),
+            pieces,
+        };
+        line.trim_end();
+        out.push(line);
+        start = content_end + break_len;
+    }
+    out
 }
 
 /// The label under a blocking call: what the message does not already say of the resolved name
@@ -237,7 +424,8 @@ fn location_path(path: &str, cell: &CellReport) -> String {
     }
 }
 
-/// One line per cell: `path:line: cell N: mode [codes]`.
+/// One line per cell: `path:line: cell N: mode [codes]`, `mode (rewritten)` for a cell pyrepl3
+/// rewrites to run.
 pub fn concise(file: &FileReport) -> String {
     let mut out = String::new();
     for cell in &file.cells {
@@ -254,6 +442,9 @@ pub fn concise(file: &FileReport) -> String {
             let _ = write!(out, "cell {}: ", cell.index);
         }
         let _ = write!(out, "{ms}{}{ms:#}", cell.analysis.mode);
+        if cell.transform.rewritten {
+            out.push_str(" (rewritten)");
+        }
         if let Some(e) = &cell.analysis.error {
             let p = cell.pos(e.span.start);
             let _ = write!(
@@ -293,6 +484,10 @@ pub fn summary(s: &Summary) -> String {
     if !parts.is_empty() {
         let _ = write!(line, ": {}", parts.join(", "));
     }
+    if s.transformed > 0 {
+        let cells = if s.transformed == 1 { "cell" } else { "cells" };
+        let _ = write!(line, "; {} {cells} rewritten to run", s.transformed);
+    }
     if s.failed > 0 {
         let err = Style::new()
             .fg_color(Some(AnsiColor::BrightRed.into()))
@@ -307,6 +502,47 @@ pub fn summary(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn numbered(src: &str, wrap: bool) -> Vec<(Option<u32>, String)> {
+        use pyrepl3_analyzer::SessionState;
+        use pyrepl3_analyzer::transform::{TransformOptions, transform_cell};
+        let r = transform_cell(src, &mut SessionState::new(), &TransformOptions { wrap });
+        let t = r.transformed_source.expect("transformed");
+        numbered_lines(&t, src, &r.source_map)
+            .into_iter()
+            .map(|l| {
+                let text: String = l
+                    .pieces
+                    .iter()
+                    .map(|(t, synth)| if *synth { format!("[{t}]") } else { t.clone() })
+                    .collect();
+                (l.line, text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn transformed_lines_carry_their_user_line_and_mark_written_text() {
+        assert_eq!(
+            numbered("def f():\r\n    await g()\r\nx = f()\r\n", false),
+            [
+                (Some(1), "[async ]def f():".to_string()),
+                (Some(2), "    await g()".to_string()),
+                (Some(3), "x = [await ]f()".to_string()),
+            ]
+        );
+        // A helper with no blank line above it is a line of its own.
+        let lines = numbered("y = 1\nhs = [lambda: await g()]\n", false);
+        assert_eq!(lines[0], (Some(1), "y = 1".to_string()));
+        assert_eq!(lines[1].0, None);
+        assert_eq!(lines[2].0, Some(2));
+        assert!(lines[2].1.starts_with("hs = [["), "{lines:?}");
+        // The wrapper's header lines are its own; the body keeps the user's lines.
+        let lines = numbered("a = 1\na", true);
+        assert_eq!(lines[0].0, None);
+        assert_eq!(lines[1].0, None);
+        assert_eq!(lines.last().unwrap().0, Some(2), "{lines:?}");
+    }
 
     #[test]
     fn display_source_keeps_offsets() {

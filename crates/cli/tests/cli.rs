@@ -170,9 +170,17 @@ fn json_follows_the_version_1_contract() {
         "examples/tour.py",
         "examples/errors.py",
         "examples/notebook.ipynb",
+        "examples/transforms.py",
     ]);
     assert_eq!(code, 1);
     assert_eq!(v["version"], 1);
+    let kinds = [
+        "def_to_async_def",
+        "lambda_to_async_def",
+        "await_inserted",
+        "wrap_with_globals",
+    ];
+    let mut saw_transform = false;
     let modes = [
         "top_level_await",
         "blocking_sync",
@@ -182,7 +190,7 @@ fn json_follows_the_version_1_contract() {
     ];
     let uint = |x: &Value| x.as_u64().is_some_and(|n| n >= 1);
     let files = v["files"].as_array().unwrap();
-    assert_eq!(files.len(), 3);
+    assert_eq!(files.len(), 4);
     let mut saw_error = false;
     for file in files {
         assert!(file["path"].is_string());
@@ -209,6 +217,17 @@ fn json_follows_the_version_1_contract() {
                 assert!(b["name"].is_string() && b["via"].is_string(), "{b}");
                 assert!(uint(&b["line"]) && uint(&b["column"]), "{b}");
             }
+            // Transforms: always a list; `transformed_source` only with `--transform`.
+            for t in cell["transforms"]
+                .as_array()
+                .expect("transforms on every cell")
+            {
+                saw_transform = true;
+                assert!(kinds.contains(&t["kind"].as_str().unwrap()), "{t}");
+                assert!(uint(&t["line"]) && uint(&t["column"]), "{t}");
+                assert!(!t["message"].as_str().unwrap().is_empty());
+            }
+            assert!(cell.get("transformed_source").is_none(), "{cell}");
             match &cell["error"] {
                 Value::Null => assert_ne!(cell["mode"], "syntax_error"),
                 e => {
@@ -221,6 +240,7 @@ fn json_follows_the_version_1_contract() {
         }
     }
     assert!(saw_error);
+    assert!(saw_transform);
 }
 
 /// The text of the file between two (line, character column) positions on one line.

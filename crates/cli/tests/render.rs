@@ -67,6 +67,7 @@ fn blocking_on_loop_cell(src: &str) -> CellReport {
         notebook_position: None,
         source: src.to_string(),
         analysis,
+        transform: Default::default(),
     }
 }
 
@@ -190,6 +191,7 @@ fn cell_level_reasons_have_no_snippet_and_severity_colours_are_strippable() {
             line_index: LineIndex::new(src),
             transform: None,
         },
+        transform: Default::default(),
     };
     let styled = TextRenderer::new().file(&file(cell));
     assert!(
@@ -229,6 +231,7 @@ fn identical_reasons_render_as_one_message_with_every_place() {
             line_index: LineIndex::new(src),
             transform: None,
         },
+        transform: Default::default(),
     };
     let report = FileReport {
         path: "nb.ipynb".into(),
