@@ -51,7 +51,7 @@ pub(crate) fn check(module: &ModModule, ctx: &CellContext<'_>) -> Option<Compile
         )
         .with_help(match what {
             Enclosing::Def => {
-                "make the enclosing function `async def` (and await it), or move this code to the top level of the cell"
+                "make the enclosing function `async def` (and await it), or move this code to the top level of the cell; `pyrepl3 run` rewrites it for you where that is sound (`pyrepl3-analyze --transform` shows whether and how)"
             }
             Enclosing::Lambda => {
                 "a lambda cannot be async: use an `async def` instead, or move this code to the top level of the cell"

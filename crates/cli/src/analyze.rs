@@ -199,7 +199,10 @@ fn body(args: &Args, out: &mut Out, err: &ErrorLine) -> Result<u8, WriteStop> {
     }
 
     let renderer = TextRenderer::new().with_transformed_source(args.show_transforms());
-    let report = ReportOptions { wrap: args.wrap };
+    let report = ReportOptions {
+        transform: args.show_transforms(),
+        wrap: args.wrap,
+    };
     let mut summary = Summary::default();
     let mut json_files = Vec::new();
     let mut syntax_errors = false;

@@ -11,11 +11,14 @@ use clap::{Parser, ValueEnum};
 /// contributes its code cells. The cells of one file are analyzed in order as one session, so
 /// imports and helpers of earlier cells count in later ones.
 ///
-/// A cell whose plain `def` or `lambda` awaits is rewritten to `async def` (and `await` is
-/// inserted where it is called), as pyrepl3 runs it; `--transform` shows the rewritten source.
+/// By default every verdict is CPython 3.11's own: a cell whose plain `def` or `lambda` awaits
+/// is a syntax error (CPython refuses it), with a reason naming the fix. With `--transform`, the
+/// cells go through pyrepl3's rewrites as `pyrepl3 run` executes them (`async def`, `await`
+/// inserted where it is called), the mode is that of the code that runs, and the rewritten
+/// source is shown.
 ///
-/// Exit status: 0 when every cell was analyzed and none is a syntax error (even after the
-/// rewrites), 1 when some cell is a syntax error, 2 for usage or input errors.
+/// Exit status: 0 when every cell was analyzed and none is a syntax error (with `--transform`:
+/// even after the rewrites), 1 when some cell is a syntax error, 2 for usage or input errors.
 #[derive(Debug, Parser)]
 #[command(name = "pyrepl3-analyze", version, max_term_width = 100)]
 pub struct Args {
@@ -39,10 +42,10 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<String>,
 
-    /// Also print each transformed cell's source: the code pyrepl3 runs instead of a cell whose
-    /// plain `def` or `lambda` awaits (rewritten to `async def`, with `await` inserted at its
-    /// calls). Rewrites are reported as reasons whether or not this is given; in JSON, this adds
-    /// `transformed_source` to every cell. (The concise format marks rewritten cells either way.)
+    /// Apply pyrepl3's rewrites, as `pyrepl3 run` does, and print each transformed cell's source:
+    /// the code pyrepl3 runs instead of a cell whose plain `def` or `lambda` awaits (rewritten to
+    /// `async def`, with `await` inserted at its calls). Every rewrite is a reason and a
+    /// `transforms` entry in JSON, which also gains `transformed_source` on every cell.
     #[arg(long)]
     pub transform: bool,
 

@@ -4,7 +4,8 @@
 //! converted here, once: the analyzer's spans are byte offsets in a cell; people and the JSON
 //! contract want 1-based lines of the file and 1-based character columns.
 //!
-//! Each cell goes through the analyzer's transforms first ([`pyrepl3_analyzer::transform`]), as
+//! By default each verdict is CPython's own. With `--transform` ([`ReportOptions::transform`])
+//! each cell goes through the analyzer's transforms first ([`pyrepl3_analyzer::transform`]), as
 //! pyrepl3 runs it: a plain `def` or `lambda` that awaits becomes `async def` and its calls get
 //! `await`. A transformed cell is analyzed as transformed (so it is no longer a syntax error, and
 //! its mode is that of the code that runs), with every position moved back to the user's text
@@ -153,6 +154,10 @@ impl FileReport {
 /// How files are analyzed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReportOptions {
+    /// Apply pyrepl3's transforms (`--transform`): cells CPython refuses because a plain `def`
+    /// or `lambda` awaits are rewritten, and the mode is that of the code pyrepl3 runs. Without
+    /// it, every verdict is CPython's own (such a cell is a syntax error naming the fix).
+    pub transform: bool,
     /// Also wrap every cell in `async def __pyrepl3_cell__():` with `global` hoisting (the
     /// executor's fallback path), to show that path's source. Modes still describe the direct
     /// path; a cell the wrapper cannot run gets a warning.
@@ -170,7 +175,7 @@ fn analyze_cell(
 ) -> (String, CellAnalysis, CellTransform) {
     match std::str::from_utf8(bytes) {
         Ok(text) => {
-            let (analysis, transform) = transform_and_analyze(text, state, options, report);
+            let (analysis, transform) = analyze_text(text, state, options, report);
             (text.to_string(), analysis, transform)
         }
         Err(_) => {
@@ -182,6 +187,24 @@ fn analyze_cell(
                 CellTransform::default(),
             )
         }
+    }
+}
+
+/// Analyze one cell's text: CPython's verdict, or with [`ReportOptions::transform`] the
+/// verdict on what pyrepl3 runs after its rewrites.
+fn analyze_text(
+    text: &str,
+    state: &mut SessionState,
+    options: &CellOptions,
+    report: &ReportOptions,
+) -> (CellAnalysis, CellTransform) {
+    if report.transform || report.wrap {
+        transform_and_analyze(text, state, options, report)
+    } else {
+        (
+            pyrepl3_analyzer::analyze_cell_with(text, state, options),
+            CellTransform::default(),
+        )
     }
 }
 
@@ -350,6 +373,7 @@ pub fn transform_and_analyze(
             needs_loop_thread: false,
             error: Some(error),
             line_index: original.line_index,
+            transform: None,
         }
     } else {
         let mut analysis = match &direct.transformed_source {
@@ -484,8 +508,7 @@ pub fn analyze_file_with(
                     ..CellOptions::default()
                 };
                 let analyzed = python_part(&cell.source);
-                let (analysis, transform) =
-                    transform_and_analyze(analyzed, &mut state, &options, report);
+                let (analysis, transform) = analyze_text(analyzed, &mut state, &options, report);
                 cells.push(CellReport {
                     index,
                     line: 1,
@@ -571,7 +594,12 @@ mod tests {
     #[test]
     fn a_rewritten_cell_is_analyzed_as_rewritten_in_the_user_positions() {
         let src = "import asyncio\ndef f():\n    await asyncio.sleep(0)\n# %%\nx = f()\n";
-        let report = analyze_file("t.py".into(), Kind::Python, src.as_bytes()).unwrap();
+        let transform = ReportOptions {
+            transform: true,
+            wrap: false,
+        };
+        let report =
+            analyze_file_with("t.py".into(), Kind::Python, src.as_bytes(), &transform).unwrap();
         let (first, second) = (&report.cells[0], &report.cells[1]);
         assert_eq!(first.analysis.mode, Mode::AsyncDef);
         assert!(first.transform.rewritten && !first.transform.refused);
@@ -605,7 +633,12 @@ mod tests {
         // The helper for the inline lambda takes a line of its own above line 3 of the file; the
         // import below it is still the user's line 4.
         let src = "# %%\nx = 1\nhs = [lambda: await g()]\nimport time\ntime.sleep(1)\n";
-        let report = analyze_file("t.py".into(), Kind::Python, src.as_bytes()).unwrap();
+        let transform = ReportOptions {
+            transform: true,
+            wrap: false,
+        };
+        let report =
+            analyze_file_with("t.py".into(), Kind::Python, src.as_bytes(), &transform).unwrap();
         let cell = &report.cells[0];
         assert!(cell.transform.rewritten);
         let call = &cell.analysis.blocking_calls[0];

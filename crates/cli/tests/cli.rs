@@ -240,7 +240,20 @@ fn json_follows_the_version_1_contract() {
         }
     }
     assert!(saw_error);
-    assert!(saw_transform);
+    // Without `--transform` every verdict is CPython's: nothing is rewritten.
+    assert!(!saw_transform);
+
+    // With it, the rewrites are listed (and `transformed_source` is on every cell).
+    let (v, _) = json_of(&["--transform", "examples/transforms.py"]);
+    let cells = v["files"][0]["cells"].as_array().unwrap();
+    let listed: Vec<&str> = cells
+        .iter()
+        .flat_map(|c| c["transforms"].as_array().unwrap())
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert!(!listed.is_empty());
+    assert!(listed.iter().all(|k| kinds.contains(k)), "{listed:?}");
+    assert!(cells.iter().all(|c| c.get("transformed_source").is_some()));
 }
 
 /// The text of the file between two (line, character column) positions on one line.

@@ -54,7 +54,7 @@ proptest! {
 
     #[test]
     fn python_files_never_panic_and_positions_stay_in_their_cell(bytes in source(), wrap in any::<bool>()) {
-        let options = ReportOptions { wrap };
+        let options = ReportOptions { transform: true, wrap };
         let report = analyze_file_with("p.py".into(), Kind::Python, &bytes, &options).unwrap();
         // A file of markdown cells only has no code cell; any other file has at least one.
         prop_assert!(
