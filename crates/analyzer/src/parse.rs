@@ -106,6 +106,14 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         (None, Some(te)) => return Err(te),
         (None, None) => {}
     }
+    if let Some(at) = fstring_nested_too_deeply(p) {
+        return Err(ParseFailure {
+            kind: "SyntaxError",
+            message: "f-string: expressions nested too deeply".to_string(),
+            span: Span::empty(at),
+            too_deep: false,
+        });
+    }
     if depth > MAX_TREE_DEPTH {
         return Err(ParseFailure {
             kind: "RecursionError",
@@ -419,6 +427,54 @@ fn find_target(parsed: &Parsed<ModModule>, range: TextRange) -> Option<(&Expr, b
         _ => false,
     });
     Some((expr, single_assign))
+}
+
+/// CPython 3.11's f-string parser allows a replacement field in the format spec of a replacement
+/// field, but not one level deeper (`f'{x:{y:{z}}}'`); ruff's parser accepts any depth.
+fn fstring_nested_too_deeply(parsed: &Parsed<ModModule>) -> Option<u32> {
+    use ruff_python_ast::InterpolatedStringElement as El;
+    fn check(elements: &[El], level: usize) -> Option<u32> {
+        for el in elements {
+            if let El::Interpolation(i) = el {
+                if level >= 2 {
+                    return Some(i.range.start().to_u32());
+                }
+                if let Some(spec) = &i.format_spec
+                    && let Some(at) = check(&spec.elements, level + 1)
+                {
+                    return Some(at);
+                }
+            }
+        }
+        None
+    }
+    struct Find(Option<u32>);
+    impl<'a> Visitor<'a> for Find {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.0.is_some() {
+                return;
+            }
+            if let Expr::FString(f) = expr {
+                for fs in f.value.f_strings() {
+                    if let Some(at) = check(&fs.elements, 0) {
+                        self.0 = Some(at);
+                        return;
+                    }
+                }
+            }
+            stack::guard(|| visitor::walk_expr(self, expr));
+        }
+    }
+    if !parsed
+        .tokens()
+        .iter()
+        .any(|t| t.kind() == TokenKind::FStringStart)
+    {
+        return None;
+    }
+    let mut f = Find(None);
+    f.visit_body(&parsed.syntax().body);
+    f.0
 }
 
 /// CPython's `_PyPegen_get_expr_name`.
