@@ -56,11 +56,14 @@ enum ScopeDepth {
 
 /// A nested function, lambda, class or comprehension scope and the names declared `global` in it.
 ///
-/// CPython refuses a name bound (or used) before its `global` declaration, so for a cell that
-/// compiles, a binding is global exactly when the declaration was seen before it.
+/// A binding is global when the scope declares the name `global`, usually before (CPython
+/// refuses most bindings before the declaration, but not imports, nor an assignment in an
+/// `except` handler before a declaration in the `else` branch).
 #[derive(Default)]
 struct NestedScope<'a> {
     globals: Vec<&'a str>,
+    /// Names bound in this scope before any `global` declaration of them.
+    bound_before: Vec<&'a str>,
     /// Comprehension scopes pass walrus targets up to the enclosing scope.
     comprehension: bool,
 }
@@ -74,12 +77,18 @@ struct Collector<'a> {
 
 impl<'a> Collector<'a> {
     fn bind_in(&mut self, scope: Option<usize>, name: &'a str) {
-        let global = match scope {
-            None => true,
-            Some(i) => self.scopes[i].globals.contains(&name),
-        };
-        if global {
-            self.module_names.insert(name);
+        match scope {
+            None => {
+                self.module_names.insert(name);
+            }
+            Some(i) => {
+                let s = &mut self.scopes[i];
+                if s.globals.contains(&name) {
+                    self.module_names.insert(name);
+                } else {
+                    s.bound_before.push(name);
+                }
+            }
         }
     }
 
@@ -120,7 +129,13 @@ impl<'a> Collector<'a> {
 
     fn exit(&mut self, depth: ScopeDepth) {
         self.depth = depth;
-        self.scopes.pop();
+        if let Some(s) = self.scopes.pop() {
+            for g in s.globals {
+                if s.bound_before.contains(&g) {
+                    self.module_names.insert(g);
+                }
+            }
+        }
     }
 
     fn pattern(&mut self, p: &'a Pattern) {

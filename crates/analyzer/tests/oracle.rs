@@ -481,6 +481,45 @@ fn generated_nested_expressions() -> Vec<String> {
 }
 
 #[test]
+fn bound_names_match_cpython_symbol_table() {
+    // Every corpus cell and a third of the generated cells that compile: the names the
+    // analyzer says the cell binds are the ones CPython's symbol table binds at module scope
+    // (plus names declared `global` and bound in nested scopes), except bare annotations
+    // (`x: int` binds nothing; the analyzer reports `__annotations__` instead).
+    let mut sources: Vec<String> = recorded_cells().into_iter().map(|c| c.source).collect();
+    sources.extend(generated_cells().into_iter().step_by(3));
+    sources.extend(generated_nested_expressions().into_iter().step_by(5));
+    let expected = harness::ask_bindings(&sources);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (src, exp) in sources.iter().zip(&expected) {
+        let Some(exp) = exp else { continue };
+        let a = analyze(src);
+        if a.mode == Mode::SyntaxError {
+            continue; // the verdict tests cover these
+        }
+        checked += 1;
+        let want: Vec<&str> = exp
+            .names
+            .iter()
+            .filter(|n| !exp.annotation_only.contains(n))
+            .map(String::as_str)
+            .collect();
+        let got: Vec<&str> = a
+            .bound_names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !matches!(*n, "__doc__" | "__annotations__"))
+            .collect();
+        if want != got {
+            failures.push(format!("CPython {want:?}, we say {got:?}\n    {src:?}"));
+        }
+    }
+    assert!(checked > 5_000, "only {checked} cells checked");
+    report(&failures, checked);
+}
+
+#[test]
 fn generated_cells_agree_with_live_cpython() {
     check_generated(generated_cells());
 }

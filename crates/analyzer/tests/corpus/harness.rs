@@ -193,3 +193,32 @@ pub fn analyze(source: &str) -> CellAnalysis {
 pub fn analyze_file(bytes: &[u8]) -> CellAnalysis {
     analyze_bytes(bytes, &mut SessionState::new(), &Default::default())
 }
+
+/// CPython's symbol-table view of what a cell binds (see `module_bindings` in `oracle.py`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Bindings {
+    pub names: Vec<String>,
+    pub annotation_only: Vec<String>,
+}
+
+/// Ask a live CPython 3.11 for the module bindings of each source (`None`: does not compile).
+pub fn ask_bindings(sources: &[String]) -> Vec<Option<Bindings>> {
+    let script = corpus_dir().join("oracle.py");
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .arg("bindings")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 (CPython 3.11) must be on PATH: it is the oracle");
+    let payload = serde_json::to_vec(sources).expect("serializable");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(&payload).expect("write to python3");
+    });
+    let out = child.wait_with_output().expect("python3 runs");
+    writer.join().expect("writer thread");
+    assert!(out.status.success(), "oracle.py bindings failed");
+    serde_json::from_slice(&out.stdout).expect("oracle.py answers JSON")
+}
