@@ -411,6 +411,16 @@ fn generated_cells() -> Vec<String> {
         let leaf = &leaves[rng.next(leaves.len())];
         cells.push(wrap(a, &wrap(b, &wrap(c, leaf))));
     }
+    // Two constructs in one cell, each in its own context: which error CPython reports first
+    // (future imports, then the symbol table, then code generation, each in its own order).
+    for _ in 0..6000 {
+        let a = STMT_CTX[rng.next(STMT_CTX.len())];
+        let b = STMT_CTX[rng.next(STMT_CTX.len())];
+        let first = &leaves[rng.next(leaves.len())];
+        let second = &leaves[rng.next(leaves.len())];
+        cells.push(format!("{}\n{}", wrap(a, first), wrap(b, second)));
+        cells.push(wrap(a, &format!("{first}\n{second}")));
+    }
     // Under `from __future__ import annotations`, annotations are not evaluated.
     for e in EXPRS {
         for ctx in [
