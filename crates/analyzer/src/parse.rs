@@ -68,6 +68,15 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
     } else {
         ParserMode::Module
     };
+    if let Some(at) = source.bytes().position(|b| b == 0) {
+        // `compile()` refuses NUL bytes before tokenizing anything.
+        return Err(ParseFailure {
+            kind: "SyntaxError",
+            message: "source code string cannot contain null bytes".to_string(),
+            span: Span::empty(at as u32),
+            too_deep: false,
+        });
+    }
     let options = ParseOptions::from(mode).with_target_version(PythonVersion::PY311);
     let parsed = ruff_python_parser::parse_unchecked(source, options)
         .try_into_module()
@@ -94,7 +103,7 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
     // parser errors that come later in the cell, and over a generic "invalid syntax" anywhere.
     let parser_error =
         first_error.map(|(range, message)| cpython_failure(source, p, range, &message));
-    let tokenizer_error = tokenizer_failure(p);
+    let tokenizer_error = tokenizer_failure(source, p);
     match (parser_error, tokenizer_error) {
         (Some(pe), Some(te)) => {
             if te.span.start <= pe.span.start || pe.message == "invalid syntax" || te.too_deep {
@@ -250,6 +259,9 @@ fn cpython_message(
             "iterable argument unpacking follows keyword argument unpacking"
         }
         "Expected one or more exception types" => "expected one or more exception types",
+        "f-string: lambda expressions are not allowed without parentheses" => {
+            "f-string: invalid syntax"
+        }
         "Parameter cannot follow var-keyword parameter" => {
             "arguments cannot follow var-keyword argument"
         }
@@ -263,6 +275,9 @@ fn cpython_message(
     };
     if !simple.is_empty() {
         return (simple.to_string(), span);
+    }
+    if let Some(m) = number_literal_error(source, start, message) {
+        return (m, span);
     }
     if message == "Simple statements must be separated by newlines or semicolons" {
         // `print "hi"`: CPython's hint for Python 2 statements.
@@ -281,6 +296,38 @@ fn cpython_message(
             }
         }
         return invalid();
+    }
+    if message.starts_with("Cannot use an escape sequence (backslash) in f-strings") {
+        return (
+            "f-string expression part cannot include a backslash".into(),
+            span,
+        );
+    }
+    if message.starts_with("Cannot use comments in f-strings") {
+        return ("f-string expression part cannot include '#'".into(), span);
+    }
+    if message == "Bytes literal cannot be mixed with non-bytes literals" {
+        return ("cannot mix bytes and nonbytes literals".into(), span);
+    }
+    if let Some(c) = source[start.min(source.len())..].chars().next()
+        && !c.is_ascii()
+        && !unicode_ident_char(c)
+        && (message.starts_with("Got unexpected") || message.starts_with("Expected"))
+    {
+        let m = if c.is_whitespace() || c.is_control() {
+            format!("invalid non-printable character U+{:04X}", c as u32)
+        } else {
+            format!("invalid character '{c}' (U+{:04X})", c as u32)
+        };
+        return (m, span);
+    }
+    if message == "Expected an expression"
+        && source[..start.min(source.len())].trim_end().ends_with('{')
+        && source[start.min(source.len())..]
+            .trim_start()
+            .starts_with('}')
+    {
+        return ("f-string: empty expression not allowed".into(), span);
     }
     if message.starts_with("Expected `:`, found") {
         return ("expected ':'".into(), Span::empty(span.start));
@@ -308,7 +355,7 @@ fn cpython_message(
         return (
             format!(
                 "unterminated triple-quoted string literal (detected at line {})",
-                line_number(source, source.len())
+                line_number(source, source.trim_end().len())
             ),
             span,
         );
@@ -375,6 +422,62 @@ fn cpython_message(
         };
     }
     (message.to_string(), span)
+}
+
+/// A character that may continue a Python identifier (approximately: alphanumeric or `_`).
+fn unicode_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// CPython's tokenizer messages for malformed number literals, from the literal's text around
+/// the error.
+fn number_literal_error(source: &str, start: usize, message: &str) -> Option<String> {
+    let plausible = message == "invalid syntax"
+        || message.starts_with("Expected ")
+        || message.starts_with("Got unexpected")
+        || message.contains("ParseIntError")
+        || message.starts_with("Invalid decimal integer literal")
+        || message.starts_with("Simple statements must be separated");
+    if !plausible {
+        return None;
+    }
+    let bytes = source.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
+    let mut s = start.min(bytes.len());
+    while s > 0 && is_word(bytes[s - 1]) {
+        s -= 1;
+    }
+    let mut e = start.min(bytes.len());
+    while e < bytes.len() && is_word(bytes[e]) {
+        e += 1;
+    }
+    let word = source.get(s..e)?;
+    if !word.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let lower = word.to_ascii_lowercase();
+    let digits_after = |prefix: &str, ok: &dyn Fn(char) -> bool, what: &str| -> String {
+        let body = &lower[prefix.len()..];
+        match body.chars().find(|c| !ok(*c) && *c != '_') {
+            Some(c) if c.is_ascii_digit() => format!("invalid digit '{c}' in {what} literal"),
+            _ => format!("invalid {what} literal"),
+        }
+    };
+    Some(if lower.starts_with("0b") {
+        digits_after("0b", &|c| c == '0' || c == '1', "binary")
+    } else if lower.starts_with("0o") {
+        digits_after("0o", &|c| ('0'..='7').contains(&c), "octal")
+    } else if lower.starts_with("0x") {
+        "invalid hexadecimal literal".to_string()
+    } else if lower.len() > 1
+        && lower.starts_with('0')
+        && lower.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+        && lower.bytes().any(|b| b != b'0' && b != b'_')
+    {
+        "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers".to_string()
+    } else {
+        "invalid decimal literal".to_string()
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -511,7 +614,7 @@ fn expr_name(e: &Expr) -> &'static str {
 
 /// CPython's tokenizer errors, checked on ruff's tokens: bracket and indentation limits,
 /// unmatched and mismatched brackets, brackets never closed.
-fn tokenizer_failure(parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
+fn tokenizer_failure(source: &str, parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
     let mut brackets: Vec<(TokenKind, TextRange)> = Vec::new();
     let mut indents = 0usize;
     let fail = |message: String, range: TextRange, too_deep: bool| ParseFailure {
@@ -524,8 +627,8 @@ fn tokenizer_failure(parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
         span: Span::empty(range.start().to_u32()),
         too_deep,
     };
-    let source = parsed.tokens();
-    for tok in source.iter() {
+    let tokens = parsed.tokens();
+    for tok in tokens.iter() {
         match tok.kind() {
             TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
                 if brackets.len() >= MAX_BRACKET_DEPTH {
@@ -570,6 +673,9 @@ fn tokenizer_failure(parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
             _ => {}
         }
     }
+    if let Some(f) = tab_failure(source, parsed) {
+        return Some(f);
+    }
     brackets.last().map(|(open, range)| {
         fail(
             format!("'{}' was never closed", bracket_char(*open)),
@@ -577,6 +683,98 @@ fn tokenizer_failure(parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
             false,
         )
     })
+}
+
+/// CPython's tokenizer measures each logical line's indentation twice, with tabs to multiples of
+/// 8 and with tabs as one column, and raises `TabError` when the two disagree about the block
+/// structure.
+fn tab_failure(source: &str, parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
+    if !source.contains('\t') {
+        return None;
+    }
+    // (col with tabs to 8, col with tabs as 1) of each open indentation level.
+    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    let mut at_line_start = true;
+    for tok in parsed.tokens().iter() {
+        match tok.kind() {
+            TokenKind::Newline => {
+                at_line_start = true;
+                continue;
+            }
+            TokenKind::NonLogicalNewline
+            | TokenKind::Comment
+            | TokenKind::Indent
+            | TokenKind::Dedent => continue,
+            // Ruff's lexer turns indentation it cannot place into an `Unknown` token.
+            TokenKind::Unknown
+                if source
+                    .get(tok.start().to_usize()..tok.end().to_usize())
+                    .is_some_and(|t| t.chars().all(|c| matches!(c, ' ' | '\t' | '\x0c'))) =>
+            {
+                continue;
+            }
+            _ => {}
+        }
+        if !at_line_start {
+            continue;
+        }
+        at_line_start = false;
+        let start = tok.start().to_usize();
+        let ls = line_start(source, start);
+        let Some(prefix) = source.get(ls..start) else {
+            continue;
+        };
+        if !prefix.chars().all(|c| matches!(c, ' ' | '\t' | '\x0c')) {
+            continue;
+        }
+        let (mut col, mut alt) = (0usize, 0usize);
+        for c in prefix.chars() {
+            match c {
+                ' ' => {
+                    col += 1;
+                    alt += 1;
+                }
+                '\t' => {
+                    col = (col / 8 + 1) * 8;
+                    alt += 1;
+                }
+                _ => {
+                    col = 0;
+                    alt = 0;
+                }
+            }
+        }
+        let tab_error = || ParseFailure {
+            kind: "TabError",
+            message: "inconsistent use of tabs and spaces in indentation".to_string(),
+            span: Span::empty(ls as u32),
+            too_deep: false,
+        };
+        let &(top, alt_top) = stack.last().expect("never empty");
+        if col == top {
+            if alt != alt_top {
+                return Some(tab_error());
+            }
+        } else if col > top {
+            if alt <= alt_top {
+                return Some(tab_error());
+            }
+            stack.push((col, alt));
+        } else {
+            while stack.len() > 1 && col < stack.last().expect("non-empty").0 {
+                stack.pop();
+            }
+            let &(top, alt_top) = stack.last().expect("never empty");
+            if col == top && alt != alt_top {
+                return Some(tab_error());
+            }
+            if col != top {
+                // A dedent to no known level: ruff reports it as an indentation error.
+                return None;
+            }
+        }
+    }
+    None
 }
 
 fn bracket_char(kind: TokenKind) -> char {
@@ -650,6 +848,18 @@ mod tests {
         assert_eq!(err.kind, "RecursionError");
         let src = format!("x = {}y", "not ".repeat(100_000));
         assert!(parse_cell(&src, false).is_err());
+    }
+
+    #[test]
+    fn null_bytes_and_tab_errors_are_refused_like_cpython() {
+        let err = parse_cell("x = 1\0\n", false).err().expect("refused");
+        assert_eq!(err.message, "source code string cannot contain null bytes");
+        let err = parse_cell("if x:\n    \ta\n\t    b\n", false)
+            .err()
+            .expect("refused");
+        assert_eq!(err.kind, "TabError");
+        // Tabs used consistently are fine.
+        assert!(parse_cell("if x:\n\tif y:\n\t\tpass\n\tz\n", false).is_ok());
     }
 
     #[test]

@@ -135,6 +135,12 @@ def module_bindings(src):
             else:
                 self.generic_visit(node)
 
+        # A comprehension's targets are its own; only walrus targets inside bind here.
+        def visit_comprehension(self, node):
+            self.visit(node.iter)
+            for cond in node.ifs:
+                self.visit(cond)
+
         def visit_Name(self, node):
             if not isinstance(node.ctx, ast.Load):
                 bound_otherwise.add(node.id)
