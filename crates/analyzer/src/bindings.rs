@@ -27,6 +27,7 @@ pub(crate) struct ModuleBindings {
 /// Collect the module-scope bindings of `module`.
 pub(crate) fn collect(module: &ModModule) -> ModuleBindings {
     let mut c = Collector {
+        level: 0,
         module_names: FxHashSet::default(),
         scopes: Vec::new(),
         depth: ScopeDepth::Module,
@@ -68,7 +69,12 @@ struct NestedScope<'a> {
     comprehension: bool,
 }
 
+/// Walks check for stack space every this many levels (a check costs more than a level).
+const GUARD_EVERY: u32 = 8;
+
 struct Collector<'a> {
+    /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
+    level: u32,
     module_names: FxHashSet<&'a str>,
     scopes: Vec<NestedScope<'a>>,
     depth: ScopeDepth,
@@ -244,7 +250,29 @@ impl<'a> Visitor<'a> for Collector<'a> {
     }
 
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        stack::guard(|| match stmt {
+        self.level += 1;
+        if self.level.is_multiple_of(GUARD_EVERY) {
+            stack::guard(|| self.stmt_inner(stmt));
+        } else {
+            self.stmt_inner(stmt);
+        }
+        self.level -= 1;
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        self.level += 1;
+        if self.level.is_multiple_of(GUARD_EVERY) {
+            stack::guard(|| self.expr_inner(expr));
+        } else {
+            self.expr_inner(expr);
+        }
+        self.level -= 1;
+    }
+}
+
+impl<'a> Collector<'a> {
+    fn stmt_inner(&mut self, stmt: &'a Stmt) {
+        match stmt {
             Stmt::FunctionDef(f) => {
                 if f.is_async && self.scopes.is_empty() {
                     let end = f.returns.as_deref().map_or(f.parameters.end(), Ranged::end);
@@ -394,11 +422,11 @@ impl<'a> Visitor<'a> for Collector<'a> {
                 }
             }
             _ => visitor::walk_stmt(self, stmt),
-        });
+        }
     }
 
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        stack::guard(|| match expr {
+    fn expr_inner(&mut self, expr: &'a Expr) {
+        match expr {
             Expr::Named(n) => {
                 self.visit_expr(&n.value);
                 if let Expr::Name(t) = n.target.as_ref() {
@@ -474,7 +502,7 @@ impl<'a> Visitor<'a> for Collector<'a> {
                 visitor::walk_expr(self, expr);
             }
             _ => visitor::walk_expr(self, expr),
-        });
+        }
     }
 }
 

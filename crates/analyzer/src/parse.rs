@@ -806,13 +806,21 @@ fn measure_depth(module: &ModModule) -> usize {
         fn visit_stmt(&mut self, stmt: &'a Stmt) {
             self.current += 1;
             self.max = self.max.max(self.current);
-            stack::guard(|| visitor::walk_stmt(self, stmt));
+            if self.current.is_multiple_of(GUARD_EVERY) {
+                stack::guard(|| visitor::walk_stmt(self, stmt));
+            } else {
+                visitor::walk_stmt(self, stmt);
+            }
             self.current -= 1;
         }
         fn visit_expr(&mut self, expr: &'a Expr) {
             self.current += 1;
             self.max = self.max.max(self.current);
-            stack::guard(|| visitor::walk_expr(self, expr));
+            if self.current.is_multiple_of(GUARD_EVERY) {
+                stack::guard(|| visitor::walk_expr(self, expr));
+            } else {
+                visitor::walk_expr(self, expr);
+            }
             self.current -= 1;
         }
     }
@@ -820,6 +828,9 @@ fn measure_depth(module: &ModModule) -> usize {
     d.visit_body(&module.body);
     d.max
 }
+
+/// Walks check for stack space every this many levels (a check costs more than a level).
+const GUARD_EVERY: usize = 8;
 
 /// The range of the whole cell, for errors about the cell as a whole.
 #[allow(dead_code)]

@@ -383,11 +383,18 @@ struct Symtable<'a> {
     any_nonlocal: bool,
     /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
     depth: u32,
+    /// Record every name's flags. Only `global`, `nonlocal` and `:=` can make them matter
+    /// (parameters, for duplicates, are always recorded); without them in the source text the
+    /// walk skips the bookkeeping.
+    track_names: bool,
 }
 
 impl<'a> Symtable<'a> {
     fn new(source: &'a str, future_annotations: bool) -> Self {
+        let track_names =
+            source.contains("global") || source.contains("nonlocal") || source.contains(":=");
         Self {
+            track_names,
             source,
             future_annotations,
             stes: Vec::new(),
@@ -435,6 +442,9 @@ impl<'a> Symtable<'a> {
     }
 
     fn add_def_in(&mut self, i: usize, name: &'a str, flag: u32, range: TextRange) -> Res {
+        if !self.track_names && flag & DEF_PARAM == 0 {
+            return Ok(());
+        }
         let ste = &mut self.stes[i];
         let mut val = match ste.symbols.get(name) {
             Some(v) => {
