@@ -4,7 +4,7 @@ use ruff_python_ast::token::TokenKind;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, ModModule, PythonVersion, Stmt};
 use ruff_python_parser::{Mode as ParserMode, ParseOptions, Parsed};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::span::Span;
 use crate::stack;
@@ -78,10 +78,17 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         });
     }
     let options = ParseOptions::from(mode).with_target_version(PythonVersion::PY311);
-    let parsed = ruff_python_parser::parse_unchecked(source, options)
+    let parsed = ruff_python_parser::parse_unchecked(source, options.clone())
         .try_into_module()
         .expect("Mode::Module and Mode::Ipython always give a module");
 
+    let mut parsed = parsed;
+    if !parsed.errors().is_empty()
+        && let Some(fixed) = reparse_bare_genexp_fields(source, &parsed, options)
+    {
+        let depth = measure_depth(parsed.syntax());
+        stack::drop_deep(std::mem::replace(&mut parsed, fixed), depth);
+    }
     let depth = measure_depth(parsed.syntax());
     let cell = ParsedCell {
         parsed: Some(parsed),
@@ -612,6 +619,284 @@ fn expr_name(e: &Expr) -> &'static str {
     }
 }
 
+/// CPython 3.11 compiles each f-string replacement field as if parenthesized, so a bare
+/// generator expression is valid there (`f'{x async for x in xs}'`); ruff's parser refuses it.
+///
+/// When the cell has such a field, re-parse a copy of the source in which each affected f-string
+/// is rewritten in place, byte for byte, as a parenthesized tuple of its field expressions
+/// (`f'a{x for x in y}'` becomes `((x for x in y))` padded with spaces to the same length):
+/// every expression keeps its offsets, so the tree is valid for the original source. Returns
+/// `None` (keep ruff's error) unless the rewrite parses without errors.
+fn reparse_bare_genexp_fields(
+    source: &str,
+    parsed: &Parsed<ModModule>,
+    options: ParseOptions,
+) -> Option<Parsed<ModModule>> {
+    let tokens: Vec<(TokenKind, TextRange)> = parsed
+        .tokens()
+        .iter()
+        .map(|t| (t.kind(), t.range()))
+        .collect();
+    if !tokens.iter().any(|(k, _)| *k == TokenKind::FStringStart) {
+        return None;
+    }
+    let mut bytes = source.as_bytes().to_vec();
+    let mut changed = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        if tokens[i].0 != TokenKind::FStringStart {
+            i += 1;
+            continue;
+        }
+        let fs_start = tokens[i].1.start().to_usize();
+        let Some((fs_end, mut fields, mut has_genexp)) = fstring_fields(source, fs_start) else {
+            i += 1;
+            continue;
+        };
+        // The implicitly concatenated literals around it, on the same line, form one group:
+        // plain strings become spaces, f-strings contribute their fields. (Ruff's tokens after
+        // the error are not reliable, so the literals after are found in the text.)
+        let trivia = |k: &TokenKind| matches!(k, TokenKind::NonLogicalNewline | TokenKind::Comment);
+        let mut group_start = fs_start;
+        if let Some((k, r)) = tokens[..i].iter().rev().find(|(k, _)| !trivia(k)) {
+            let between = source.get(r.end().to_usize()..fs_start).unwrap_or("\n");
+            if between.chars().all(|c| c == ' ' || c == '\t') {
+                match k {
+                    TokenKind::String => group_start = r.start().to_usize(),
+                    // The end of an f-string this one continues: its group was not rewritten.
+                    TokenKind::FStringEnd => {
+                        i += 1;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut after = fs_end;
+        let mut whole = true;
+        while let Some((lit_start, lit_end, is_f)) = adjacent_string_literal(source, after) {
+            if is_f {
+                let Some((end, more, genexp)) = fstring_fields(source, lit_start) else {
+                    whole = false;
+                    break;
+                };
+                fields.extend(more);
+                has_genexp |= genexp;
+                after = end;
+            } else {
+                after = lit_end;
+            }
+        }
+        let clean = fields.iter().all(|r| {
+            source
+                .get(r.start().to_usize()..r.end().to_usize())
+                .is_some_and(|text| !text.contains(['\\', '#']))
+        });
+        if has_genexp && clean && whole && !fields.is_empty() {
+            // The gaps around the expressions get `((`, `),(` and `))`, then spaces.
+            let mut gaps = Vec::with_capacity(fields.len() + 1);
+            let mut at = group_start;
+            for r in &fields {
+                gaps.push((at, r.start().to_usize()));
+                at = r.end().to_usize();
+            }
+            gaps.push((at, after));
+            let last = gaps.len() - 1;
+            for (g, &(a, b)) in gaps.iter().enumerate() {
+                let fill: &[u8] = if g == 0 {
+                    b"(("
+                } else if g == last {
+                    b"))"
+                } else {
+                    b"),("
+                };
+                let slots: Vec<usize> = (a..b)
+                    .filter(|&j| !matches!(bytes[j], b'\n' | b'\r'))
+                    .collect();
+                if slots.len() < fill.len() {
+                    return None;
+                }
+                for (n, &j) in slots.iter().enumerate() {
+                    bytes[j] = fill.get(n).copied().unwrap_or(b' ');
+                }
+            }
+            changed = true;
+        }
+        // Continue with the first token after the group.
+        i = tokens
+            .iter()
+            .position(|(_, r)| r.start().to_usize() >= after)
+            .unwrap_or(tokens.len())
+            .max(i + 1);
+    }
+    if !changed {
+        return None;
+    }
+    let text = String::from_utf8(bytes).ok()?;
+    let reparsed = ruff_python_parser::parse_unchecked(&text, options).try_into_module()?;
+    if reparsed.errors().is_empty() && reparsed.unsupported_syntax_errors().is_empty() {
+        Some(reparsed)
+    } else {
+        let depth = measure_depth(reparsed.syntax());
+        stack::drop_deep(reparsed, depth);
+        None
+    }
+}
+
+/// A string literal starting on the same line after `at` (spaces and tabs between): its byte
+/// range and whether it is an f-string. Only simple literals (no backslash-newlines) are found.
+fn adjacent_string_literal(source: &str, at: usize) -> Option<(usize, usize, bool)> {
+    let b = source.as_bytes();
+    let mut i = at;
+    while matches!(b.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    let start = i;
+    while b.get(i).is_some_and(|c| c.is_ascii_alphabetic()) {
+        i += 1;
+    }
+    let prefix = source.get(start..i)?.to_ascii_lowercase();
+    if prefix.len() > 2 || prefix.chars().any(|c| !matches!(c, 'r' | 'b' | 'u' | 'f')) {
+        return None;
+    }
+    let quote = *b.get(i)?;
+    if quote != b'\'' && quote != b'"' {
+        return None;
+    }
+    let triple = b.get(i..i + 3) == Some(&[quote, quote, quote][..]);
+    let qlen = if triple { 3 } else { 1 };
+    i += qlen;
+    loop {
+        match *b.get(i)? {
+            b'\\' => i += 2,
+            b'\n' | b'\r' if !triple => return None,
+            c if c == quote
+                && b.get(i..i + qlen)
+                    .is_some_and(|s| s.iter().all(|x| *x == quote)) =>
+            {
+                return Some((start, i + qlen, prefix.contains('f')));
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// The replacement-field expressions of the f-string starting at byte `start` (its prefix),
+/// scanned from the source text (ruff's tokens after the error are not reliable): the byte
+/// offset just past its closing quote, the expression ranges, and whether one of them is a bare
+/// generator expression (a `for` outside brackets). `None` for shapes not handled (nested
+/// fields in format specs, nested strings with backslashes, unterminated).
+fn fstring_fields(source: &str, start: usize) -> Option<(usize, Vec<TextRange>, bool)> {
+    let b = source.as_bytes();
+    let mut i = start;
+    while i < b.len() && b[i].is_ascii_alphabetic() {
+        i += 1;
+    }
+    let quote = *b.get(i)?;
+    if quote != b'\'' && quote != b'"' {
+        return None;
+    }
+    let triple = b.get(i..i + 3) == Some(&[quote, quote, quote][..]);
+    let qlen = if triple { 3 } else { 1 };
+    i += qlen;
+    let closes = |i: usize| {
+        b.get(i..i + qlen)
+            .is_some_and(|s| s.iter().all(|c| *c == quote))
+    };
+    let mut fields = Vec::new();
+    let mut has_genexp = false;
+    while i < b.len() {
+        if closes(i) {
+            return Some((i + qlen, fields, has_genexp));
+        }
+        match b[i] {
+            b'\\' => i += 2,
+            b'{' if b.get(i + 1) == Some(&b'{') => i += 2,
+            b'}' if b.get(i + 1) == Some(&b'}') => i += 2,
+            b'{' => {
+                i += 1;
+                let first = i;
+                let mut depth = 0usize;
+                loop {
+                    let c = *b.get(i)?;
+                    if closes(i) || c == b'\\' || c == b'#' {
+                        return None;
+                    }
+                    match c {
+                        b'\'' | b'"' => {
+                            // A string inside the expression (another quote character).
+                            let q = c;
+                            i += 1;
+                            while *b.get(i)? != q {
+                                if b[i] == b'\\' {
+                                    return None;
+                                }
+                                i += 1;
+                            }
+                        }
+                        b'(' | b'[' | b'{' => depth += 1,
+                        b')' | b']' => depth = depth.checked_sub(1)?,
+                        b'}' if depth > 0 => depth -= 1,
+                        b'}' | b':' if depth == 0 => break,
+                        b'!' if depth == 0 && b.get(i + 1) != Some(&b'=') => break,
+                        b'=' if depth == 0
+                            && !matches!(b.get(i + 1), Some(b'='))
+                            && !matches!(b[i - 1], b'=' | b'!' | b'<' | b'>') =>
+                        {
+                            break;
+                        }
+                        b'f' if depth == 0
+                            && b.get(i..i + 3) == Some(b"for")
+                            && !b[i - 1].is_ascii_alphanumeric()
+                            && b[i - 1] != b'_'
+                            && b.get(i + 3)
+                                .is_some_and(|n| !n.is_ascii_alphanumeric() && *n != b'_') =>
+                        {
+                            has_genexp = true;
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                let text = source.get(first..i)?;
+                let lead = text.len() - text.trim_start().len();
+                let trail = text.len() - text.trim_end().len();
+                if text.trim().is_empty() {
+                    return None;
+                }
+                fields.push(TextRange::new(
+                    TextSize::try_from(first + lead).ok()?,
+                    TextSize::try_from(i - trail).ok()?,
+                ));
+                // Conversion, debug `=` and format spec, up to the field's `}`.
+                if b[i] == b'=' {
+                    i += 1;
+                    while b.get(i) == Some(&b' ') {
+                        i += 1;
+                    }
+                }
+                if b.get(i) == Some(&b'!') {
+                    // CPython 3.11: `!s`, `!r` or `!a`, then `:` or `}`.
+                    let conversion_ok = matches!(b.get(i + 1), Some(b's' | b'r' | b'a'))
+                        && matches!(b.get(i + 2), Some(b':' | b'}'));
+                    if !conversion_ok {
+                        return None;
+                    }
+                }
+                while *b.get(i)? != b'}' {
+                    if b[i] == b'{' || closes(i) {
+                        return None;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// CPython's tokenizer errors, checked on ruff's tokens: bracket and indentation limits,
 /// unmatched and mismatched brackets, brackets never closed.
 fn tokenizer_failure(source: &str, parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
@@ -871,6 +1156,36 @@ mod tests {
         assert_eq!(err.kind, "TabError");
         // Tabs used consistently are fine.
         assert!(parse_cell("if x:\n\tif y:\n\t\tpass\n\tz\n", false).is_ok());
+    }
+
+    #[test]
+    fn bare_generator_fields_in_fstrings_keep_their_offsets() {
+        let src = "x = 'a' f'{y async for y in z}' f'{w!r:>3}'\n";
+        let cell = parse_cell(src, false).expect("CPython 3.11 accepts this");
+        let text = format!("{:?}", cell.module());
+        // The rewritten f-strings keep every expression where the original source has it.
+        let y = src.find("y async").expect("present") as u32;
+        assert!(text.contains(&format!("{y}..")), "{text}");
+        assert!(parse_cell("f'{y for y in z!z}'", false).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        #[test]
+        fn arbitrary_token_soup_never_panics(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "await", "async", "for", "in", "def", "class", "lambda", "yield", "return",
+                "global", "nonlocal", "x", "y", "(", ")", "[", "]", "{", "}", ":", "=", ":=",
+                ",", "*", "**", "\n", "\n    ", "\t", "f'{", "}'", "'", "\"", "#", "\\",
+                "1", "0x", "_", "with", "as", "match", "case", "if", "else", "not", "-", ".",
+                "from", "import", "__future__", "__debug__", "@", "del", "try", "except*",
+            ]),
+            0..40,
+        )) {
+            let src = parts.concat();
+            let mut state = crate::SessionState::new();
+            let _ = crate::analyze_cell(&src, &mut state);
+        }
     }
 
     #[test]

@@ -97,8 +97,9 @@ pub struct Strictness {
 /// analyzer's control. Returns the reason when `source` is such a case.
 pub fn known_exception(source: &str, a: &CellAnalysis, v: &Verdict) -> Option<&'static str> {
     // CPython 3.11 compiles an f-string replacement field as if parenthesized, so a bare
-    // generator expression is valid there (`f'{x for x in y}'`); ruff's parser rejects it
-    // (with a message that depends on what surrounds the f-string).
+    // generator expression is valid there (`f'{x for x in y}'`); ruff's parser rejects it and
+    // parse.rs re-parses such f-strings rewritten in place, except when they are implicitly
+    // concatenated with other string literals (`f'{x for x in y}' 'z'`).
     let parser_error =
         a.mode == Mode::SyntaxError && a.reasons.first().is_some_and(|r| r.code() == "PR001");
     if parser_error && v.ast_ok && has_bare_genexp_field(source) {
