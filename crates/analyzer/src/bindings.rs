@@ -27,6 +27,7 @@ pub(crate) struct ModuleBindings {
 /// Collect the module-scope bindings of `module`.
 pub(crate) fn collect(module: &ModModule) -> ModuleBindings {
     let mut c = Collector {
+        level: 0,
         module_names: FxHashSet::default(),
         scopes: Vec::new(),
         depth: ScopeDepth::Module,
@@ -56,16 +57,24 @@ enum ScopeDepth {
 
 /// A nested function, lambda, class or comprehension scope and the names declared `global` in it.
 ///
-/// CPython refuses a name bound (or used) before its `global` declaration, so for a cell that
-/// compiles, a binding is global exactly when the declaration was seen before it.
+/// A binding is global when the scope declares the name `global`, usually before (CPython
+/// refuses most bindings before the declaration, but not imports, nor an assignment in an
+/// `except` handler before a declaration in the `else` branch).
 #[derive(Default)]
 struct NestedScope<'a> {
     globals: Vec<&'a str>,
+    /// Names bound in this scope before any `global` declaration of them.
+    bound_before: Vec<&'a str>,
     /// Comprehension scopes pass walrus targets up to the enclosing scope.
     comprehension: bool,
 }
 
+/// Walks check for stack space every this many levels (a check costs more than a level).
+const GUARD_EVERY: u32 = 8;
+
 struct Collector<'a> {
+    /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
+    level: u32,
     module_names: FxHashSet<&'a str>,
     scopes: Vec<NestedScope<'a>>,
     depth: ScopeDepth,
@@ -74,12 +83,18 @@ struct Collector<'a> {
 
 impl<'a> Collector<'a> {
     fn bind_in(&mut self, scope: Option<usize>, name: &'a str) {
-        let global = match scope {
-            None => true,
-            Some(i) => self.scopes[i].globals.contains(&name),
-        };
-        if global {
-            self.module_names.insert(name);
+        match scope {
+            None => {
+                self.module_names.insert(name);
+            }
+            Some(i) => {
+                let s = &mut self.scopes[i];
+                if s.globals.contains(&name) {
+                    self.module_names.insert(name);
+                } else {
+                    s.bound_before.push(name);
+                }
+            }
         }
     }
 
@@ -120,7 +135,13 @@ impl<'a> Collector<'a> {
 
     fn exit(&mut self, depth: ScopeDepth) {
         self.depth = depth;
-        self.scopes.pop();
+        if let Some(s) = self.scopes.pop() {
+            for g in s.globals {
+                if s.bound_before.contains(&g) {
+                    self.module_names.insert(g);
+                }
+            }
+        }
     }
 
     fn pattern(&mut self, p: &'a Pattern) {
@@ -229,7 +250,29 @@ impl<'a> Visitor<'a> for Collector<'a> {
     }
 
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        stack::guard(|| match stmt {
+        self.level += 1;
+        if self.level.is_multiple_of(GUARD_EVERY) {
+            stack::guard(|| self.stmt_inner(stmt));
+        } else {
+            self.stmt_inner(stmt);
+        }
+        self.level -= 1;
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        self.level += 1;
+        if self.level.is_multiple_of(GUARD_EVERY) {
+            stack::guard(|| self.expr_inner(expr));
+        } else {
+            self.expr_inner(expr);
+        }
+        self.level -= 1;
+    }
+}
+
+impl<'a> Collector<'a> {
+    fn stmt_inner(&mut self, stmt: &'a Stmt) {
+        match stmt {
             Stmt::FunctionDef(f) => {
                 if f.is_async && self.scopes.is_empty() {
                     let end = f.returns.as_deref().map_or(f.parameters.end(), Ranged::end);
@@ -379,11 +422,11 @@ impl<'a> Visitor<'a> for Collector<'a> {
                 }
             }
             _ => visitor::walk_stmt(self, stmt),
-        });
+        }
     }
 
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        stack::guard(|| match expr {
+    fn expr_inner(&mut self, expr: &'a Expr) {
+        match expr {
             Expr::Named(n) => {
                 self.visit_expr(&n.value);
                 if let Expr::Name(t) = n.target.as_ref() {
@@ -459,7 +502,7 @@ impl<'a> Visitor<'a> for Collector<'a> {
                 visitor::walk_expr(self, expr);
             }
             _ => visitor::walk_expr(self, expr),
-        });
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use ruff_python_ast::token::TokenKind;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, ModModule, PythonVersion, Stmt};
 use ruff_python_parser::{Mode as ParserMode, ParseOptions, Parsed};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::span::Span;
 use crate::stack;
@@ -68,11 +68,27 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
     } else {
         ParserMode::Module
     };
+    if let Some(at) = source.bytes().position(|b| b == 0) {
+        // `compile()` refuses NUL bytes before tokenizing anything.
+        return Err(ParseFailure {
+            kind: "SyntaxError",
+            message: "source code string cannot contain null bytes".to_string(),
+            span: Span::empty(at as u32),
+            too_deep: false,
+        });
+    }
     let options = ParseOptions::from(mode).with_target_version(PythonVersion::PY311);
-    let parsed = ruff_python_parser::parse_unchecked(source, options)
+    let parsed = ruff_python_parser::parse_unchecked(source, options.clone())
         .try_into_module()
         .expect("Mode::Module and Mode::Ipython always give a module");
 
+    let mut parsed = parsed;
+    if !parsed.errors().is_empty()
+        && let Some(fixed) = reparse_bare_genexp_fields(source, &parsed, options)
+    {
+        let depth = measure_depth(parsed.syntax());
+        stack::drop_deep(std::mem::replace(&mut parsed, fixed), depth);
+    }
     let depth = measure_depth(parsed.syntax());
     let cell = ParsedCell {
         parsed: Some(parsed),
@@ -94,7 +110,7 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
     // parser errors that come later in the cell, and over a generic "invalid syntax" anywhere.
     let parser_error =
         first_error.map(|(range, message)| cpython_failure(source, p, range, &message));
-    let tokenizer_error = tokenizer_failure(p);
+    let tokenizer_error = tokenizer_failure(source, p);
     match (parser_error, tokenizer_error) {
         (Some(pe), Some(te)) => {
             if te.span.start <= pe.span.start || pe.message == "invalid syntax" || te.too_deep {
@@ -105,6 +121,14 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         (Some(pe), None) => return Err(pe),
         (None, Some(te)) => return Err(te),
         (None, None) => {}
+    }
+    if let Some(at) = fstring_nested_too_deeply(p) {
+        return Err(ParseFailure {
+            kind: "SyntaxError",
+            message: "f-string: expressions nested too deeply".to_string(),
+            span: Span::empty(at),
+            too_deep: false,
+        });
     }
     if depth > MAX_TREE_DEPTH {
         return Err(ParseFailure {
@@ -242,6 +266,9 @@ fn cpython_message(
             "iterable argument unpacking follows keyword argument unpacking"
         }
         "Expected one or more exception types" => "expected one or more exception types",
+        "f-string: lambda expressions are not allowed without parentheses" => {
+            "f-string: invalid syntax"
+        }
         "Parameter cannot follow var-keyword parameter" => {
             "arguments cannot follow var-keyword argument"
         }
@@ -255,6 +282,9 @@ fn cpython_message(
     };
     if !simple.is_empty() {
         return (simple.to_string(), span);
+    }
+    if let Some(m) = number_literal_error(source, start, message) {
+        return (m, span);
     }
     if message == "Simple statements must be separated by newlines or semicolons" {
         // `print "hi"`: CPython's hint for Python 2 statements.
@@ -273,6 +303,38 @@ fn cpython_message(
             }
         }
         return invalid();
+    }
+    if message.starts_with("Cannot use an escape sequence (backslash) in f-strings") {
+        return (
+            "f-string expression part cannot include a backslash".into(),
+            span,
+        );
+    }
+    if message.starts_with("Cannot use comments in f-strings") {
+        return ("f-string expression part cannot include '#'".into(), span);
+    }
+    if message == "Bytes literal cannot be mixed with non-bytes literals" {
+        return ("cannot mix bytes and nonbytes literals".into(), span);
+    }
+    if let Some(c) = source[start.min(source.len())..].chars().next()
+        && !c.is_ascii()
+        && !unicode_ident_char(c)
+        && (message.starts_with("Got unexpected") || message.starts_with("Expected"))
+    {
+        let m = if c.is_whitespace() || c.is_control() {
+            format!("invalid non-printable character U+{:04X}", c as u32)
+        } else {
+            format!("invalid character '{c}' (U+{:04X})", c as u32)
+        };
+        return (m, span);
+    }
+    if message == "Expected an expression"
+        && source[..start.min(source.len())].trim_end().ends_with('{')
+        && source[start.min(source.len())..]
+            .trim_start()
+            .starts_with('}')
+    {
+        return ("f-string: empty expression not allowed".into(), span);
     }
     if message.starts_with("Expected `:`, found") {
         return ("expected ':'".into(), Span::empty(span.start));
@@ -300,7 +362,7 @@ fn cpython_message(
         return (
             format!(
                 "unterminated triple-quoted string literal (detected at line {})",
-                line_number(source, source.len())
+                line_number(source, source.trim_end().len())
             ),
             span,
         );
@@ -369,6 +431,62 @@ fn cpython_message(
     (message.to_string(), span)
 }
 
+/// A character that may continue a Python identifier (approximately: alphanumeric or `_`).
+fn unicode_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// CPython's tokenizer messages for malformed number literals, from the literal's text around
+/// the error.
+fn number_literal_error(source: &str, start: usize, message: &str) -> Option<String> {
+    let plausible = message == "invalid syntax"
+        || message.starts_with("Expected ")
+        || message.starts_with("Got unexpected")
+        || message.contains("ParseIntError")
+        || message.starts_with("Invalid decimal integer literal")
+        || message.starts_with("Simple statements must be separated");
+    if !plausible {
+        return None;
+    }
+    let bytes = source.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
+    let mut s = start.min(bytes.len());
+    while s > 0 && is_word(bytes[s - 1]) {
+        s -= 1;
+    }
+    let mut e = start.min(bytes.len());
+    while e < bytes.len() && is_word(bytes[e]) {
+        e += 1;
+    }
+    let word = source.get(s..e)?;
+    if !word.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let lower = word.to_ascii_lowercase();
+    let digits_after = |prefix: &str, ok: &dyn Fn(char) -> bool, what: &str| -> String {
+        let body = &lower[prefix.len()..];
+        match body.chars().find(|c| !ok(*c) && *c != '_') {
+            Some(c) if c.is_ascii_digit() => format!("invalid digit '{c}' in {what} literal"),
+            _ => format!("invalid {what} literal"),
+        }
+    };
+    Some(if lower.starts_with("0b") {
+        digits_after("0b", &|c| c == '0' || c == '1', "binary")
+    } else if lower.starts_with("0o") {
+        digits_after("0o", &|c| ('0'..='7').contains(&c), "octal")
+    } else if lower.starts_with("0x") {
+        "invalid hexadecimal literal".to_string()
+    } else if lower.len() > 1
+        && lower.starts_with('0')
+        && lower.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+        && lower.bytes().any(|b| b != b'0' && b != b'_')
+    {
+        "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers".to_string()
+    } else {
+        "invalid decimal literal".to_string()
+    })
+}
+
 #[derive(Clone, Copy)]
 enum TargetError {
     Assign,
@@ -421,6 +539,54 @@ fn find_target(parsed: &Parsed<ModModule>, range: TextRange) -> Option<(&Expr, b
     Some((expr, single_assign))
 }
 
+/// CPython 3.11's f-string parser allows a replacement field in the format spec of a replacement
+/// field, but not one level deeper (`f'{x:{y:{z}}}'`); ruff's parser accepts any depth.
+fn fstring_nested_too_deeply(parsed: &Parsed<ModModule>) -> Option<u32> {
+    use ruff_python_ast::InterpolatedStringElement as El;
+    fn check(elements: &[El], level: usize) -> Option<u32> {
+        for el in elements {
+            if let El::Interpolation(i) = el {
+                if level >= 2 {
+                    return Some(i.range.start().to_u32());
+                }
+                if let Some(spec) = &i.format_spec
+                    && let Some(at) = check(&spec.elements, level + 1)
+                {
+                    return Some(at);
+                }
+            }
+        }
+        None
+    }
+    struct Find(Option<u32>);
+    impl<'a> Visitor<'a> for Find {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.0.is_some() {
+                return;
+            }
+            if let Expr::FString(f) = expr {
+                for fs in f.value.f_strings() {
+                    if let Some(at) = check(&fs.elements, 0) {
+                        self.0 = Some(at);
+                        return;
+                    }
+                }
+            }
+            stack::guard(|| visitor::walk_expr(self, expr));
+        }
+    }
+    if !parsed
+        .tokens()
+        .iter()
+        .any(|t| t.kind() == TokenKind::FStringStart)
+    {
+        return None;
+    }
+    let mut f = Find(None);
+    f.visit_body(&parsed.syntax().body);
+    f.0
+}
+
 /// CPython's `_PyPegen_get_expr_name`.
 fn expr_name(e: &Expr) -> &'static str {
     match e {
@@ -453,9 +619,287 @@ fn expr_name(e: &Expr) -> &'static str {
     }
 }
 
+/// CPython 3.11 compiles each f-string replacement field as if parenthesized, so a bare
+/// generator expression is valid there (`f'{x async for x in xs}'`); ruff's parser refuses it.
+///
+/// When the cell has such a field, re-parse a copy of the source in which each affected f-string
+/// is rewritten in place, byte for byte, as a parenthesized tuple of its field expressions
+/// (`f'a{x for x in y}'` becomes `((x for x in y))` padded with spaces to the same length):
+/// every expression keeps its offsets, so the tree is valid for the original source. Returns
+/// `None` (keep ruff's error) unless the rewrite parses without errors.
+fn reparse_bare_genexp_fields(
+    source: &str,
+    parsed: &Parsed<ModModule>,
+    options: ParseOptions,
+) -> Option<Parsed<ModModule>> {
+    let tokens: Vec<(TokenKind, TextRange)> = parsed
+        .tokens()
+        .iter()
+        .map(|t| (t.kind(), t.range()))
+        .collect();
+    if !tokens.iter().any(|(k, _)| *k == TokenKind::FStringStart) {
+        return None;
+    }
+    let mut bytes = source.as_bytes().to_vec();
+    let mut changed = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        if tokens[i].0 != TokenKind::FStringStart {
+            i += 1;
+            continue;
+        }
+        let fs_start = tokens[i].1.start().to_usize();
+        let Some((fs_end, mut fields, mut has_genexp)) = fstring_fields(source, fs_start) else {
+            i += 1;
+            continue;
+        };
+        // The implicitly concatenated literals around it, on the same line, form one group:
+        // plain strings become spaces, f-strings contribute their fields. (Ruff's tokens after
+        // the error are not reliable, so the literals after are found in the text.)
+        let trivia = |k: &TokenKind| matches!(k, TokenKind::NonLogicalNewline | TokenKind::Comment);
+        let mut group_start = fs_start;
+        if let Some((k, r)) = tokens[..i].iter().rev().find(|(k, _)| !trivia(k)) {
+            let between = source.get(r.end().to_usize()..fs_start).unwrap_or("\n");
+            if between.chars().all(|c| c == ' ' || c == '\t') {
+                match k {
+                    TokenKind::String => group_start = r.start().to_usize(),
+                    // The end of an f-string this one continues: its group was not rewritten.
+                    TokenKind::FStringEnd => {
+                        i += 1;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut after = fs_end;
+        let mut whole = true;
+        while let Some((lit_start, lit_end, is_f)) = adjacent_string_literal(source, after) {
+            if is_f {
+                let Some((end, more, genexp)) = fstring_fields(source, lit_start) else {
+                    whole = false;
+                    break;
+                };
+                fields.extend(more);
+                has_genexp |= genexp;
+                after = end;
+            } else {
+                after = lit_end;
+            }
+        }
+        let clean = fields.iter().all(|r| {
+            source
+                .get(r.start().to_usize()..r.end().to_usize())
+                .is_some_and(|text| !text.contains(['\\', '#']))
+        });
+        if has_genexp && clean && whole && !fields.is_empty() {
+            // The gaps around the expressions get `((`, `),(` and `))`, then spaces.
+            let mut gaps = Vec::with_capacity(fields.len() + 1);
+            let mut at = group_start;
+            for r in &fields {
+                gaps.push((at, r.start().to_usize()));
+                at = r.end().to_usize();
+            }
+            gaps.push((at, after));
+            let last = gaps.len() - 1;
+            for (g, &(a, b)) in gaps.iter().enumerate() {
+                let fill: &[u8] = if g == 0 {
+                    b"(("
+                } else if g == last {
+                    b"))"
+                } else {
+                    b"),("
+                };
+                let slots: Vec<usize> = (a..b)
+                    .filter(|&j| !matches!(bytes[j], b'\n' | b'\r'))
+                    .collect();
+                if slots.len() < fill.len() {
+                    return None;
+                }
+                for (n, &j) in slots.iter().enumerate() {
+                    bytes[j] = fill.get(n).copied().unwrap_or(b' ');
+                }
+            }
+            changed = true;
+        }
+        // Continue with the first token after the group.
+        i = tokens
+            .iter()
+            .position(|(_, r)| r.start().to_usize() >= after)
+            .unwrap_or(tokens.len())
+            .max(i + 1);
+    }
+    if !changed {
+        return None;
+    }
+    let text = String::from_utf8(bytes).ok()?;
+    let reparsed = ruff_python_parser::parse_unchecked(&text, options).try_into_module()?;
+    if reparsed.errors().is_empty() && reparsed.unsupported_syntax_errors().is_empty() {
+        Some(reparsed)
+    } else {
+        let depth = measure_depth(reparsed.syntax());
+        stack::drop_deep(reparsed, depth);
+        None
+    }
+}
+
+/// A string literal starting on the same line after `at` (spaces and tabs between): its byte
+/// range and whether it is an f-string. Only simple literals (no backslash-newlines) are found.
+fn adjacent_string_literal(source: &str, at: usize) -> Option<(usize, usize, bool)> {
+    let b = source.as_bytes();
+    let mut i = at;
+    while matches!(b.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    let start = i;
+    while b.get(i).is_some_and(|c| c.is_ascii_alphabetic()) {
+        i += 1;
+    }
+    let prefix = source.get(start..i)?.to_ascii_lowercase();
+    if prefix.len() > 2 || prefix.chars().any(|c| !matches!(c, 'r' | 'b' | 'u' | 'f')) {
+        return None;
+    }
+    let quote = *b.get(i)?;
+    if quote != b'\'' && quote != b'"' {
+        return None;
+    }
+    let triple = b.get(i..i + 3) == Some(&[quote, quote, quote][..]);
+    let qlen = if triple { 3 } else { 1 };
+    i += qlen;
+    loop {
+        match *b.get(i)? {
+            b'\\' => i += 2,
+            b'\n' | b'\r' if !triple => return None,
+            c if c == quote
+                && b.get(i..i + qlen)
+                    .is_some_and(|s| s.iter().all(|x| *x == quote)) =>
+            {
+                return Some((start, i + qlen, prefix.contains('f')));
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// The replacement-field expressions of the f-string starting at byte `start` (its prefix),
+/// scanned from the source text (ruff's tokens after the error are not reliable): the byte
+/// offset just past its closing quote, the expression ranges, and whether one of them is a bare
+/// generator expression (a `for` outside brackets). `None` for shapes not handled (nested
+/// fields in format specs, nested strings with backslashes, unterminated).
+fn fstring_fields(source: &str, start: usize) -> Option<(usize, Vec<TextRange>, bool)> {
+    let b = source.as_bytes();
+    let mut i = start;
+    while i < b.len() && b[i].is_ascii_alphabetic() {
+        i += 1;
+    }
+    let quote = *b.get(i)?;
+    if quote != b'\'' && quote != b'"' {
+        return None;
+    }
+    let triple = b.get(i..i + 3) == Some(&[quote, quote, quote][..]);
+    let qlen = if triple { 3 } else { 1 };
+    i += qlen;
+    let closes = |i: usize| {
+        b.get(i..i + qlen)
+            .is_some_and(|s| s.iter().all(|c| *c == quote))
+    };
+    let mut fields = Vec::new();
+    let mut has_genexp = false;
+    while i < b.len() {
+        if closes(i) {
+            return Some((i + qlen, fields, has_genexp));
+        }
+        match b[i] {
+            b'\\' => i += 2,
+            b'{' if b.get(i + 1) == Some(&b'{') => i += 2,
+            b'}' if b.get(i + 1) == Some(&b'}') => i += 2,
+            b'{' => {
+                i += 1;
+                let first = i;
+                let mut depth = 0usize;
+                loop {
+                    let c = *b.get(i)?;
+                    if closes(i) || c == b'\\' || c == b'#' {
+                        return None;
+                    }
+                    match c {
+                        b'\'' | b'"' => {
+                            // A string inside the expression (another quote character).
+                            let q = c;
+                            i += 1;
+                            while *b.get(i)? != q {
+                                if b[i] == b'\\' {
+                                    return None;
+                                }
+                                i += 1;
+                            }
+                        }
+                        b'(' | b'[' | b'{' => depth += 1,
+                        b')' | b']' => depth = depth.checked_sub(1)?,
+                        b'}' if depth > 0 => depth -= 1,
+                        b'}' | b':' if depth == 0 => break,
+                        b'!' if depth == 0 && b.get(i + 1) != Some(&b'=') => break,
+                        b'=' if depth == 0
+                            && !matches!(b.get(i + 1), Some(b'='))
+                            && !matches!(b[i - 1], b'=' | b'!' | b'<' | b'>') =>
+                        {
+                            break;
+                        }
+                        b'f' if depth == 0
+                            && b.get(i..i + 3) == Some(b"for")
+                            && !b[i - 1].is_ascii_alphanumeric()
+                            && b[i - 1] != b'_'
+                            && b.get(i + 3)
+                                .is_some_and(|n| !n.is_ascii_alphanumeric() && *n != b'_') =>
+                        {
+                            has_genexp = true;
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                let text = source.get(first..i)?;
+                let lead = text.len() - text.trim_start().len();
+                let trail = text.len() - text.trim_end().len();
+                if text.trim().is_empty() {
+                    return None;
+                }
+                fields.push(TextRange::new(
+                    TextSize::try_from(first + lead).ok()?,
+                    TextSize::try_from(i - trail).ok()?,
+                ));
+                // Conversion, debug `=` and format spec, up to the field's `}`.
+                if b[i] == b'=' {
+                    i += 1;
+                    while b.get(i) == Some(&b' ') {
+                        i += 1;
+                    }
+                }
+                if b.get(i) == Some(&b'!') {
+                    // CPython 3.11: `!s`, `!r` or `!a`, then `:` or `}`.
+                    let conversion_ok = matches!(b.get(i + 1), Some(b's' | b'r' | b'a'))
+                        && matches!(b.get(i + 2), Some(b':' | b'}'));
+                    if !conversion_ok {
+                        return None;
+                    }
+                }
+                while *b.get(i)? != b'}' {
+                    if b[i] == b'{' || closes(i) {
+                        return None;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// CPython's tokenizer errors, checked on ruff's tokens: bracket and indentation limits,
 /// unmatched and mismatched brackets, brackets never closed.
-fn tokenizer_failure(parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
+fn tokenizer_failure(source: &str, parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
     let mut brackets: Vec<(TokenKind, TextRange)> = Vec::new();
     let mut indents = 0usize;
     let fail = |message: String, range: TextRange, too_deep: bool| ParseFailure {
@@ -468,8 +912,8 @@ fn tokenizer_failure(parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
         span: Span::empty(range.start().to_u32()),
         too_deep,
     };
-    let source = parsed.tokens();
-    for tok in source.iter() {
+    let tokens = parsed.tokens();
+    for tok in tokens.iter() {
         match tok.kind() {
             TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
                 if brackets.len() >= MAX_BRACKET_DEPTH {
@@ -514,6 +958,9 @@ fn tokenizer_failure(parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
             _ => {}
         }
     }
+    if let Some(f) = tab_failure(source, parsed) {
+        return Some(f);
+    }
     brackets.last().map(|(open, range)| {
         fail(
             format!("'{}' was never closed", bracket_char(*open)),
@@ -521,6 +968,98 @@ fn tokenizer_failure(parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
             false,
         )
     })
+}
+
+/// CPython's tokenizer measures each logical line's indentation twice, with tabs to multiples of
+/// 8 and with tabs as one column, and raises `TabError` when the two disagree about the block
+/// structure.
+fn tab_failure(source: &str, parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
+    if !source.contains('\t') {
+        return None;
+    }
+    // (col with tabs to 8, col with tabs as 1) of each open indentation level.
+    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    let mut at_line_start = true;
+    for tok in parsed.tokens().iter() {
+        match tok.kind() {
+            TokenKind::Newline => {
+                at_line_start = true;
+                continue;
+            }
+            TokenKind::NonLogicalNewline
+            | TokenKind::Comment
+            | TokenKind::Indent
+            | TokenKind::Dedent => continue,
+            // Ruff's lexer turns indentation it cannot place into an `Unknown` token.
+            TokenKind::Unknown
+                if source
+                    .get(tok.start().to_usize()..tok.end().to_usize())
+                    .is_some_and(|t| t.chars().all(|c| matches!(c, ' ' | '\t' | '\x0c'))) =>
+            {
+                continue;
+            }
+            _ => {}
+        }
+        if !at_line_start {
+            continue;
+        }
+        at_line_start = false;
+        let start = tok.start().to_usize();
+        let ls = line_start(source, start);
+        let Some(prefix) = source.get(ls..start) else {
+            continue;
+        };
+        if !prefix.chars().all(|c| matches!(c, ' ' | '\t' | '\x0c')) {
+            continue;
+        }
+        let (mut col, mut alt) = (0usize, 0usize);
+        for c in prefix.chars() {
+            match c {
+                ' ' => {
+                    col += 1;
+                    alt += 1;
+                }
+                '\t' => {
+                    col = (col / 8 + 1) * 8;
+                    alt += 1;
+                }
+                _ => {
+                    col = 0;
+                    alt = 0;
+                }
+            }
+        }
+        let tab_error = || ParseFailure {
+            kind: "TabError",
+            message: "inconsistent use of tabs and spaces in indentation".to_string(),
+            span: Span::empty(ls as u32),
+            too_deep: false,
+        };
+        let &(top, alt_top) = stack.last().expect("never empty");
+        if col == top {
+            if alt != alt_top {
+                return Some(tab_error());
+            }
+        } else if col > top {
+            if alt <= alt_top {
+                return Some(tab_error());
+            }
+            stack.push((col, alt));
+        } else {
+            while stack.len() > 1 && col < stack.last().expect("non-empty").0 {
+                stack.pop();
+            }
+            let &(top, alt_top) = stack.last().expect("never empty");
+            if col == top && alt != alt_top {
+                return Some(tab_error());
+            }
+            if col != top {
+                // A dedent to no known level: ruff reports it as an indentation error.
+                return None;
+            }
+        }
+    }
+    None
 }
 
 fn bracket_char(kind: TokenKind) -> char {
@@ -552,13 +1091,21 @@ fn measure_depth(module: &ModModule) -> usize {
         fn visit_stmt(&mut self, stmt: &'a Stmt) {
             self.current += 1;
             self.max = self.max.max(self.current);
-            stack::guard(|| visitor::walk_stmt(self, stmt));
+            if self.current.is_multiple_of(GUARD_EVERY) {
+                stack::guard(|| visitor::walk_stmt(self, stmt));
+            } else {
+                visitor::walk_stmt(self, stmt);
+            }
             self.current -= 1;
         }
         fn visit_expr(&mut self, expr: &'a Expr) {
             self.current += 1;
             self.max = self.max.max(self.current);
-            stack::guard(|| visitor::walk_expr(self, expr));
+            if self.current.is_multiple_of(GUARD_EVERY) {
+                stack::guard(|| visitor::walk_expr(self, expr));
+            } else {
+                visitor::walk_expr(self, expr);
+            }
             self.current -= 1;
         }
     }
@@ -566,6 +1113,9 @@ fn measure_depth(module: &ModModule) -> usize {
     d.visit_body(&module.body);
     d.max
 }
+
+/// Walks check for stack space every this many levels (a check costs more than a level).
+const GUARD_EVERY: usize = 8;
 
 /// The range of the whole cell, for errors about the cell as a whole.
 #[allow(dead_code)]
@@ -594,6 +1144,48 @@ mod tests {
         assert_eq!(err.kind, "RecursionError");
         let src = format!("x = {}y", "not ".repeat(100_000));
         assert!(parse_cell(&src, false).is_err());
+    }
+
+    #[test]
+    fn null_bytes_and_tab_errors_are_refused_like_cpython() {
+        let err = parse_cell("x = 1\0\n", false).err().expect("refused");
+        assert_eq!(err.message, "source code string cannot contain null bytes");
+        let err = parse_cell("if x:\n    \ta\n\t    b\n", false)
+            .err()
+            .expect("refused");
+        assert_eq!(err.kind, "TabError");
+        // Tabs used consistently are fine.
+        assert!(parse_cell("if x:\n\tif y:\n\t\tpass\n\tz\n", false).is_ok());
+    }
+
+    #[test]
+    fn bare_generator_fields_in_fstrings_keep_their_offsets() {
+        let src = "x = 'a' f'{y async for y in z}' f'{w!r:>3}'\n";
+        let cell = parse_cell(src, false).expect("CPython 3.11 accepts this");
+        let text = format!("{:?}", cell.module());
+        // The rewritten f-strings keep every expression where the original source has it.
+        let y = src.find("y async").expect("present") as u32;
+        assert!(text.contains(&format!("{y}..")), "{text}");
+        assert!(parse_cell("f'{y for y in z!z}'", false).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        #[test]
+        fn arbitrary_token_soup_never_panics(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "await", "async", "for", "in", "def", "class", "lambda", "yield", "return",
+                "global", "nonlocal", "x", "y", "(", ")", "[", "]", "{", "}", ":", "=", ":=",
+                ",", "*", "**", "\n", "\n    ", "\t", "f'{", "}'", "'", "\"", "#", "\\",
+                "1", "0x", "_", "with", "as", "match", "case", "if", "else", "not", "-", ".",
+                "from", "import", "__future__", "__debug__", "@", "del", "try", "except*",
+            ]),
+            0..40,
+        )) {
+            let src = parts.concat();
+            let mut state = crate::SessionState::new();
+            let _ = crate::analyze_cell(&src, &mut state);
+        }
     }
 
     #[test]

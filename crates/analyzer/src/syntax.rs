@@ -62,7 +62,7 @@ pub(crate) fn check(module: &ModModule, ctx: &CellContext<'_>) -> Option<Compile
             format!("SyntaxError: {}", failure.message),
             span,
         )
-        .with_help("CPython's compiler refuses this cell, so none of it runs"),
+        .with_help(compile_error_help(&failure.message)),
     };
     Some(CompileError {
         kind: "SyntaxError",
@@ -70,6 +70,29 @@ pub(crate) fn check(module: &ModModule, ctx: &CellContext<'_>) -> Option<Compile
         span,
         reason,
     })
+}
+
+/// What to do about a compile error, for the common ones.
+fn compile_error_help(message: &str) -> &'static str {
+    match message {
+        "'return' outside function" => {
+            "a cell runs as module code: to give the cell a result, end it with the expression instead of `return`"
+        }
+        "'yield' outside function" => {
+            "`yield` makes a generator: put this code in a `def` (or `async def`) and iterate over it"
+        }
+        "'await' outside function"
+        | "asynchronous comprehension outside of an asynchronous function" => {
+            "a class body cannot await: await the value at the top level of the cell, before the `class` statement"
+        }
+        "'break' outside loop" | "'continue' not properly in loop" => {
+            "`break` and `continue` only work inside a `for` or `while` loop of the same function"
+        }
+        "nonlocal declaration not allowed at module level" => {
+            "at the top level of a cell every name is already global: remove the `nonlocal` statement"
+        }
+        _ => "CPython's compiler refuses this cell, so none of it runs",
+    }
 }
 
 /// Whether a module uses `from __future__ import annotations` (and so does not evaluate
@@ -360,11 +383,18 @@ struct Symtable<'a> {
     any_nonlocal: bool,
     /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
     depth: u32,
+    /// Record every name's flags. Only `global`, `nonlocal` and `:=` can make them matter
+    /// (parameters, for duplicates, are always recorded); without them in the source text the
+    /// walk skips the bookkeeping.
+    track_names: bool,
 }
 
 impl<'a> Symtable<'a> {
     fn new(source: &'a str, future_annotations: bool) -> Self {
+        let track_names =
+            source.contains("global") || source.contains("nonlocal") || source.contains(":=");
         Self {
+            track_names,
             source,
             future_annotations,
             stes: Vec::new(),
@@ -412,6 +442,9 @@ impl<'a> Symtable<'a> {
     }
 
     fn add_def_in(&mut self, i: usize, name: &'a str, flag: u32, range: TextRange) -> Res {
+        if !self.track_names && flag & DEF_PARAM == 0 {
+            return Ok(());
+        }
         let ste = &mut self.stes[i];
         let mut val = match ste.symbols.get(name) {
             Some(v) => {

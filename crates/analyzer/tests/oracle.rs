@@ -411,6 +411,16 @@ fn generated_cells() -> Vec<String> {
         let leaf = &leaves[rng.next(leaves.len())];
         cells.push(wrap(a, &wrap(b, &wrap(c, leaf))));
     }
+    // Two constructs in one cell, each in its own context: which error CPython reports first
+    // (future imports, then the symbol table, then code generation, each in its own order).
+    for _ in 0..6000 {
+        let a = STMT_CTX[rng.next(STMT_CTX.len())];
+        let b = STMT_CTX[rng.next(STMT_CTX.len())];
+        let first = &leaves[rng.next(leaves.len())];
+        let second = &leaves[rng.next(leaves.len())];
+        cells.push(format!("{}\n{}", wrap(a, first), wrap(b, second)));
+        cells.push(wrap(a, &format!("{first}\n{second}")));
+    }
     // Under `from __future__ import annotations`, annotations are not evaluated.
     for e in EXPRS {
         for ctx in [
@@ -481,6 +491,45 @@ fn generated_nested_expressions() -> Vec<String> {
 }
 
 #[test]
+fn bound_names_match_cpython_symbol_table() {
+    // Every corpus cell and a third of the generated cells that compile: the names the
+    // analyzer says the cell binds are the ones CPython's symbol table binds at module scope
+    // (plus names declared `global` and bound in nested scopes), except bare annotations
+    // (`x: int` binds nothing; the analyzer reports `__annotations__` instead).
+    let mut sources: Vec<String> = recorded_cells().into_iter().map(|c| c.source).collect();
+    sources.extend(generated_cells().into_iter().step_by(3));
+    sources.extend(generated_nested_expressions().into_iter().step_by(5));
+    let expected = harness::ask_bindings(&sources);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (src, exp) in sources.iter().zip(&expected) {
+        let Some(exp) = exp else { continue };
+        let a = analyze(src);
+        if a.mode == Mode::SyntaxError {
+            continue; // the verdict tests cover these
+        }
+        checked += 1;
+        let want: Vec<&str> = exp
+            .names
+            .iter()
+            .filter(|n| !exp.annotation_only.contains(n))
+            .map(String::as_str)
+            .collect();
+        let got: Vec<&str> = a
+            .bound_names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !matches!(*n, "__doc__" | "__annotations__"))
+            .collect();
+        if want != got {
+            failures.push(format!("CPython {want:?}, we say {got:?}\n    {src:?}"));
+        }
+    }
+    assert!(checked > 5_000, "only {checked} cells checked");
+    report(&failures, checked);
+}
+
+#[test]
 fn generated_cells_agree_with_live_cpython() {
     check_generated(generated_cells());
 }
@@ -514,7 +563,7 @@ fn check_generated(cells: Vec<String>) {
     for (why, src) in known.iter().take(3) {
         eprintln!("known exception ({why}): {src:?}");
     }
-    assert!(known.len() <= 100, "{} known exceptions", known.len());
+    assert!(known.len() <= 10, "{} known exceptions", known.len());
     // The generator must exercise both sides of every decision.
     assert!(errors > 1000 && tla > 1000, "errors {errors}, tla {tla}");
     report(&failures, cells.len());

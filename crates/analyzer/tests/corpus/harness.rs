@@ -97,8 +97,9 @@ pub struct Strictness {
 /// analyzer's control. Returns the reason when `source` is such a case.
 pub fn known_exception(source: &str, a: &CellAnalysis, v: &Verdict) -> Option<&'static str> {
     // CPython 3.11 compiles an f-string replacement field as if parenthesized, so a bare
-    // generator expression is valid there (`f'{x for x in y}'`); ruff's parser rejects it
-    // (with a message that depends on what surrounds the f-string).
+    // generator expression is valid there (`f'{x for x in y}'`); ruff's parser rejects it and
+    // parse.rs re-parses such f-strings rewritten in place, except when they are implicitly
+    // concatenated with other string literals (`f'{x for x in y}' 'z'`).
     let parser_error =
         a.mode == Mode::SyntaxError && a.reasons.first().is_some_and(|r| r.code() == "PR001");
     if parser_error && v.ast_ok && has_bare_genexp_field(source) {
@@ -192,4 +193,33 @@ pub fn analyze(source: &str) -> CellAnalysis {
 /// Analyze a file's bytes as one cell in a fresh session.
 pub fn analyze_file(bytes: &[u8]) -> CellAnalysis {
     analyze_bytes(bytes, &mut SessionState::new(), &Default::default())
+}
+
+/// CPython's symbol-table view of what a cell binds (see `module_bindings` in `oracle.py`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Bindings {
+    pub names: Vec<String>,
+    pub annotation_only: Vec<String>,
+}
+
+/// Ask a live CPython 3.11 for the module bindings of each source (`None`: does not compile).
+pub fn ask_bindings(sources: &[String]) -> Vec<Option<Bindings>> {
+    let script = corpus_dir().join("oracle.py");
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .arg("bindings")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 (CPython 3.11) must be on PATH: it is the oracle");
+    let payload = serde_json::to_vec(sources).expect("serializable");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(&payload).expect("write to python3");
+    });
+    let out = child.wait_with_output().expect("python3 runs");
+    writer.join().expect("writer thread");
+    assert!(out.status.success(), "oracle.py bindings failed");
+    serde_json::from_slice(&out.stdout).expect("oracle.py answers JSON")
 }

@@ -12,6 +12,10 @@
     python3 oracle.py serve-flag-only
         Like serve, without the extra compile without the flag (`plain_ok` is null).
 
+    python3 oracle.py bindings
+        Read a JSON array of cell sources, write for each the module-scope names CPython's symbol
+        table says the cell binds (null when the cell does not compile).
+
     python3 oracle.py files
         Like serve, but the input is a JSON array of file paths (read as bytes, like a module).
 
@@ -79,6 +83,72 @@ def verdict(src, plain=True):
     return out
 
 
+def module_bindings(src):
+    """The names a cell binds or deletes in the module namespace, by CPython's symbol table.
+
+    Module-level symbols that are assigned, imported or defined, plus names declared `global`
+    and bound in nested scopes. `annotation_only` lists names whose only module-level
+    "assignment" is a bare annotation (`x: int`): the symbol table marks them assigned, but
+    running the cell does not bind them.
+    """
+    import symtable
+
+    try:
+        top = symtable.symtable(src, "<cell>", "exec")
+    except SyntaxError:
+        return None
+    names = set()
+    for s in top.get_symbols():
+        if s.is_assigned() or s.is_imported() or s.is_namespace():
+            names.add(s.get_name())
+
+    def walk(table):
+        for child in table.get_children():
+            for s in child.get_symbols():
+                if s.is_declared_global() and (s.is_assigned() or s.is_imported()):
+                    names.add(s.get_name())
+            walk(child)
+
+    walk(top)
+    tree = ast.parse(src)
+    bound_otherwise, annotated = set(), set()
+
+    class Scan(ast.NodeVisitor):
+        # Only module-level code: bodies of functions, lambdas and classes bind their own names.
+        def visit_FunctionDef(self, node):
+            bound_otherwise.add(node.name)
+            for d in node.decorator_list:
+                self.visit(d)
+        visit_AsyncFunctionDef = visit_FunctionDef
+
+        def visit_ClassDef(self, node):
+            bound_otherwise.add(node.name)
+            for e in node.decorator_list + node.bases + [k.value for k in node.keywords]:
+                self.visit(e)
+
+        def visit_Lambda(self, node):
+            pass
+
+        def visit_AnnAssign(self, node):
+            if node.value is None and isinstance(node.target, ast.Name):
+                annotated.add(node.target.id)
+            else:
+                self.generic_visit(node)
+
+        # A comprehension's targets are its own; only walrus targets inside bind here.
+        def visit_comprehension(self, node):
+            self.visit(node.iter)
+            for cond in node.ifs:
+                self.visit(cond)
+
+        def visit_Name(self, node):
+            if not isinstance(node.ctx, ast.Load):
+                bound_otherwise.add(node.id)
+
+    Scan().visit(tree)
+    return {"names": sorted(names), "annotation_only": sorted(annotated - bound_otherwise)}
+
+
 def read_cells(path):
     cells = []
     name, buf = None, []
@@ -122,6 +192,9 @@ def main():
         sources = json.load(sys.stdin)
         plain = mode == "serve"
         json.dump([verdict(s, plain) for s in sources], sys.stdout)
+    elif mode == "bindings":
+        sources = json.load(sys.stdin)
+        json.dump([module_bindings(s) for s in sources], sys.stdout)
     elif mode == "files":
         paths = json.load(sys.stdin)
         results = []
