@@ -112,6 +112,34 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         first_error.map(|(range, message)| cpython_failure(source, p, range, &message));
     let tokenizer_error = tokenizer_failure(source, p);
     match (parser_error, tokenizer_error) {
+        // CPython reports an unclosed bracket instead of the parser's error only when its parser
+        // fetched the end of the input inside the bracket, or when the parser's error is on a
+        // later line than the bracket (pegen's `_PyPegen_tokenize_full_source_to_check_for_errors`).
+        (Some(pe), Some(te)) if te.message.ends_with("was never closed") && !te.too_deep => {
+            let line = |offset: u32| line_number(source, offset as usize);
+            let significant_after = p
+                .tokens()
+                .iter()
+                .filter(|t| t.start().to_u32() >= pe.span.start)
+                // Ruff's lexer marks the end inside brackets with an empty `Unknown` token.
+                .filter(|t| !(t.kind() == TokenKind::Unknown && t.range().is_empty()))
+                .filter(|t| {
+                    !matches!(
+                        t.kind(),
+                        TokenKind::Newline
+                            | TokenKind::NonLogicalNewline
+                            | TokenKind::Comment
+                            | TokenKind::Indent
+                            | TokenKind::Dedent
+                            | TokenKind::EndOfFile
+                    )
+                })
+                .count();
+            if significant_after <= 1 || line(pe.span.start) > line(te.span.start) {
+                return Err(te);
+            }
+            return Err(pe);
+        }
         (Some(pe), Some(te)) => {
             if te.span.start <= pe.span.start || pe.message == "invalid syntax" || te.too_deep {
                 return Err(te);
