@@ -18,15 +18,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyModule, PyTuple};
 use pyrepl3_analyzer::{CellAnalysis, CellOptions, Mode, SessionState, analyze_cell_with};
 use pyrepl3_namespace::{Changes, Namespace};
 
 use crate::cache::{CompileCache, Compiled};
-use crate::guard::{CellGuard, StopReason};
+use crate::guard::{CellGuard, StopReason, set_main_lane, thread_ident};
 use crate::outcome::{ExecError, ExecOutcome, OutputEvent, Stats, Status};
 use crate::port::{InputHandler, InputRequest, Port, Router};
-use crate::run::{CellCoroutine, CellMsg, CellRun, Done, SyncRunner, run_sync};
+use crate::run::{CellCoroutine, CellMsg, CellRun, Done, SyncRunner, run_on_main_lane, run_sync};
 use crate::support::support;
 
 /// Errors of the executor itself (never of the user's code: those are [`ExecOutcome`] data).
@@ -38,6 +38,10 @@ pub enum ExecutorError {
     /// The executor was shut down.
     #[error("the executor is shut down")]
     ShutDown,
+    /// [`Executor::serve_blocking_on_this_thread`] was called on another thread than Python's
+    /// main thread.
+    #[error("blocking cells can only be served on Python's main thread")]
+    NotMainThread,
     /// A thread could not be started.
     #[error("could not start a thread: {0}")]
     Thread(#[from] std::io::Error),
@@ -213,6 +217,8 @@ pub struct Executor {
     /// Blocking cells for the worker pool. Crossbeam (sync -> sync): the submitter is the
     /// embedder's thread, the workers plain threads.
     jobs: Mutex<Option<Sender<Job>>>,
+    /// Blocking cells for the main lane while one serves (crossbeam, sync -> sync).
+    main_lane: Mutex<Option<Sender<Job>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     loop_thread: Mutex<Option<(JoinHandle<()>, Receiver<()>)>>,
     shutting_down: Arc<AtomicBool>,
@@ -298,6 +304,7 @@ impl Executor {
             default_timeout: config.timeout,
             stop_grace: config.stop_grace,
             jobs: Mutex::new(Some(job_tx)),
+            main_lane: Mutex::new(None),
             workers: Mutex::new(workers),
             loop_thread: Mutex::new(Some((handle, ended_rx))),
             shutting_down,
@@ -582,8 +589,18 @@ impl Executor {
             }
             Mode::BlockingSync => {
                 let job_run = run.clone();
-                let job: Job = Box::new(move || Python::attach(|py| run_sync(py, &job_run)));
-                let sent = lock(&self.jobs).as_ref().map(|tx| tx.send(job).is_ok());
+                let lane = lock(&self.main_lane).clone();
+                let sent = match lane {
+                    Some(lane) => {
+                        let job: Job = Box::new(move || run_on_main_lane(&job_run));
+                        Some(lane.send(job).is_ok())
+                    }
+                    None => {
+                        let job: Job =
+                            Box::new(move || Python::attach(|py| run_sync(py, &job_run)));
+                        lock(&self.jobs).as_ref().map(|tx| tx.send(job).is_ok())
+                    }
+                };
                 if sent != Some(true) {
                     return Err(pyo3::exceptions::PyRuntimeError::new_err(
                         "the worker pool is shut down",
@@ -713,6 +730,46 @@ impl Executor {
         s.max_duration = s.max_duration.max(outcome.duration);
     }
 
+    /// Serve this session's blocking cells on the calling thread, which must be Python's main
+    /// thread (the thread that initialised Python), until [`Self::shutdown`]. While it serves,
+    /// blocking cells run here instead of the worker pool, and a timeout or interrupt also
+    /// sends SIGINT to this thread, which breaks blocking calls such as `time.sleep` (CPython
+    /// 3.11 cannot break them on other threads). Installs a SIGINT handler that raises only for
+    /// a cell with a pending stop request, so no signal ever lands in a later cell; a SIGINT from
+    /// outside (Ctrl-C) is ignored: call [`Self::interrupt`] instead.
+    ///
+    /// Meant for a worker process whose main thread has nothing else to do.
+    pub fn serve_blocking_on_this_thread(&self) -> Result<(), ExecutorError> {
+        Python::attach(|py| -> Result<(), ExecutorError> {
+            let sup = support(py)?;
+            if !sup.is_main_thread.bind(py).call0()?.is_truthy()? {
+                return Err(ExecutorError::NotMainThread);
+            }
+            let signal = PyModule::import(py, "signal")?;
+            signal.call_method1(
+                "signal",
+                (signal.getattr("SIGINT")?, sup.sigint_handler.bind(py)),
+            )?;
+            Ok(())
+        })?;
+        let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+        *lock(&self.main_lane) = Some(tx);
+        if self.shutting_down.load(Ordering::SeqCst) {
+            lock(&self.main_lane).take();
+        }
+        set_main_lane(thread_ident());
+        for job in rx.iter() {
+            job();
+        }
+        set_main_lane(0);
+        Ok(())
+    }
+
+    /// Whether a thread is serving blocking cells (see [`Self::serve_blocking_on_this_thread`]).
+    pub fn main_lane_active(&self) -> bool {
+        lock(&self.main_lane).is_some()
+    }
+
     /// Stop the session: cancel the loop's tasks (waiting up to the stop grace for them), close
     /// the loop, and stop the worker threads. Idempotent; also done on drop.
     pub fn shutdown(&self) {
@@ -734,6 +791,7 @@ impl Executor {
                 });
             py.detach(|| {
                 lock(&self.jobs).take();
+                lock(&self.main_lane).take();
                 if let Some((handle, ended)) = lock(&self.loop_thread).take() {
                     // A loop thread stuck in an abandoned cell is left behind, not joined.
                     let wait = self.stop_grace * 3 + Duration::from_secs(1);

@@ -10,6 +10,7 @@
 //! started) are seen by the next `enter`. Lock order is always GIL, then guard lock.
 
 use std::os::raw::c_long;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -59,7 +60,16 @@ pub(crate) enum Entry {
     Skip,
 }
 
-fn thread_ident() -> u64 {
+/// Thread ident of the thread serving blocking cells on Python's main thread (0: none). A stop
+/// request for a cell running there also sends it SIGINT, which breaks blocking calls such as
+/// `time.sleep` (the SIGINT handler raises only while that cell has a pending stop request).
+static MAIN_LANE: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn set_main_lane(ident: u64) {
+    MAIN_LANE.store(ident, Ordering::SeqCst);
+}
+
+pub(crate) fn thread_ident() -> u64 {
     // SAFETY: PyThread_get_thread_ident only reads the calling thread's identity (pthread_self).
     (unsafe { pyo3::ffi::PyThread_get_thread_ident() }) as u64
 }
@@ -129,7 +139,7 @@ impl CellGuard {
                     s.requested_at = Some(Instant::now());
                 }
                 if let Some(tid) = s.thread {
-                    let exc = match reason {
+                    let exc = match s.requested.unwrap_or(reason) {
                         StopReason::Interrupt => sup.keyboard_interrupt.as_ptr(),
                         StopReason::Timeout => sup.cell_timeout.as_ptr(),
                     };
@@ -141,6 +151,14 @@ impl CellGuard {
                         pyo3::ffi::PyThreadState_SetAsyncExc(tid as c_long, exc);
                     }
                     s.injected = true;
+                    if tid == MAIN_LANE.load(Ordering::SeqCst) {
+                        // SAFETY: `tid` is the pthread_t (PyThread_get_thread_ident is
+                        // pthread_self on POSIX) of the main-lane thread, alive: it is inside a
+                        // step of this cell and cannot leave it while we hold the guard lock.
+                        unsafe {
+                            libc::pthread_kill(tid as libc::pthread_t, libc::SIGINT);
+                        }
+                    }
                 }
                 match (&s.task, &s.event_loop) {
                     (Some(t), Some(l)) => Some((t.clone_ref(py), l.clone_ref(py))),
@@ -186,6 +204,15 @@ impl CellGuard {
         }
         s.abandoned = true;
         true
+    }
+
+    /// The stop request, if the calling thread is inside a step of this cell.
+    pub(crate) fn pending_on_current_thread(&self) -> Option<StopReason> {
+        let s = self.lock();
+        if s.done || s.thread != Some(thread_ident()) {
+            return None;
+        }
+        s.requested
     }
 
     /// The stop request, if any.

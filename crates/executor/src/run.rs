@@ -3,7 +3,7 @@
 //! history, change tracking, context hand-over).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
@@ -52,6 +52,32 @@ pub(crate) struct CellRun {
     pub(crate) tracker: Mutex<Option<ChangeTracker>>,
     pub(crate) started: Instant,
     pub(crate) timeout: Option<Duration>,
+}
+
+/// The cell running on the main lane (see `Executor::serve_blocking_on_this_thread`).
+static MAIN_LANE_RUN: Mutex<Option<Weak<CellRun>>> = Mutex::new(None);
+
+/// Run a blocking cell on the main lane (the calling thread is Python's main thread).
+pub(crate) fn run_on_main_lane(run: &Arc<CellRun>) {
+    *MAIN_LANE_RUN.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::downgrade(run));
+    Python::attach(|py| run_sync(py, run));
+    *MAIN_LANE_RUN.lock().unwrap_or_else(PoisonError::into_inner) = None;
+}
+
+/// For the SIGINT handler: 1 to raise `KeyboardInterrupt`, 2 to raise `CellTimeout`, 0 to
+/// ignore the signal (no cell of this thread has a pending stop request).
+#[pyfunction]
+pub(crate) fn pending_stop() -> u8 {
+    let run = MAIN_LANE_RUN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .and_then(Weak::upgrade);
+    match run.and_then(|r| r.guard.pending_on_current_thread()) {
+        Some(StopReason::Interrupt) => 1,
+        Some(StopReason::Timeout) => 2,
+        None => 0,
+    }
 }
 
 /// Run a sync cell to completion on the calling thread (GIL held).

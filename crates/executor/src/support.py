@@ -295,6 +295,20 @@ def install():
     asyncio.futures._convert_future_exc = _convert_future_exc
 
 
+def sigint_handler(signum, frame):
+    """SIGINT on the main-lane thread: raise only for a cell with a pending stop request, so a
+    late signal never lands in a later cell. `pending_stop` is provided by the Rust side."""
+    code = pending_stop()
+    if code == 1:
+        raise KeyboardInterrupt
+    if code == 2:
+        raise CellTimeout
+
+
+def is_main_thread():
+    return threading.current_thread() is threading.main_thread()
+
+
 def new_context(base, port, execution_id):
     """A copy of the session context in which `current` names this execution."""
     ctx = base.copy()

@@ -30,6 +30,8 @@ pub(crate) struct Support {
     pub(crate) cell_timeout: Py<PyType>,
     pub(crate) cancelled_error: Py<PyType>,
     pub(crate) result_name: Py<PyAny>,
+    pub(crate) sigint_handler: Py<PyAny>,
+    pub(crate) is_main_thread: Py<PyAny>,
 }
 
 static SUPPORT: PyOnceLock<Support> = PyOnceLock::new();
@@ -46,6 +48,7 @@ fn load(py: Python<'_>) -> PyResult<Support> {
     PyModule::import(py, "sys")?
         .getattr("modules")?
         .set_item("pyrepl3", &module)?;
+    module.add_function(wrap_pyfunction!(crate::run::pending_stop, &module)?)?;
     module.getattr("install")?.call0()?;
     let get = |name: &str| -> PyResult<Py<PyAny>> { Ok(module.getattr(name)?.unbind()) };
     let builtins = PyModule::import(py, "builtins")?;
@@ -77,5 +80,7 @@ fn load(py: Python<'_>) -> PyResult<Support> {
             .cast_into::<PyType>()?
             .unbind(),
         result_name: get("RESULT_NAME")?,
+        sigint_handler: get("sigint_handler")?,
+        is_main_thread: get("is_main_thread")?,
     })
 }
