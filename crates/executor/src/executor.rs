@@ -25,7 +25,7 @@ use pyrepl3_namespace::{Changes, Namespace};
 use crate::cache::{CompileCache, Compiled};
 use crate::guard::{CellGuard, StopReason, set_main_lane, thread_ident};
 use crate::outcome::{ExecError, ExecOutcome, OutputEvent, Stats, Status};
-use crate::port::{InputHandler, InputRequest, Port, Router};
+use crate::port::{InputHandler, InputRequest, LateSink, Port, Router};
 use crate::run::{CellCoroutine, CellMsg, CellRun, Done, SyncRunner, run_on_main_lane, run_sync};
 use crate::support::support;
 
@@ -42,6 +42,9 @@ pub enum ExecutorError {
     /// main thread.
     #[error("blocking cells can only be served on Python's main thread")]
     NotMainThread,
+    /// The blocking task running an execution failed (`execute_async`).
+    #[error("the execution task failed: {0}")]
+    Join(String),
     /// A thread could not be started.
     #[error("could not start a thread: {0}")]
     Thread(#[from] std::io::Error),
@@ -102,6 +105,7 @@ pub struct ExecutorBuilder {
     cache_size: usize,
     stop_grace: Duration,
     input: Option<InputHandler>,
+    late_tokio: Option<tokio::sync::mpsc::UnboundedSender<OutputEvent>>,
 }
 
 impl Default for ExecutorBuilder {
@@ -112,6 +116,7 @@ impl Default for ExecutorBuilder {
             cache_size: 256,
             stop_grace: Duration::from_secs(2),
             input: None,
+            late_tokio: None,
         }
     }
 }
@@ -149,6 +154,13 @@ impl ExecutorBuilder {
         F: Fn(InputRequest) -> Option<String> + Send + Sync + 'static,
     {
         self.input = Some(Arc::new(handler));
+        self
+    }
+
+    /// Send late output (see [`Executor::late_output`]) to a tokio channel instead, for async
+    /// embedders. Tokio unbounded mpsc (sync -> async): Python threads send without blocking.
+    pub fn late_output_to(mut self, tx: tokio::sync::mpsc::UnboundedSender<OutputEvent>) -> Self {
+        self.late_tokio = Some(tx);
         self
     }
 
@@ -237,7 +249,11 @@ impl Executor {
     fn start(py: Python<'_>, config: ExecutorBuilder) -> Result<Executor, ExecutorError> {
         let sup = support(py)?;
         let (late_tx, late_rx) = crossbeam_channel::unbounded();
-        let router = Arc::new(Router::new(late_tx));
+        let sink = match config.late_tokio.clone() {
+            Some(tx) => LateSink::Tokio(tx),
+            None => LateSink::Crossbeam(late_tx),
+        };
+        let router = Arc::new(Router::new(sink));
         let port = Py::new(
             py,
             Port {
@@ -324,6 +340,7 @@ impl Executor {
 
     /// Output that does not belong to the running cell, in order: background tasks and threads
     /// of earlier cells (tagged with the cell that started them) and session-level output.
+    /// (Empty when the builder sent late output to a tokio channel instead.)
     /// Crossbeam receiver (sync -> sync): the senders are Python threads that must never block;
     /// it can be handed to any thread. Unbounded: drain it.
     pub fn late_output(&self) -> Receiver<OutputEvent> {
@@ -364,6 +381,21 @@ impl Executor {
     /// Number of compiled cells in the compile cache.
     pub fn cached_cells(&self) -> usize {
         lock(&self.serial).cache.len()
+    }
+
+    /// [`Self::execute`] for async code.
+    pub async fn execute_async(
+        self: &Arc<Self>,
+        source: String,
+        options: ExecOptions,
+    ) -> Result<ExecOutcome, ExecutorError> {
+        let executor = self.clone();
+        // `execute` blocks its thread until the cell completes (it takes the GIL to compile
+        // and then waits on a crossbeam channel): it must not run on the runtime's async
+        // worker threads, so it goes to tokio's blocking pool.
+        tokio::task::spawn_blocking(move || executor.execute(&source, &options))
+            .await
+            .map_err(|e| ExecutorError::Join(e.to_string()))?
     }
 
     /// Run one cell and wait for it. Errors of the cell (including syntax errors, timeouts and
@@ -434,6 +466,7 @@ impl Executor {
             warnings: done.warnings,
             duration,
             changes: done.changes,
+            analysis,
         };
         drop(serial);
         self.count(&outcome, disagreement, cache_hit, abandoned);
@@ -500,6 +533,7 @@ impl Executor {
                                 context: format!("execution {id} (syntax_error)"),
                                 ..Changes::default()
                             },
+                            analysis: analysis.clone(),
                         };
                         let disagreement = analysis.mode != Mode::SyntaxError;
                         return Ok(Submitted::Immediate(

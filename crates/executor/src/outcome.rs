@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyrepl3_analyzer::Mode;
+use pyrepl3_analyzer::{CellAnalysis, Mode};
 use pyrepl3_namespace::Changes;
 
 /// How an execution ended.
@@ -102,6 +102,8 @@ pub struct ExecOutcome {
     pub duration: Duration,
     /// Names the cell added, changed or deleted.
     pub changes: Changes,
+    /// The analyzer's report on the cell (mode prediction and its reasons).
+    pub analysis: CellAnalysis,
 }
 
 impl ExecOutcome {

@@ -3,8 +3,10 @@
 //! Python code (any thread) writes through `sys.stdout`/`sys.stderr`, which find the session's
 //! [`Port`] and the execution id in a contextvar and call [`Port::emit`]. The [`Router`] sends
 //! an event to the running cell's channel when it belongs to that cell, and to the session's
-//! late-output channel otherwise. Both are crossbeam channels (sync -> sync): the senders are
-//! Python threads holding the GIL (they must never block), the receivers are plain threads.
+//! late-output channel otherwise. The cell channel is crossbeam (sync -> sync): the senders are
+//! Python threads holding the GIL (they must never block), the receiver a plain thread. Late
+//! output goes to a crossbeam channel (sync -> sync) or, when the embedder asks for it, to a
+//! tokio unbounded mpsc (sync -> async: its `send` never blocks the Python thread).
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -32,14 +34,22 @@ struct RouterState {
     current: Option<(u64, Sender<CellMsg>)>,
 }
 
+/// Where late output goes.
+pub(crate) enum LateSink {
+    /// Crossbeam (sync -> sync), read through `Executor::late_output`.
+    Crossbeam(Sender<OutputEvent>),
+    /// Tokio unbounded mpsc (sync -> async), given by the embedder.
+    Tokio(tokio::sync::mpsc::UnboundedSender<OutputEvent>),
+}
+
 /// Routes output events and completion to the running cell or to the late-output channel.
 pub(crate) struct Router {
     state: Mutex<RouterState>,
-    late: Sender<OutputEvent>,
+    late: LateSink,
 }
 
 impl Router {
-    pub(crate) fn new(late: Sender<OutputEvent>) -> Self {
+    pub(crate) fn new(late: LateSink) -> Self {
         Self {
             state: Mutex::new(RouterState {
                 seq: 0,
@@ -71,9 +81,10 @@ impl Router {
             Some((id, tx)) if Some(*id) == execution_id => {
                 let _ = tx.send(CellMsg::Output(event));
             }
-            _ => {
-                let _ = self.late.send(event);
-            }
+            _ => match &self.late {
+                LateSink::Crossbeam(tx) => drop(tx.send(event)),
+                LateSink::Tokio(tx) => drop(tx.send(event)),
+            },
         }
     }
 

@@ -393,3 +393,34 @@ fn shutdown_cancels_background_tasks() {
     });
     assert!(ex.execute("1", &ExecOptions::default()).is_err());
 }
+
+#[test]
+fn async_embedders_use_execute_async_and_a_tokio_late_channel() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let ex = Arc::new(Executor::builder().late_output_to(tx).build().unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let first = ex
+            .execute_async(
+                "import asyncio\nasync def later():\n    await asyncio.sleep(0.05)\n    print('late')\nt = asyncio.ensure_future(later())".into(),
+                ExecOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(first.status, Status::Ok, "{:?}", first.error);
+        let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("late output arrives")
+            .unwrap();
+        assert_eq!(ev.execution_id, Some(first.execution_id));
+        assert_eq!(ev.text, "late");
+        let out = ex
+            .execute_async("await asyncio.sleep(0, 7)".into(), ExecOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(out.result_repr.as_deref(), Some("7"));
+    });
+}
