@@ -9,8 +9,12 @@ use pyo3::prelude::*;
 
 /// A compiled cell.
 pub(crate) struct Compiled {
+    /// The cell up to its trailing expression statement (the whole cell when there is none).
     pub(crate) code: Py<PyAny>,
-    pub(crate) has_result: bool,
+    /// The trailing expression statement, compiled in 'eval' mode (its value is the result).
+    pub(crate) expr: Option<Py<PyAny>>,
+    /// Why the value of a cell with a trailing expression could not be captured.
+    pub(crate) note: Option<String>,
     /// Every name the code (and nested code) refers to: a superset of the module-scope names it
     /// can bind, used for change tracking.
     pub(crate) names: Vec<String>,
@@ -18,7 +22,7 @@ pub(crate) struct Compiled {
     pub(crate) dynamic: bool,
     /// The `from __future__` flags in effect after this cell.
     pub(crate) flags: i64,
-    /// `CO_COROUTINE` is set: the cell must be awaited.
+    /// `CO_COROUTINE` is set on either part: the cell must be awaited.
     pub(crate) is_coroutine: bool,
 }
 
@@ -26,7 +30,8 @@ impl Compiled {
     pub(crate) fn clone_ref(&self, py: Python<'_>) -> Self {
         Self {
             code: self.code.clone_ref(py),
-            has_result: self.has_result,
+            expr: self.expr.as_ref().map(|e| e.clone_ref(py)),
+            note: self.note.clone(),
             names: self.names.clone(),
             dynamic: self.dynamic,
             flags: self.flags,

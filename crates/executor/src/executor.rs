@@ -204,6 +204,9 @@ struct Serial {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// `CO_COROUTINE`: the code object is a coroutine (CPython's `inspect.CO_COROUTINE`).
+const CO_COROUTINE: i64 = 0x80;
+
 /// Interrupts the running cell of an executor from any thread.
 #[derive(Clone)]
 pub struct InterruptHandle {
@@ -579,8 +582,9 @@ impl Executor {
         let run = Arc::new(CellRun {
             id,
             mode,
-            has_result: compiled.has_result,
             code: compiled.code,
+            expr: compiled.expr,
+            note: compiled.note,
             ctx,
             guard: CellGuard::new(tx.clone()),
             shared: self.shared.clone(),
@@ -594,10 +598,17 @@ impl Executor {
         let submitted: PyResult<()> = (|| match mode {
             Mode::TopLevelAwait => {
                 // Creating the coroutine runs none of the cell.
-                let coro = sup
-                    .eval
-                    .bind(py)
-                    .call1((run.code.bind(py), self.shared.ns.dict(py)))?;
+                let coro = match &run.expr {
+                    Some(expr) => sup.run_cell_async.bind(py).call1((
+                        run.code.bind(py),
+                        expr.bind(py),
+                        self.shared.ns.dict(py),
+                    ))?,
+                    None => sup
+                        .eval
+                        .bind(py)
+                        .call1((run.code.bind(py), self.shared.ns.dict(py)))?,
+                };
                 let wrapper = Py::new(
                     py,
                     CellCoroutine {
@@ -870,19 +881,33 @@ fn compile_cell(
     flags: i64,
 ) -> PyResult<Compiled> {
     let sup = support(py)?;
-    let (code, has_result, names, dynamic, flags): (Py<PyAny>, bool, Vec<String>, bool, i64) = sup
+    type Prepared = (
+        Py<PyAny>,
+        Option<Py<PyAny>>,
+        Vec<String>,
+        bool,
+        i64,
+        Option<String>,
+    );
+    let (code, expr, names, dynamic, flags, note): Prepared = sup
         .prepare
         .bind(py)
         .call1((source, filename, first_line, flags))?
         .extract()?;
-    let co_flags: i64 = code.bind(py).getattr("co_flags")?.extract()?;
+    let is_coroutine = |c: &Py<PyAny>| -> PyResult<bool> {
+        let co_flags: i64 = c.bind(py).getattr("co_flags")?.extract()?;
+        Ok(co_flags & CO_COROUTINE != 0)
+    };
+    let is_coroutine =
+        is_coroutine(&code)? || expr.as_ref().map(is_coroutine).transpose()? == Some(true);
     Ok(Compiled {
         code,
-        has_result,
+        expr,
+        note,
         names,
         dynamic,
         flags,
-        is_coroutine: co_flags & 0x80 != 0,
+        is_coroutine,
     })
 }
 
@@ -902,7 +927,7 @@ fn loop_thread(
             return;
         }
     };
-    let event_loop = match sup.new_loop.bind(py).call0() {
+    let event_loop = match sup.new_loop.bind(py).call1((port.bind(py),)) {
         Ok(l) => l,
         Err(e) => {
             let _ = ready.send(Err(e.to_string()));

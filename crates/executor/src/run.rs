@@ -42,8 +42,12 @@ pub(crate) struct Done {
 pub(crate) struct CellRun {
     pub(crate) id: u64,
     pub(crate) mode: Mode,
-    pub(crate) has_result: bool,
+    /// The cell up to its trailing expression statement.
     pub(crate) code: Py<PyAny>,
+    /// The trailing expression statement ('eval' mode): its value is the cell's result.
+    pub(crate) expr: Option<Py<PyAny>>,
+    /// Why the value of the trailing expression could not be captured, if so.
+    pub(crate) note: Option<String>,
     /// The cell's `contextvars.Context`: a copy of the session context naming this execution;
     /// it becomes the session context when the cell completes.
     pub(crate) ctx: Py<PyAny>,
@@ -89,17 +93,18 @@ pub(crate) fn run_sync(py: Python<'_>, run: &Arc<CellRun>) {
             Err(stopped_before_start(py, reason))
         }
         Entry::Run(None) => {
-            let r = match support(py) {
-                Ok(sup) => run
-                    .ctx
-                    .bind(py)
-                    .call_method1(
-                        "run",
-                        (sup.eval.bind(py), run.code.bind(py), run.shared.ns.dict(py)),
-                    )
-                    .map(drop),
-                Err(e) => Err(e),
-            };
+            let r = support(py).and_then(|sup| {
+                let ctx = run.ctx.bind(py);
+                let ns = run.shared.ns.dict(py);
+                ctx.call_method1("run", (sup.eval.bind(py), run.code.bind(py), &ns))?;
+                match &run.expr {
+                    Some(expr) => Ok(Some(
+                        ctx.call_method1("run", (sup.eval.bind(py), expr.bind(py), &ns))?
+                            .unbind(),
+                    )),
+                    None => Ok(None),
+                }
+            });
             // Nothing runs between the cell's last bytecode and this exit: no stale stop.
             run.guard.exit(py);
             r
@@ -186,7 +191,11 @@ impl CellCoroutine {
         match result {
             Ok(yielded) => Ok(yielded.unbind()),
             Err(e) if e.is_instance_of::<PyStopIteration>(py) => {
-                complete(py, run, Ok(()));
+                let value = match &run.expr {
+                    Some(_) => e.value(py).getattr("value").map(|v| Some(v.unbind())),
+                    None => Ok(None),
+                };
+                complete(py, run, value);
                 Err(PyStopIteration::new_err(()))
             }
             Err(e) => {
@@ -236,7 +245,7 @@ impl CellCoroutine {
 }
 
 /// Complete a cell (on the thread that ran its last step, GIL held) and report to the waiter.
-pub(crate) fn complete(py: Python<'_>, run: &Arc<CellRun>, result: PyResult<()>) {
+pub(crate) fn complete(py: Python<'_>, run: &Arc<CellRun>, result: PyResult<Option<Py<PyAny>>>) {
     let (reason, abandoned, was_done) = run.guard.finish();
     if was_done {
         return;
@@ -265,22 +274,11 @@ pub(crate) fn complete(py: Python<'_>, run: &Arc<CellRun>, result: PyResult<()>)
 fn completion(
     py: Python<'_>,
     run: &Arc<CellRun>,
-    result: PyResult<()>,
+    result: PyResult<Option<Py<PyAny>>>,
     reason: Option<StopReason>,
     abandoned: bool,
 ) -> PyResult<Done> {
     let sup = support(py)?;
-    let dict = run.shared.ns.dict(py);
-    let value = if run.has_result {
-        let name = sup.result_name.bind(py);
-        let v = dict.get_item(name)?;
-        if v.is_some() {
-            dict.del_item(name)?;
-        }
-        v
-    } else {
-        None
-    };
     let mut done = Done {
         status: Status::Ok,
         result: None,
@@ -294,8 +292,11 @@ fn completion(
     }
     let elapsed = run.started.elapsed();
     match result {
-        Ok(()) => {
-            if let Some(v) = value.filter(|v| !v.is_none()) {
+        Ok(value) => {
+            if let Some(note) = &run.note {
+                done.warnings.push(note.clone());
+            }
+            if let Some(v) = value.map(|v| v.into_bound(py)).filter(|v| !v.is_none()) {
                 run.shared.ns.push_result(py, &v)?;
                 done.result_repr = Some(sup.safe_repr.bind(py).call1((&v,))?.extract()?);
                 if sup.is_coroutine.bind(py).call1((&v,))?.is_truthy()? {

@@ -17,10 +17,10 @@ import threading
 import traceback
 import __future__
 
-RESULT_NAME = "__pyrepl3_result__"
 ALLOW_TLA = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 ONLY_AST = ast.PyCF_ONLY_AST
 CO_COROUTINE = 0x80
+SUPPORT_FILENAME = "<pyrepl3 support>"
 FUTURE_FLAGS = [getattr(__future__, f).compiler_flag for f in __future__.all_feature_names]
 DYNAMIC_NAMES = frozenset({"globals", "exec", "eval", "vars", "locals", "__dict__"})
 
@@ -81,44 +81,107 @@ def _all_names(code, out):
     return out
 
 
-def prepare(src, filename, first_line, flags):
-    """Compile the whole cell; nothing runs. Returns (code, has_result, names, dynamic, flags).
+def _compile(text, filename, mode, flags):
+    return compile(text, filename, mode, flags, dont_inherit=True)
 
-    The trailing expression statement (unless a `;` follows it) becomes an assignment to
-    RESULT_NAME at the same position, so the cell's value is captured in one code object and
-    line numbers stay the user's. `first_line` shifts lines to where the cell sits in its file.
-    `flags` are the session's `from __future__` flags; the returned flags add the cell's own.
+
+def _parse(text, filename, flags):
+    """The cell's AST. CPython 3.11 keeps the AST constructor's recursion depth per interpreter,
+    so a thread switch during another thread's construction can make it fail spuriously with
+    "SystemError: AST constructor recursion depth mismatch": retry then."""
+    for _ in range(4):
+        try:
+            return _compile(text, filename, "exec", ONLY_AST | flags)
+        except SystemError as e:
+            if "recursion depth mismatch" not in str(e):
+                raise
+            err = e
+    raise err
+
+
+def prepare(src, filename, first_line, flags):
+    """Compile the whole cell; nothing runs.
+
+    Returns (body, expr, names, dynamic, flags, note). `expr` is the trailing expression
+    statement compiled in 'eval' mode (None when there is none or a `;` follows it) and `body`
+    everything before it, both compiled from the cell's text at their original lines and
+    columns, so the value is captured without touching the namespace and CPython's own limits
+    apply exactly as for `compile(cell)`. Any compile error is the one `compile(cell)` raises.
+    `first_line` shifts lines to where the cell sits in its file; `flags` are the session's
+    `from __future__` flags (the returned flags add the cell's own); `note` explains a value
+    that could not be captured.
     """
     text = "\n" * (first_line - 1) + src
     lines = text.splitlines(True)
     linecache.cache[filename] = (len(text), None, lines, filename)
     compile_flags = ALLOW_TLA | flags
+    expr = None
+    note = None
     try:
-        tree = compile(text, filename, "exec", ONLY_AST | compile_flags, dont_inherit=True)
-        has_result = False
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
+        try:
+            tree = _parse(text, filename, compile_flags)
+        except SyntaxError:
+            raise
+        except Exception as e:
+            # Python AST objects could not be built (too deep): CPython's compile decides.
+            tree = None
+            note = f"the cell's value was not captured ({type(e).__name__}: {e})"
+        last = None
+        if tree is not None and tree.body and isinstance(tree.body[-1], ast.Expr):
             last = tree.body[-1]
             raw = text.encode("utf-8", "surrogatepass")
-            if not _suppressed(raw, _line_starts(raw), last):
-                target = ast.Name(RESULT_NAME, ast.Store())
-                ast.copy_location(target, last)
-                assign = ast.Assign(targets=[target], value=last.value)
-                ast.copy_location(assign, last)
-                tree.body[-1] = assign
-                has_result = True
-        code = compile(tree, filename, "exec", compile_flags, dont_inherit=True)
+            starts = _line_starts(raw)
+            if _suppressed(raw, starts, last):
+                last = None
+        if last is None:
+            body = _compile(text, filename, "exec", compile_flags)
+        else:
+            start = starts[last.lineno - 1] + last.col_offset
+            end = starts[last.end_lineno - 1] + last.end_col_offset
+            head = raw[:start].decode("utf-8", "surrogatepass")
+            value = raw[start:end].decode("utf-8", "surrogatepass")
+            pad = "\n" * (last.lineno - 1)
+            if last.col_offset:
+                # Parentheses keep the expression at its column (eval input cannot be indented).
+                value = pad + "(" + " " * (last.col_offset - 1) + value + ")"
+            else:
+                value = pad + value
+            try:
+                body = _compile(head, filename, "exec", compile_flags)
+                expr_flags = compile_flags
+                for f in FUTURE_FLAGS:
+                    expr_flags |= body.co_flags & f
+                expr = _compile(value, filename, "eval", expr_flags)
+            except Exception as e:
+                # Report exactly what compiling the whole cell reports; if it compiles after
+                # all, run it whole without capturing the value.
+                body = _compile(text, filename, "exec", compile_flags)
+                expr = None
+                note = f"the cell's value was not captured ({type(e).__name__}: {e})"
     except SyntaxError as e:
         if e.text is None and e.lineno and 0 < e.lineno <= len(lines):
             e.text = lines[e.lineno - 1]
         raise
     new_flags = flags
     for f in FUTURE_FLAGS:
-        if code.co_flags & f:
+        if body.co_flags & f:
             new_flags |= f
-    names = _all_names(code, set())
-    names.discard(RESULT_NAME)
+    names = _all_names(body, set())
+    if expr is not None:
+        _all_names(expr, names)
     dynamic = bool(names & DYNAMIC_NAMES)
-    return code, has_result, sorted(names), dynamic, new_flags
+    return body, expr, sorted(names), dynamic, new_flags, note
+
+
+async def run_cell_async(body, expr, ns):
+    """A cell with a trailing expression where either part awaits: its value."""
+    r = eval(body, ns)
+    if body.co_flags & CO_COROUTINE:
+        await r
+    value = eval(expr, ns)
+    if expr.co_flags & CO_COROUTINE:
+        value = await value
+    return value
 
 
 def type_name(exc_type):
@@ -139,10 +202,13 @@ def describe_error(exc, notes, only=False):
         except Exception:
             pass
     try:
+        tb = exc.__traceback__
+        # The runtime's own frames (run_cell_async) are not the user's.
+        while tb is not None and tb.tb_frame.f_code.co_filename == SUPPORT_FILENAME:
+            tb = tb.tb_next
         if only:
-            tb = "".join(traceback.format_exception(type(exc), exc, None))
-        else:
-            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            tb = None
+        tb = "".join(traceback.format_exception(type(exc), exc, tb))
     except BaseException as e:  # a broken __str__ must not break the runtime
         tb = f"{type(exc).__name__}: <traceback unavailable: {type(e).__name__}>\n"
     try:
@@ -323,29 +389,24 @@ def base_context(port):
     return ctx
 
 
-def _report_loop_exception(loop, context):
-    """Loop exception handler: unhandled errors of background work go to the session's stderr."""
+def _report_loop_exception(port, loop, context):
+    """Loop exception handler: unhandled errors of background work go to the session's stderr
+    (attributed to the running execution when raised inside one, else session-level)."""
     msg = context.get("message", "unhandled exception in event loop")
     exc = context.get("exception")
     text = f"{msg}\n"
     if exc is not None:
         text += "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    fut = context.get("future") or context.get("task")
-    cur = None
-    if fut is not None and hasattr(fut, "get_context"):
-        cur = fut.get_context().get(current, None)
-    if cur is None:
-        cur = current.get(None)
-    if cur is not None:
-        cur[0].emit(cur[1], 1, text)
-    else:
-        sys.__stderr__.write(text)
+    cur = current.get(None)
+    if cur is None or cur[0] is not port:
+        cur = (port, None)
+    port.emit(cur[1], 1, text)
 
 
-def new_loop():
+def new_loop(port):
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    loop.set_exception_handler(_report_loop_exception)
+    loop.set_exception_handler(lambda loop, context: _report_loop_exception(port, loop, context))
     return loop
 
 

@@ -29,7 +29,7 @@ pub(crate) struct Support {
     pub(crate) keyboard_interrupt: Py<PyType>,
     pub(crate) cell_timeout: Py<PyType>,
     pub(crate) cancelled_error: Py<PyType>,
-    pub(crate) result_name: Py<PyAny>,
+    pub(crate) run_cell_async: Py<PyAny>,
     pub(crate) sigint_handler: Py<PyAny>,
     pub(crate) is_main_thread: Py<PyAny>,
 }
@@ -79,7 +79,7 @@ fn load(py: Python<'_>) -> PyResult<Support> {
             .getattr("CancelledError")?
             .cast_into::<PyType>()?
             .unbind(),
-        result_name: get("RESULT_NAME")?,
+        run_cell_async: get("run_cell_async")?,
         sigint_handler: get("sigint_handler")?,
         is_main_thread: get("is_main_thread")?,
     })

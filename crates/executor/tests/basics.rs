@@ -11,6 +11,7 @@ fn exec(ex: &Executor, src: &str) -> ExecOutcome {
 fn ok(ex: &Executor, src: &str) -> Option<String> {
     let out = exec(ex, src);
     assert_eq!(out.status, Status::Ok, "{src:?} failed: {:?}", out.error);
+    assert!(out.warnings.is_empty(), "{src:?}: {:?}", out.warnings);
     out.result_repr
 }
 
@@ -391,4 +392,61 @@ fn sessions_are_isolated() {
     let out = exec(&b, "print('from b')\n'secret' in globals()");
     assert_eq!(out.result_repr.as_deref(), Some("False"));
     assert_eq!(out.stdout(), "from b\n");
+}
+
+#[test]
+fn trailing_expression_keeps_lines_columns_and_cpython_limits() {
+    let ex = new();
+    // Errors in the trailing expression point at the user's line and column.
+    let err = exec(&ex, "a = 1\nb = 0\n(a +\n  a / b)").error.unwrap();
+    assert!(err.traceback.contains("line 4"), "{}", err.traceback);
+    assert!(err.traceback.contains("a / b"), "{}", err.traceback);
+    let err = exec(&ex, "x = 1;   1 / 0").error.unwrap();
+    assert!(err.traceback.contains("line 1"), "{}", err.traceback);
+    assert!(
+        err.traceback
+            .contains(&format!("{}~~^~~", " ".repeat(4 + 9))),
+        "{}",
+        err.traceback
+    );
+    assert!(
+        !err.traceback.contains("pyrepl3 support"),
+        "{}",
+        err.traceback
+    );
+    let err = exec(&ex, "import asyncio\nawait asyncio.sleep(0)\n1 / 0")
+        .error
+        .unwrap();
+    assert!(
+        !err.traceback.contains("pyrepl3 support"),
+        "{}",
+        err.traceback
+    );
+    assert!(err.traceback.contains("line 3"), "{}", err.traceback);
+    // Non-ASCII text before the expression (columns are UTF-8 bytes).
+    assert_eq!(ok(&ex, "é = 'ü'; é"), Some("'ü'".into()));
+    assert_eq!(ok(&ex, "é = 'ü'; é;"), None);
+    assert_eq!(ok(&ex, "'ü' ;"), None);
+    // Deep but valid cells: CPython's compile accepts them, and so does the executor.
+    let terms = vec!["1"; 1000].join("+");
+    assert_eq!(ok(&ex, &format!("x = {terms}\nx")), Some("1000".into()));
+    assert_eq!(ok(&ex, &terms), Some("1000".into()));
+    let unary = format!("{}1", "-".repeat(1000));
+    assert_eq!(ok(&ex, &unary), Some("1".into()));
+    // Too deep for CPython: its own error.
+    let out = exec(&ex, &format!("{}1", "-".repeat(3000)));
+    assert_eq!(out.status, Status::Error);
+    assert_eq!(out.mode, Mode::SyntaxError);
+    assert_eq!(out.error.unwrap().type_name, "RecursionError");
+    // The namespace is not touched by result capture.
+    assert_eq!(
+        ok(&ex, "sorted(k for k in globals() if 'pyrepl3' in k)"),
+        Some("[]".into())
+    );
+    // Windows line endings.
+    assert_eq!(ok(&ex, "y = 2\r\ny * 3\r\n"), Some("6".into()));
+    assert_eq!(ok(&ex, "y * 3;\r\n"), None);
+    // Empty and comment-only cells.
+    assert_eq!(ok(&ex, ""), None);
+    assert_eq!(ok(&ex, "# nothing\n\n"), None);
 }
