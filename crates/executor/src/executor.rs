@@ -573,6 +573,8 @@ impl Executor {
             self.shared
                 .ns
                 .track(py, names, analysis.dynamic_writes || compiled.dynamic)?;
+        // Classes and functions defined in cells live in `__main__` (pickle looks them up there).
+        self.shared.ns.install_as_main(py)?;
         let base_ctx = lock(&self.shared.ctx).clone_ref(py);
         let ctx = sup
             .new_context

@@ -27,8 +27,12 @@ pub const HISTORY_NAMES: [&str; 3] = ["_", "__", "___"];
 /// Names every namespace protects from the start.
 pub const BASE_PROTECTED: [&str; 5] = ["__builtins__", "__name__", "_", "__", "___"];
 
+/// Attributes every module has; not user data (skipped by checkpoints).
+const MODULE_ATTRS: [&str; 4] = ["__doc__", "__package__", "__loader__", "__spec__"];
+
 /// The live namespace of one session.
 pub struct Namespace {
+    module: Py<PyModule>,
     dict: Py<PyDict>,
     inner: Mutex<Inner>,
 }
@@ -103,14 +107,16 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 impl Namespace {
-    /// A fresh namespace for a `__main__`-like module: `__name__ == "__main__"`,
-    /// `__builtins__` is the `builtins` module.
+    /// A fresh namespace: the dict of a new module named `__main__` (so `pickle` and friends
+    /// find classes and functions defined in cells once the module is installed as
+    /// `sys.modules["__main__"]`, see [`Self::install_as_main`]); `__builtins__` is the
+    /// `builtins` module.
     pub fn new(py: Python<'_>) -> PyResult<Self> {
-        let dict = PyDict::new(py);
-        dict.set_item("__name__", "__main__")?;
-        dict.set_item("__doc__", py.None())?;
+        let module = PyModule::new(py, "__main__")?;
+        let dict = module.dict();
         dict.set_item("__builtins__", PyModule::import(py, "builtins")?)?;
         Ok(Self {
+            module: module.unbind(),
             dict: dict.unbind(),
             inner: Mutex::new(Inner {
                 protected: BASE_PROTECTED.iter().map(|s| s.to_string()).collect(),
@@ -122,6 +128,22 @@ impl Namespace {
     /// The live dict. Use it as both globals and locals; never replace it.
     pub fn dict<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
         self.dict.bind(py).clone()
+    }
+
+    /// The module whose dict is the namespace.
+    pub fn module<'py>(&self, py: Python<'py>) -> Bound<'py, PyModule> {
+        self.module.bind(py).clone()
+    }
+
+    /// Make the namespace's module `sys.modules["__main__"]` (a no-op when it already is).
+    /// Process-wide: with several sessions in one process, the last one installed wins.
+    pub fn install_as_main(&self, py: Python<'_>) -> PyResult<()> {
+        let modules = PyModule::import(py, "sys")?.getattr("modules")?;
+        let current = modules.get_item("__main__").ok();
+        if !current.is_some_and(|m| m.is(self.module.bind(py))) {
+            modules.set_item("__main__", self.module.bind(py))?;
+        }
+        Ok(())
     }
 
     /// The live dict as an owned handle (for other threads).
@@ -279,7 +301,7 @@ impl Namespace {
         }
         items.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, value) in items {
-            if self.is_protected(&name) || name == "__doc__" {
+            if self.is_protected(&name) || MODULE_ATTRS.contains(&name.as_str()) {
                 continue;
             }
             if value.is_instance(&module_type)? {

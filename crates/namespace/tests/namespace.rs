@@ -48,6 +48,7 @@ fn one_dict_closures_comprehensions_and_class_bodies_work() {
         assert_eq!(eval(py, &ns, "C.z").to_string(), "[0, 3, 6]");
         assert_eq!(eval(py, &ns, "r").to_string(), "[3, 4]");
         assert_eq!(eval(py, &ns, "__name__").to_string(), "__main__");
+        assert!(ns.module(py).dict().is(ns.dict(py)));
         assert_eq!(ns.dict(py).as_ptr(), before, "identity never replaced");
     });
 }
@@ -178,6 +179,39 @@ fn usable_from_many_threads() {
     }
     Python::attach(|py| {
         let d: Bound<'_, PyDict> = ns.dict(py);
-        assert_eq!(d.len(), 800 + 3);
+        assert_eq!(
+            d.len(),
+            800 + 6,
+            "800 names + module attributes + __builtins__"
+        );
+    });
+}
+
+#[test]
+fn installed_as_main_so_pickle_finds_cell_classes() {
+    Python::attach(|py| {
+        let ns = Namespace::new(py).unwrap();
+        ns.install_as_main(py).unwrap();
+        run(
+            py,
+            &ns,
+            "import pickle\nclass P:\n    def __init__(self):\n        self.v = 7\nback = pickle.loads(pickle.dumps(P())).v",
+        );
+        assert_eq!(eval(py, &ns, "back").to_string(), "7");
+        assert_eq!(
+            eval(
+                py,
+                &ns,
+                "__import__('__main__') is __import__('sys').modules['__main__']"
+            )
+            .to_string(),
+            "True"
+        );
+        let cp = ns.checkpoint(py).unwrap();
+        assert!(
+            cp.pickled.iter().any(|(n, _)| n == "P"),
+            "{:?}",
+            cp.unpicklable
+        );
     });
 }
