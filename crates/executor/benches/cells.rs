@@ -3,6 +3,7 @@
 //! Compare with `benches/ipython_baseline.py` (IPython's `run_cell` on the same cells).
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use pyrepl3_executor::{ExecOptions, Executor, Mode, Status};
@@ -46,5 +47,85 @@ fn namespace_size(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, cells, namespace_size);
+/// Time from `interrupt()` to the outcome of a busy-looping cell (loop thread and worker).
+fn interrupt_latency(c: &mut Criterion) {
+    let ex = std::sync::Arc::new(Executor::builder().build().expect("executor"));
+    let mut g = c.benchmark_group("interrupt");
+    g.sample_size(20);
+    for (name, force) in [("loop thread", None), ("worker", Some(Mode::BlockingSync))] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let runner = ex.clone();
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    let t = std::thread::spawn(move || {
+                        let options = ExecOptions {
+                            force_mode: force,
+                            ..ExecOptions::default()
+                        };
+                        let out = runner
+                            .execute("started = 1\nwhile True:\n    pass", &options)
+                            .expect("executes");
+                        let _ = tx.send(Instant::now());
+                        out.status
+                    });
+                    // Let the cell start spinning.
+                    std::thread::sleep(Duration::from_millis(20));
+                    let mut t0 = Instant::now();
+                    while !ex.interrupt() {
+                        std::thread::sleep(Duration::from_millis(1));
+                        t0 = Instant::now();
+                    }
+                    let ended = rx.recv().expect("cell ends");
+                    assert_eq!(t.join().expect("thread"), Status::Interrupted);
+                    total += ended - t0;
+                }
+                total
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Worst lateness of a 5 ms heartbeat on the loop while a blocking cell sleeps 200 ms.
+fn heartbeat_lateness(c: &mut Criterion) {
+    let ex = Executor::builder().build().expect("executor");
+    run(
+        &ex,
+        "import asyncio, time\nlate = [0.0]\nasync def beat():\n    while True:\n        t = time.monotonic()\n        await asyncio.sleep(0.005)\n        late[0] = max(late[0], time.monotonic() - t - 0.005)\nhb = asyncio.ensure_future(beat())",
+        &ExecOptions::default(),
+    );
+    let blocking = ExecOptions::forced(Mode::BlockingSync);
+    let mut g = c.benchmark_group("heartbeat");
+    g.sample_size(10);
+    g.bench_function("max lateness during a blocking cell", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                run(&ex, "late[0] = 0.0\ntime.sleep(0.2)", &blocking);
+                let out = ex
+                    .execute("late[0]", &ExecOptions::default())
+                    .expect("executes");
+                let secs: f64 = out
+                    .result_repr
+                    .as_deref()
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0.0);
+                total += Duration::from_secs_f64(secs.max(0.0));
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    cells,
+    namespace_size,
+    interrupt_latency,
+    heartbeat_lateness
+);
 criterion_main!(benches);

@@ -180,13 +180,36 @@ pub(crate) struct Shared {
     /// The session's `contextvars.Context` (replaced by each completed cell's context, which is
     /// a copy of it with the cell's changes).
     pub(crate) ctx: Mutex<Py<PyAny>>,
-    current: Mutex<Option<Arc<CellRun>>>,
+    current: Mutex<Current>,
+}
+
+/// The execution in progress, for interrupts.
+#[derive(Default)]
+struct Current {
+    /// An `execute` call is in progress.
+    executing: bool,
+    /// Its cell, once submitted.
+    run: Option<Arc<CellRun>>,
+    /// An interrupt arrived before the cell was submitted: it applies to this cell only.
+    pending: bool,
 }
 
 impl Shared {
     fn interrupt(&self) -> bool {
-        let run = lock(&self.current).clone();
-        run.is_some_and(|run| run.guard.request(StopReason::Interrupt))
+        let run = {
+            let mut current = lock(&self.current);
+            match &current.run {
+                Some(run) => run.clone(),
+                None if current.executing => {
+                    current.pending = true;
+                    return true;
+                }
+                None => return false,
+            }
+        };
+        // Outside the lock: `request` takes the GIL, and the submitting thread holds the GIL
+        // while it takes this lock.
+        run.guard.request(StopReason::Interrupt)
     }
 }
 
@@ -215,8 +238,9 @@ pub struct InterruptHandle {
 
 impl InterruptHandle {
     /// Interrupt the running cell, if any: async cells are cancelled, sync cells get
-    /// `KeyboardInterrupt`. Returns false when no cell was running (nothing is remembered for
-    /// later cells).
+    /// `KeyboardInterrupt`. An interrupt that arrives while `execute` is analyzing or compiling
+    /// the cell stops it before it starts. Returns false when no `execute` is in progress (or its
+    /// cell already finished): nothing is remembered for later cells.
     pub fn interrupt(&self) -> bool {
         self.shared.interrupt()
     }
@@ -295,7 +319,7 @@ impl Executor {
             port,
             router,
             ctx: Mutex::new(ctx),
-            current: Mutex::new(None),
+            current: Mutex::new(Current::default()),
         });
         let (job_tx, job_rx) = crossbeam_channel::unbounded::<Job>();
         let mut workers = Vec::new();
@@ -381,6 +405,11 @@ impl Executor {
         })
     }
 
+    /// A checkpoint of the namespace (see [`Namespace::checkpoint`]).
+    pub fn checkpoint(&self) -> Result<pyrepl3_namespace::Checkpoint, ExecutorError> {
+        Ok(Python::attach(|py| self.shared.ns.checkpoint(py))?)
+    }
+
     /// Number of compiled cells in the compile cache.
     pub fn cached_cells(&self) -> usize {
         lock(&self.serial).cache.len()
@@ -415,6 +444,10 @@ impl Executor {
             return Err(ExecutorError::ShutDown);
         }
         let mut serial = lock(&self.serial);
+        *lock(&self.shared.current) = Current {
+            executing: true,
+            ..Current::default()
+        };
         serial.next_id += 1;
         let id = serial.next_id;
         let started = Instant::now();
@@ -440,9 +473,17 @@ impl Executor {
                 started,
                 timeout,
             )
-        })?;
+        });
+        let submitted = match submitted {
+            Ok(s) => s,
+            Err(e) => {
+                *lock(&self.shared.current) = Current::default();
+                return Err(e);
+            }
+        };
         let (run, disagreement, cache_hit) = match submitted {
             Submitted::Immediate(outcome, disagreement, cache_hit) => {
+                *lock(&self.shared.current) = Current::default();
                 self.count(&outcome, disagreement, cache_hit, false);
                 return Ok(*outcome);
             }
@@ -450,7 +491,7 @@ impl Executor {
         };
         // Wait without the GIL (whether or not the caller holds it): the cell needs it.
         let waited = Python::attach(|py| py.detach(|| self.wait(&run, &rx, started, timeout)));
-        *lock(&self.shared.current) = None;
+        *lock(&self.shared.current) = Current::default();
         self.shared.router.end(id);
         let duration = started.elapsed();
         let (done, output, abandoned) = match waited {
@@ -595,7 +636,15 @@ impl Executor {
             timeout,
         });
         self.shared.router.begin(id, tx);
-        *lock(&self.shared.current) = Some(run.clone());
+        let pending = {
+            let mut current = lock(&self.shared.current);
+            current.run = Some(run.clone());
+            std::mem::take(&mut current.pending)
+        };
+        if pending {
+            // Interrupted before it was submitted: it will stop before it starts.
+            run.guard.request(StopReason::Interrupt);
+        }
         let event_loop = self.shared.event_loop.bind(py);
         let submitted: PyResult<()> = (|| match mode {
             Mode::TopLevelAwait => {
@@ -662,7 +711,7 @@ impl Executor {
             }
         })();
         if let Err(e) = submitted {
-            *lock(&self.shared.current) = None;
+            *lock(&self.shared.current) = Current::default();
             self.shared.router.end(id);
             return Err(e.into());
         }

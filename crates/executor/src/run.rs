@@ -206,6 +206,18 @@ impl CellCoroutine {
     }
 }
 
+impl Drop for CellCoroutine {
+    fn drop(&mut self) {
+        // The runtime's own coroutines never leak: a cell coroutine that never ran to the end
+        // (its task was never started, e.g. at shutdown) is closed, which runs none of it.
+        if !self.run.guard.is_done() {
+            Python::attach(|py| {
+                let _ = self.inner.bind(py).call_method0("close");
+            });
+        }
+    }
+}
+
 #[pymethods]
 impl CellCoroutine {
     fn send(&self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {

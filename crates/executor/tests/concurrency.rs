@@ -425,3 +425,24 @@ fn async_embedders_use_execute_async_and_a_tokio_late_channel() {
         assert_eq!(out.result_repr.as_deref(), Some("7"));
     });
 }
+
+#[test]
+fn an_interrupt_during_analysis_stops_the_cell_before_it_starts() {
+    let ex = Arc::new(quick());
+    // Interrupt as early as possible, many times: whichever phase it hits, the cell ends
+    // interrupted or completes (if it finished first), and the next cell is unaffected.
+    for _ in 0..10 {
+        let runner = ex.clone();
+        let t = std::thread::spawn(move || {
+            runner
+                .execute("ran = True\nwhile True:\n    pass", &ExecOptions::default())
+                .unwrap()
+        });
+        while !ex.interrupt() {
+            std::thread::yield_now();
+        }
+        let out = t.join().unwrap();
+        assert_eq!(out.status, Status::Interrupted, "{:?}", out.error);
+        assert_eq!(ok(&ex, "1"), Some("1".into()));
+    }
+}
