@@ -24,6 +24,13 @@ fn cells(c: &mut Criterion) {
     g.bench_function("await asyncio.sleep(0)", |b| {
         b.iter(|| run(&ex, "await asyncio.sleep(0)", &ExecOptions::default()))
     });
+    let uncached = Executor::builder().cache_size(0).build().expect("executor");
+    g.bench_function("x = 1 + 1 (compile cache off)", |b| {
+        b.iter(|| run(&uncached, "x = 1 + 1", &ExecOptions::default()))
+    });
+    g.bench_function("x + 1 (trailing expression, compile cache off)", |b| {
+        b.iter(|| run(&uncached, "x + 1", &ExecOptions::default()))
+    });
     let blocking = ExecOptions::forced(Mode::BlockingSync);
     g.bench_function("blocking time.sleep(0)", |b| {
         b.iter(|| run(&ex, "time.sleep(0)", &blocking))
