@@ -341,10 +341,19 @@ impl Executor {
         let mut workers = Vec::new();
         for i in 0..config.worker_threads {
             let rx = job_rx.clone();
+            let worker_port = shared.port.clone_ref(py);
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("pyrepl3-worker-{i}"))
                     .spawn(move || {
+                        Python::attach(|py| {
+                            if let Ok(sup) = support(py) {
+                                let _ = sup
+                                    .enter_session_thread
+                                    .bind(py)
+                                    .call1((worker_port.bind(py), format!("pyrepl3-worker-{i}")));
+                            }
+                        });
                         for job in rx.iter() {
                             job();
                         }
@@ -722,7 +731,12 @@ impl Executor {
             }
             _ => {
                 let runner = Py::new(py, SyncRunner { run: run.clone() })?;
-                event_loop.call_method1("call_soon_threadsafe", (runner,))?;
+                // The callback's own context: a copy of the cell's (the runner enters the cell's
+                // context itself, and a context cannot be entered twice), so output of
+                // finalizers running around the cell is still the cell's.
+                let kwargs = PyDict::new(py);
+                kwargs.set_item("context", run.ctx.bind(py).call_method0("copy")?)?;
+                event_loop.call_method("call_soon_threadsafe", (runner,), Some(&kwargs))?;
                 Ok(())
             }
         })();
@@ -1001,6 +1015,10 @@ fn loop_thread(
             return;
         }
     };
+    let _ = sup
+        .enter_session_thread
+        .bind(py)
+        .call1((port.bind(py), "pyrepl3-loop"));
     let _ = ready.send(Ok(event_loop.clone().unbind()));
     let ctx = ctx.bind(py);
     loop {

@@ -382,6 +382,16 @@ def new_context(base, port, execution_id):
     return ctx
 
 
+def enter_session_thread(port, name):
+    """Called once on a session's own thread (loop or worker): name it for `threading` and make
+    output written there outside any cell (finalizers, warnings) session-level output."""
+    current.set((port, None))
+    try:
+        threading.current_thread().name = name
+    except Exception:
+        pass
+
+
 def base_context(port):
     """A fresh session context: output without a cell goes to the session, unattributed."""
     ctx = contextvars.Context()

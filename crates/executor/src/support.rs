@@ -30,6 +30,7 @@ pub(crate) struct Support {
     pub(crate) cell_timeout: Py<PyType>,
     pub(crate) cancelled_error: Py<PyType>,
     pub(crate) run_cell_async: Py<PyAny>,
+    pub(crate) enter_session_thread: Py<PyAny>,
     pub(crate) sigint_handler: Py<PyAny>,
     pub(crate) is_main_thread: Py<PyAny>,
 }
@@ -80,6 +81,7 @@ fn load(py: Python<'_>) -> PyResult<Support> {
             .cast_into::<PyType>()?
             .unbind(),
         run_cell_async: get("run_cell_async")?,
+        enter_session_thread: get("enter_session_thread")?,
         sigint_handler: get("sigint_handler")?,
         is_main_thread: get("is_main_thread")?,
     })

@@ -450,3 +450,77 @@ fn trailing_expression_keeps_lines_columns_and_cpython_limits() {
     assert_eq!(ok(&ex, ""), None);
     assert_eq!(ok(&ex, "# nothing\n\n"), None);
 }
+
+#[test]
+fn tricky_cells() {
+    let ex = new();
+    ok(&ex, "import asyncio, sys");
+    let cases: &[(&str, Status, Option<&str>)] = &[
+        (
+            "async def agen():\n    for i in range(3):\n        yield i\n[x async for x in agen()]",
+            Status::Ok,
+            Some("[0, 1, 2]"),
+        ),
+        (
+            "async for v in agen():\n    last = v\nlast",
+            Status::Ok,
+            Some("2"),
+        ),
+        (
+            "import contextlib\n@contextlib.asynccontextmanager\nasync def cm():\n    yield 5\nasync with cm() as v:\n    pass\nv",
+            Status::Ok,
+            Some("5"),
+        ),
+        (
+            "asyncio.get_running_loop() is asyncio.get_event_loop()",
+            Status::Ok,
+            Some("True"),
+        ),
+        (
+            "t = asyncio.create_task(asyncio.sleep(0, 'task'))\nawait t",
+            Status::Ok,
+            Some("'task'"),
+        ),
+        ("asyncio.run(asyncio.sleep(0))", Status::Error, None),
+        (
+            "x = 10\ndef g():\n    return x\ng()",
+            Status::Ok,
+            Some("10"),
+        ),
+        ("global q\nq = 3\nq", Status::Ok, Some("3")),
+        ("del q\n'q' in dir()", Status::Ok, Some("False")),
+        ("exec('w = 5')\nw", Status::Ok, Some("5")),
+        ("from math import *\npi > 3", Status::Ok, Some("True")),
+        (
+            "await asyncio.gather(*(asyncio.sleep(0, i) for i in range(3)))",
+            Status::Ok,
+            Some("[0, 1, 2]"),
+        ),
+        ("sys.exit(0)", Status::Error, None),
+        ("1;2", Status::Ok, Some("2")),
+        ("x = yield", Status::Error, None),
+        (
+            "await asyncio.wait_for(asyncio.sleep(10), 0.01)",
+            Status::Error,
+            None,
+        ),
+        ("await asyncio.to_thread(lambda: 5)", Status::Ok, Some("5")),
+        (
+            "import threading\nthreading.current_thread().name",
+            Status::Ok,
+            Some("'pyrepl3-loop'"),
+        ),
+        ("asyncio.current_task() is None", Status::Ok, Some("True")),
+        ("if True:\n    1\nelse:\n    2", Status::Ok, None),
+        (
+            "sys.stdout.isatty(), sys.stdout.encoding",
+            Status::Ok,
+            Some("(False, 'utf-8')"),
+        ),
+    ];
+    for (src, status, result) in cases {
+        let out = exec(&ex, src);
+        assert_eq!(out.status, *status, "{src}: {:?}", out.error);
+        assert_eq!(out.result_repr.as_deref(), *result, "{src}");
+    }
+}
