@@ -902,6 +902,8 @@ impl Executor {
         if self.shutting_down.swap(true, Ordering::SeqCst) {
             return;
         }
+        // A cell still running is interrupted; its `execute` returns.
+        self.shared.interrupt();
         // Waits for the loop thread, which needs the GIL: never hold it while waiting.
         Python::attach(|py| {
             let _ = self

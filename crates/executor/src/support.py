@@ -23,6 +23,7 @@ CO_COROUTINE = 0x80
 SUPPORT_FILENAME = "<pyrepl3 support>"
 FUTURE_FLAGS = [getattr(__future__, f).compiler_flag for f in __future__.all_feature_names]
 DYNAMIC_NAMES = frozenset({"globals", "exec", "eval", "vars", "locals", "__dict__"})
+IMPORT_STAR = bytes([__import__("dis").opmap["IMPORT_STAR"]])
 
 # (port, execution id or None) of the code running in this context: output and input() use it.
 current = contextvars.ContextVar("pyrepl3_execution")
@@ -169,7 +170,9 @@ def prepare(src, filename, first_line, flags):
     names = _all_names(body, set())
     if expr is not None:
         _all_names(expr, names)
-    dynamic = bool(names & DYNAMIC_NAMES)
+    # Until the analyzer reports dynamic writes, a cheap superset: names that can write the
+    # namespace behind the compiler's back, or an IMPORT_STAR opcode byte in the module code.
+    dynamic = bool(names & DYNAMIC_NAMES) or IMPORT_STAR in body.co_code
     return body, expr, sorted(names), dynamic, new_flags, note
 
 

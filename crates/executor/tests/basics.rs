@@ -382,6 +382,13 @@ fn change_tracking_reports_bindings() {
     let out = exec(&ex, "globals()['dyn'] = 1");
     assert_eq!(out.changes.added, ["dyn"]);
     assert!(out.changes.full_diff);
+    let out = exec(&ex, "from math import *");
+    assert!(
+        out.changes.added.contains(&"pi".to_string()),
+        "{:?}",
+        out.changes
+    );
+    assert!(out.changes.full_diff);
 }
 
 #[test]
@@ -523,4 +530,25 @@ fn tricky_cells() {
         assert_eq!(out.status, *status, "{src}: {:?}", out.error);
         assert_eq!(out.result_repr.as_deref(), *result, "{src}");
     }
+}
+
+#[test]
+fn executor_and_handles_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Executor>();
+    send_sync::<pyrepl3_executor::InterruptHandle>();
+    send_sync::<ExecOutcome>();
+    let ex = std::sync::Arc::new(new());
+    let threads: Vec<_> = (0..3)
+        .map(|i| {
+            let ex = ex.clone();
+            std::thread::spawn(move || ok(&ex, &format!("{i} * 2")))
+        })
+        .collect();
+    let mut got: Vec<String> = threads
+        .into_iter()
+        .map(|t| t.join().unwrap().unwrap())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["0", "2", "4"]);
 }
