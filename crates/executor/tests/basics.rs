@@ -488,7 +488,6 @@ fn tricky_cells() {
             Status::Ok,
             Some("'task'"),
         ),
-        ("asyncio.run(asyncio.sleep(0))", Status::Error, None),
         (
             "x = 10\ndef g():\n    return x\ng()",
             Status::Ok,
