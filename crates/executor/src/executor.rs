@@ -107,7 +107,11 @@ pub struct ExecutorBuilder {
     input: Option<InputHandler>,
     late_tokio: Option<tokio::sync::mpsc::UnboundedSender<OutputEvent>>,
     switch_interval: Option<Duration>,
+    live: Option<LiveOutput>,
 }
+
+/// Sees each output event of the running cell as it arrives (see [`ExecutorBuilder::live_output`]).
+pub type LiveOutput = Arc<dyn Fn(&OutputEvent) + Send + Sync>;
 
 impl Default for ExecutorBuilder {
     fn default() -> Self {
@@ -119,6 +123,7 @@ impl Default for ExecutorBuilder {
             input: None,
             late_tokio: None,
             switch_interval: Some(Duration::from_millis(1)),
+            live: None,
         }
     }
 }
@@ -173,6 +178,18 @@ impl ExecutorBuilder {
     /// lateness at a small cost in throughput for CPU-bound threads.
     pub fn switch_interval(mut self, interval: Option<Duration>) -> Self {
         self.switch_interval = interval;
+        self
+    }
+
+    /// Also show each output event of the running cell to `f` as it arrives, in order, before
+    /// the cell completes (an interactive front end streams output this way). `f` runs on the
+    /// thread calling [`Executor::execute`]; the events are still collected in
+    /// [`ExecOutcome::output`].
+    pub fn live_output<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&OutputEvent) + Send + Sync + 'static,
+    {
+        self.live = Some(Arc::new(f));
         self
     }
 
@@ -274,6 +291,7 @@ pub struct Executor {
     loop_thread: Mutex<Option<(JoinHandle<()>, Receiver<()>)>>,
     shutting_down: Arc<AtomicBool>,
     late: Receiver<OutputEvent>,
+    live: Option<LiveOutput>,
 }
 
 /// What the loop thread reports once its loop exists.
@@ -377,6 +395,7 @@ impl Executor {
             loop_thread: Mutex::new(Some((handle, ended_rx))),
             shutting_down,
             late: late_rx,
+            live: config.live,
         })
     }
 
@@ -765,7 +784,12 @@ impl Executor {
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match msg {
-                Ok(CellMsg::Output(ev)) => output.push(ev),
+                Ok(CellMsg::Output(ev)) => {
+                    if let Some(live) = &self.live {
+                        live(&ev);
+                    }
+                    output.push(ev);
+                }
                 Ok(CellMsg::Done(done)) => return Waited::Done(done, output),
                 Ok(CellMsg::Wake) => {
                     give_up_at.get_or_insert_with(|| Instant::now() + self.stop_grace);

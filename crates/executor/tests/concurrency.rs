@@ -446,3 +446,19 @@ fn an_interrupt_during_analysis_stops_the_cell_before_it_starts() {
         assert_eq!(ok(&ex, "1"), Some("1".into()));
     }
 }
+
+#[test]
+fn live_output_streams_before_the_cell_completes() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let ex = Executor::builder()
+        .live_output(move |ev| sink.lock().unwrap().push(ev.text.clone()))
+        .build()
+        .unwrap();
+    let out = exec(
+        &ex,
+        "import sys\nprint('one')\nsys.stdout.flush()\nprint('two')",
+    );
+    assert_eq!(out.stdout(), "one\ntwo\n");
+    assert_eq!(seen.lock().unwrap().concat(), "one\ntwo\n");
+}
