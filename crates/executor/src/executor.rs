@@ -256,6 +256,10 @@ struct Serial {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Stack of the loop and worker threads: user code recursing through C (repr, json, pickle of
+/// deep structures) needs what CPython's own threads get (8 MiB), not Rust's 2 MiB default.
+const THREAD_STACK: usize = 16 * 1024 * 1024;
+
 /// `CO_COROUTINE`: the code object is a coroutine (CPython's `inspect.CO_COROUTINE`).
 const CO_COROUTINE: i64 = 0x80;
 
@@ -335,6 +339,7 @@ impl Executor {
         let grace = config.stop_grace;
         let handle = std::thread::Builder::new()
             .name("pyrepl3-loop".into())
+            .stack_size(THREAD_STACK)
             .spawn(move || {
                 Python::attach(|py| loop_thread(py, loop_port, loop_ctx, stop, grace, ready_tx));
                 drop(ended_tx);
@@ -363,6 +368,7 @@ impl Executor {
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("pyrepl3-worker-{i}"))
+                    .stack_size(THREAD_STACK)
                     .spawn(move || {
                         Python::attach(|py| {
                             if let Ok(sup) = support(py) {

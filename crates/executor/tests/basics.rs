@@ -551,3 +551,28 @@ fn executor_and_handles_cross_threads() {
     got.sort();
     assert_eq!(got, ["0", "2", "4"]);
 }
+
+#[test]
+fn deep_recursion_is_an_error_not_a_crash() {
+    let ex = new();
+    for force in [None, Some(Mode::BlockingSync)] {
+        let options = ExecOptions {
+            force_mode: force,
+            ..ExecOptions::default()
+        };
+        let out = ex
+            .execute("def r():\n    return r()\nr()", &options)
+            .unwrap();
+        assert_eq!(out.error.unwrap().type_name, "RecursionError");
+        let out = ex
+            .execute(
+                "l = []\nfor _ in range(100000):\n    l = [l]\nimport json\njson.dumps(l)",
+                &options,
+            )
+            .unwrap();
+        assert_eq!(out.error.unwrap().type_name, "RecursionError");
+        let out = ex.execute("repr(l)", &options).unwrap();
+        assert_eq!(out.error.unwrap().type_name, "RecursionError");
+    }
+    assert_eq!(ok(&ex, "1"), Some("1".into()));
+}
