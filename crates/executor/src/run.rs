@@ -86,11 +86,11 @@ pub(crate) fn pending_stop() -> u8 {
 
 /// Run a sync cell to completion on the calling thread (GIL held).
 pub(crate) fn run_sync(py: Python<'_>, run: &Arc<CellRun>) {
-    let result = match run.guard.enter(py) {
+    let rendered = match run.guard.enter(py) {
         Entry::Skip => return,
         Entry::Run(Some(reason)) => {
             run.guard.exit(py);
-            Err(stopped_before_start(py, reason))
+            render(py, run, Err(stopped_before_start(py, reason)))
         }
         Entry::Run(None) => {
             let r = support(py).and_then(|sup| {
@@ -105,12 +105,15 @@ pub(crate) fn run_sync(py: Python<'_>, run: &Arc<CellRun>) {
                     None => Ok(None),
                 }
             });
+            // The value's repr() and the error's str() are user code: still inside the step,
+            // so a stop request reaches them too.
+            let rendered = render(py, run, r);
             // Nothing runs between the cell's last bytecode and this exit: no stale stop.
             run.guard.exit(py);
-            r
+            rendered
         }
     };
-    complete(py, run, result);
+    complete(py, run, rendered);
 }
 
 fn stopped_before_start(py: Python<'_>, reason: StopReason) -> PyErr {
@@ -187,22 +190,23 @@ impl CellCoroutine {
                 Op::Throw(args) => inner.call_method1("throw", args),
             },
         };
-        run.guard.exit(py);
-        match result {
-            Ok(yielded) => Ok(yielded.unbind()),
+        let rendered = match result {
+            Ok(yielded) => {
+                run.guard.exit(py);
+                return Ok(yielded.unbind());
+            }
             Err(e) if e.is_instance_of::<PyStopIteration>(py) => {
                 let value = match &run.expr {
                     Some(_) => e.value(py).getattr("value").map(|v| Some(v.unbind())),
                     None => Ok(None),
                 };
-                complete(py, run, value);
-                Err(PyStopIteration::new_err(()))
+                render(py, run, value)
             }
-            Err(e) => {
-                complete(py, run, Err(e));
-                Err(PyStopIteration::new_err(()))
-            }
-        }
+            Err(e) => render(py, run, Err(e)),
+        };
+        run.guard.exit(py);
+        complete(py, run, rendered);
+        Err(PyStopIteration::new_err(()))
     }
 }
 
@@ -232,13 +236,14 @@ impl CellCoroutine {
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let r = self.inner.bind(py).call_method0("close");
         if !self.run.guard.is_done() {
-            complete(
+            let rendered = render(
                 py,
                 &self.run,
                 Err(PyRuntimeError::new_err(
                     "the cell's coroutine was closed before it completed",
                 )),
             );
+            complete(py, &self.run, rendered);
         }
         r.map(drop)
     }
@@ -256,130 +261,179 @@ impl CellCoroutine {
     }
 }
 
-/// Complete a cell (on the thread that ran its last step, GIL held) and report to the waiter.
-pub(crate) fn complete(py: Python<'_>, run: &Arc<CellRun>, result: PyResult<Option<Py<PyAny>>>) {
-    let (reason, abandoned, was_done) = run.guard.finish();
-    if was_done {
-        return;
-    }
-    let done = match completion(py, run, result, reason, abandoned) {
-        Ok(done) => done,
-        Err(e) => Done {
-            status: Status::Error,
-            result: None,
-            result_repr: None,
-            error: Some(ExecError {
-                type_name: "pyrepl3.InternalError".into(),
-                message: format!("the runtime failed to complete the cell: {e}"),
-                traceback: String::new(),
-                notes: Vec::new(),
-            }),
-            warnings: Vec::new(),
-            changes: Changes::default(),
-        },
-    };
-    if !abandoned {
-        run.shared.router.finish(run.id, done);
+/// A cell's result or error, rendered to data while the cell's step is still guarded (the
+/// value's `repr()` and the exception's `str()` run user code).
+pub(crate) struct Rendered {
+    status: Status,
+    value: Option<Py<PyAny>>,
+    repr: Option<String>,
+    error: Option<ExecError>,
+    warnings: Vec<String>,
+}
+
+fn internal_error(e: PyErr) -> Rendered {
+    Rendered {
+        status: Status::Error,
+        value: None,
+        repr: None,
+        error: Some(ExecError {
+            type_name: "pyrepl3.InternalError".into(),
+            message: format!("the runtime failed to complete the cell: {e}"),
+            traceback: String::new(),
+            notes: Vec::new(),
+        }),
+        warnings: Vec::new(),
     }
 }
 
-fn completion(
+/// Render the outcome of a cell (GIL held, inside the cell's last step).
+pub(crate) fn render(
     py: Python<'_>,
     run: &Arc<CellRun>,
     result: PyResult<Option<Py<PyAny>>>,
-    reason: Option<StopReason>,
-    abandoned: bool,
-) -> PyResult<Done> {
+) -> Rendered {
+    render_inner(py, run, result).unwrap_or_else(internal_error)
+}
+
+fn is_stop(py: Python<'_>, e: &PyErr) -> PyResult<bool> {
     let sup = support(py)?;
-    let mut done = Done {
+    Ok(e.is_instance(py, sup.keyboard_interrupt.bind(py))
+        || e.is_instance(py, sup.cell_timeout.bind(py))
+        || e.is_instance(py, sup.cancelled_error.bind(py)))
+}
+
+fn render_inner(
+    py: Python<'_>,
+    run: &Arc<CellRun>,
+    result: PyResult<Option<Py<PyAny>>>,
+) -> PyResult<Rendered> {
+    let sup = support(py)?;
+    let mut out = Rendered {
         status: Status::Ok,
-        result: None,
-        result_repr: None,
+        value: None,
+        repr: None,
         error: None,
         warnings: Vec::new(),
-        changes: Changes::default(),
     };
-    if abandoned {
-        return Ok(done);
-    }
-    let elapsed = run.started.elapsed();
-    match result {
+    let error = match result {
         Ok(value) => {
             if let Some(note) = &run.note {
-                done.warnings.push(note.clone());
+                out.warnings.push(note.clone());
             }
-            if let Some(v) = value.map(|v| v.into_bound(py)).filter(|v| !v.is_none()) {
-                run.shared.ns.push_result(py, &v)?;
-                done.result_repr = Some(sup.safe_repr.bind(py).call1((&v,))?.extract()?);
-                if sup.is_coroutine.bind(py).call1((&v,))?.is_truthy()? {
-                    done.warnings.push(
-                        "the cell's value is a coroutine that was never awaited; \
-                         did you mean `await ...`?"
-                            .into(),
-                    );
-                }
-                done.result = Some(v.unbind());
+            match value.map(|v| v.into_bound(py)).filter(|v| !v.is_none()) {
+                None => None,
+                Some(v) => match v.repr() {
+                    Ok(r) => {
+                        out.repr = Some(r.to_str()?.to_string());
+                        if sup.is_coroutine.bind(py).call1((&v,))?.is_truthy()? {
+                            out.warnings.push(
+                                "the cell's value is a coroutine that was never awaited; \
+                                 did you mean `await ...`?"
+                                    .into(),
+                            );
+                        }
+                        out.value = Some(v.unbind());
+                        None
+                    }
+                    // Stopped while computing repr(): the cell is stopped.
+                    Err(e) if run.guard.requested().is_some() && is_stop(py, &e)? => Some(e),
+                    Err(e) => {
+                        let ty = e.get_type(py).name()?.to_string();
+                        out.repr = Some(format!("<repr() failed: {ty}: {}>", e.value(py)));
+                        out.value = Some(v.unbind());
+                        None
+                    }
+                },
             }
         }
-        Err(e) => {
-            let is_stop = e.is_instance(py, sup.keyboard_interrupt.bind(py))
-                || e.is_instance(py, sup.cell_timeout.bind(py))
-                || e.is_instance(py, sup.cancelled_error.bind(py));
-            done.status = match (reason, is_stop) {
-                (Some(StopReason::Timeout), true) => Status::Timeout,
-                (Some(StopReason::Interrupt), true) => Status::Interrupted,
-                _ => Status::Error,
-            };
-            let mut notes = Vec::new();
-            match done.status {
-                Status::Timeout => notes.push(format!(
-                    "pyrepl3: execution {} timed out after {:.3}s (timeout {:.3}s, mode {})",
-                    run.id,
-                    elapsed.as_secs_f64(),
-                    run.timeout.unwrap_or_default().as_secs_f64(),
-                    run.mode
-                )),
-                Status::Interrupted => notes.push(format!(
-                    "pyrepl3: execution {} interrupted after {:.3}s (mode {})",
-                    run.id,
-                    elapsed.as_secs_f64(),
-                    run.mode
-                )),
-                _ => {}
-            }
-            let (mut type_name, mut message, traceback, notes): (
-                String,
-                String,
-                String,
-                Vec<String>,
-            ) = sup
-                .describe_error
-                .bind(py)
-                .call1((e.into_value(py), notes))?
-                .extract()?;
-            if done.status == Status::Timeout {
-                type_name = "pyrepl3.CellTimeout".into();
-                message = format!(
-                    "execution {} exceeded its timeout of {:.3}s",
-                    run.id,
-                    run.timeout.unwrap_or_default().as_secs_f64()
-                );
-            }
-            done.error = Some(ExecError {
-                type_name,
-                message,
-                traceback,
-                notes,
-            });
-        }
+        Err(e) => Some(e),
+    };
+    let Some(e) = error else {
+        return Ok(out);
+    };
+    let elapsed = run.started.elapsed();
+    let reason = run.guard.requested();
+    out.status = match (reason, is_stop(py, &e)?) {
+        (Some(StopReason::Timeout), true) => Status::Timeout,
+        (Some(StopReason::Interrupt), true) => Status::Interrupted,
+        _ => Status::Error,
+    };
+    let mut notes = Vec::new();
+    match out.status {
+        Status::Timeout => notes.push(format!(
+            "pyrepl3: execution {} timed out after {:.3}s (timeout {:.3}s, mode {})",
+            run.id,
+            elapsed.as_secs_f64(),
+            run.timeout.unwrap_or_default().as_secs_f64(),
+            run.mode
+        )),
+        Status::Interrupted => notes.push(format!(
+            "pyrepl3: execution {} interrupted after {:.3}s (mode {})",
+            run.id,
+            elapsed.as_secs_f64(),
+            run.mode
+        )),
+        _ => {}
     }
+    let (mut type_name, mut message, traceback, notes): (String, String, String, Vec<String>) = sup
+        .describe_error
+        .bind(py)
+        .call1((e.into_value(py), notes))?
+        .extract()?;
+    if out.status == Status::Timeout {
+        type_name = "pyrepl3.CellTimeout".into();
+        message = format!(
+            "execution {} exceeded its timeout of {:.3}s",
+            run.id,
+            run.timeout.unwrap_or_default().as_secs_f64()
+        );
+    }
+    out.error = Some(ExecError {
+        type_name,
+        message,
+        traceback,
+        notes,
+    });
+    Ok(out)
+}
+
+/// Complete a cell (on the thread that ran its last step, GIL held, after the step) and report
+/// to the waiter.
+pub(crate) fn complete(py: Python<'_>, run: &Arc<CellRun>, rendered: Rendered) {
+    let (_, abandoned, was_done) = run.guard.finish();
+    if was_done || abandoned {
+        // An abandoned cell's outcome was already reported; its late result is discarded.
+        return;
+    }
+    let done = match completion(py, run, rendered) {
+        Ok(done) => done,
+        Err(e) => {
+            let r = internal_error(e);
+            Done {
+                status: r.status,
+                result: None,
+                result_repr: None,
+                error: r.error,
+                warnings: Vec::new(),
+                changes: Changes::default(),
+            }
+        }
+    };
+    run.shared.router.finish(run.id, done);
+}
+
+fn completion(py: Python<'_>, run: &Arc<CellRun>, r: Rendered) -> PyResult<Done> {
+    if let Some(v) = &r.value {
+        run.shared.ns.push_result(py, v.bind(py))?;
+    }
+    let mut changes = Changes::default();
     let tracker = run
         .tracker
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
     if let Some(tracker) = tracker {
-        done.changes = tracker.finish(
+        changes = tracker.finish(
             py,
             &run.shared.ns,
             format!("execution {} ({})", run.id, run.mode),
@@ -390,5 +444,12 @@ fn completion(
         .ctx
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = run.ctx.clone_ref(py);
-    Ok(done)
+    Ok(Done {
+        status: r.status,
+        result: r.value,
+        result_repr: r.repr,
+        error: r.error,
+        warnings: r.warnings,
+        changes,
+    })
 }

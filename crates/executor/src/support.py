@@ -225,13 +225,6 @@ def describe_error(exc, notes, only=False):
     return type_name(type(exc)), message, tb, all_notes
 
 
-def safe_repr(value):
-    try:
-        return repr(value)
-    except BaseException as e:
-        return f"<repr() failed: {type(e).__name__}: {e}>"
-
-
 def is_coroutine(value):
     return asyncio.iscoroutine(value)
 

@@ -14,7 +14,6 @@ const SOURCE: &str = include_str!("support.py");
 pub(crate) struct Support {
     pub(crate) prepare: Py<PyAny>,
     pub(crate) describe_error: Py<PyAny>,
-    pub(crate) safe_repr: Py<PyAny>,
     pub(crate) is_coroutine: Py<PyAny>,
     pub(crate) new_context: Py<PyAny>,
     pub(crate) base_context: Py<PyAny>,
@@ -57,7 +56,6 @@ fn load(py: Python<'_>) -> PyResult<Support> {
     Ok(Support {
         prepare: get("prepare")?,
         describe_error: get("describe_error")?,
-        safe_repr: get("safe_repr")?,
         is_coroutine: get("is_coroutine")?,
         new_context: get("new_context")?,
         base_context: get("base_context")?,

@@ -462,3 +462,30 @@ fn live_output_streams_before_the_cell_completes() {
     assert_eq!(out.stdout(), "one\ntwo\n");
     assert_eq!(seen.lock().unwrap().concat(), "one\ntwo\n");
 }
+
+#[test]
+fn user_repr_runs_under_the_cells_timeout() {
+    let ex = quick();
+    ok(
+        &ex,
+        "class Slow:\n    def __repr__(self):\n        while True:\n            pass\nclass Bad:\n    def __repr__(self):\n        raise ValueError('no repr')",
+    );
+    let t = Duration::from_millis(200);
+    let out = ex.execute("Slow()", &ExecOptions::with_timeout(t)).unwrap();
+    assert_timeout(&out, Mode::SimpleSync);
+    assert!(out.error.unwrap().traceback.contains("__repr__"));
+    let out = ex
+        .execute(
+            "import asyncio\nawait asyncio.sleep(0)\nSlow()",
+            &ExecOptions::with_timeout(t),
+        )
+        .unwrap();
+    assert_timeout(&out, Mode::TopLevelAwait);
+    let out = exec(&ex, "Bad()");
+    assert_eq!(out.status, Status::Ok);
+    assert_eq!(
+        out.result_repr.as_deref(),
+        Some("<repr() failed: ValueError: no repr>")
+    );
+    assert_eq!(ok(&ex, "1 + 1"), Some("2".into()));
+}
