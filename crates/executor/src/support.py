@@ -229,6 +229,22 @@ def is_coroutine(value):
     return asyncio.iscoroutine(value)
 
 
+class _BufferWriter(io.RawIOBase):
+    """`sys.stdout.buffer`: bytes written are decoded as UTF-8 and go through the text writer."""
+
+    def __init__(self, text):
+        super().__init__()
+        self._text = text
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        data = bytes(b)
+        self._text.write(data.decode("utf-8", "replace"))
+        return len(data)
+
+
 class Writer(io.TextIOBase):
     """sys.stdout/sys.stderr: writes go to the session of the execution that made them."""
 
@@ -236,6 +252,11 @@ class Writer(io.TextIOBase):
         super().__init__()
         self._stream = stream
         self._fallback = fallback
+        self._buffer = _BufferWriter(self)
+
+    @property
+    def buffer(self):
+        return self._buffer
 
     encoding = "utf-8"
     errors = "strict"

@@ -85,6 +85,10 @@ fn output_is_ordered_and_attributed_to_the_cell() {
     assert_eq!(out.stdout(), "tla\n");
     let out = blocking(&ex, "print('worker')");
     assert_eq!(out.stdout(), "worker\n");
+    // Bytes through sys.stdout.buffer, as some libraries write.
+    let out = exec(&ex, "sys.stdout.buffer.write('é\\n'.encode())");
+    assert_eq!(out.stdout(), "é\n");
+    assert_eq!(out.result_repr.as_deref(), Some("3"));
 }
 
 #[test]
