@@ -507,6 +507,7 @@ impl Executor {
             &CellOptions {
                 first_line: options.first_line.max(1),
                 ipython: false,
+                ..CellOptions::default()
             },
         );
         let timeout = options.timeout.or(self.default_timeout);
