@@ -106,7 +106,11 @@ pub struct ExecutorBuilder {
     stop_grace: Duration,
     input: Option<InputHandler>,
     late_tokio: Option<tokio::sync::mpsc::UnboundedSender<OutputEvent>>,
+    live: Option<LiveOutput>,
 }
+
+/// Sees each output event of the running cell as it arrives (see [`ExecutorBuilder::live_output`]).
+pub type LiveOutput = Arc<dyn Fn(&OutputEvent) + Send + Sync>;
 
 impl Default for ExecutorBuilder {
     fn default() -> Self {
@@ -117,6 +121,7 @@ impl Default for ExecutorBuilder {
             stop_grace: Duration::from_secs(2),
             input: None,
             late_tokio: None,
+            live: None,
         }
     }
 }
@@ -161,6 +166,18 @@ impl ExecutorBuilder {
     /// embedders. Tokio unbounded mpsc (sync -> async): Python threads send without blocking.
     pub fn late_output_to(mut self, tx: tokio::sync::mpsc::UnboundedSender<OutputEvent>) -> Self {
         self.late_tokio = Some(tx);
+        self
+    }
+
+    /// Also show each output event of the running cell to `f` as it arrives, in order, before
+    /// the cell completes (an interactive front end streams output this way). `f` runs on the
+    /// thread calling [`Executor::execute`]; the events are still collected in
+    /// [`ExecOutcome::output`].
+    pub fn live_output<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&OutputEvent) + Send + Sync + 'static,
+    {
+        self.live = Some(Arc::new(f));
         self
     }
 
@@ -238,6 +255,7 @@ pub struct Executor {
     loop_thread: Mutex<Option<(JoinHandle<()>, Receiver<()>)>>,
     shutting_down: Arc<AtomicBool>,
     late: Receiver<OutputEvent>,
+    live: Option<LiveOutput>,
 }
 
 /// What the loop thread reports once its loop exists.
@@ -328,6 +346,7 @@ impl Executor {
             loop_thread: Mutex::new(Some((handle, ended_rx))),
             shutting_down,
             late: late_rx,
+            live: config.live,
         })
     }
 
@@ -686,7 +705,12 @@ impl Executor {
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match msg {
-                Ok(CellMsg::Output(ev)) => output.push(ev),
+                Ok(CellMsg::Output(ev)) => {
+                    if let Some(live) = &self.live {
+                        live(&ev);
+                    }
+                    output.push(ev);
+                }
                 Ok(CellMsg::Done(done)) => return Waited::Done(done, output),
                 Ok(CellMsg::Wake) => {
                     give_up_at.get_or_insert_with(|| Instant::now() + self.stop_grace);

@@ -45,7 +45,9 @@ mod port;
 mod run;
 mod support;
 
-pub use executor::{ExecOptions, Executor, ExecutorBuilder, ExecutorError, InterruptHandle};
+pub use executor::{
+    ExecOptions, Executor, ExecutorBuilder, ExecutorError, InterruptHandle, LiveOutput,
+};
 pub use outcome::{ExecError, ExecOutcome, OutputEvent, Stats, Status, Stream};
 pub use port::{InputHandler, InputRequest};
 pub use pyrepl3_analyzer::Mode;
