@@ -5,7 +5,8 @@
 //! - Multi-line input: `>>>` then `...` until [`crate::complete::completeness`] says the
 //!   statement is complete (as CPython's prompt: compound statements end with an empty line).
 //! - Output of a cell is printed as it is written; then its result's `repr` (unless `None`) or its
-//!   traceback. Output of background tasks while the prompt waits is printed above the prompt.
+//!   traceback. Output of background tasks while the prompt waits is printed over the prompt
+//!   line, and the prompt shown again.
 //! - Ctrl-C while a cell runs interrupts it (in every mode, including `time.sleep` and
 //!   `await asyncio.sleep`); Ctrl-C at the prompt drops the line being typed; Ctrl-D exits.
 //! - `input()` reads a line at the terminal, with its prompt.
@@ -20,8 +21,8 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use pyrepl3_analyzer::{CellOptions, SessionState, analyze_cell_with};
+use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
-use rustyline::{DefaultEditor, ExternalPrinter};
 
 use crate::complete::{Completeness, completeness};
 use crate::host::Server;
@@ -60,8 +61,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Whether the last text written ended a line (the next prompt starts on a line of its own).
+static AT_LINE_START: AtomicBool = AtomicBool::new(true);
+
+/// A line editor. It does not ask the terminal where the cursor is (rustyline's
+/// `check_cursor_position`): the answer races with keys typed ahead, and a late answer turns
+/// into garbage input on a slow machine. The REPL tracks line starts itself.
+fn new_editor() -> rustyline::Result<DefaultEditor> {
+    let config = rustyline::Config::builder()
+        .check_cursor_position(false)
+        .auto_add_history(false)
+        .build();
+    DefaultEditor::with_config(config)
+}
+
 /// Write to standard output or error now (a cell's output as it is produced).
 fn write_stream(stream: Stream, text: &str) {
+    if let Some(last) = text.chars().last() {
+        AT_LINE_START.store(last == '\n', Ordering::SeqCst);
+    }
     match stream {
         Stream::Stdout => {
             let mut out = std::io::stdout().lock();
@@ -83,7 +101,7 @@ fn config(interrupt: Arc<Mutex<Option<InterruptFn>>>) -> SessionConfig {
         input: Some(Arc::new(move |prompt: &str| {
             let mut slot = lock(&editor);
             if slot.is_none() {
-                *slot = DefaultEditor::new().ok();
+                *slot = new_editor().ok();
             }
             let editor = slot.as_mut()?;
             match editor.readline(prompt) {
@@ -103,9 +121,14 @@ fn config(interrupt: Arc<Mutex<Option<InterruptFn>>>) -> SessionConfig {
 }
 
 /// Late output: printed above the prompt while it waits, directly while a cell runs.
+///
+/// Not rustyline's `ExternalPrinter`: while one exists, rustyline 17 waits on the terminal with
+/// `select` even when keys it already read are buffered, so fast typing (or a paste) stalls.
+/// Instead, at the prompt, whole lines are printed over the prompt line, followed by the prompt
+/// again; the line being typed reappears with the next key (rustyline redraws its line).
 struct LatePrinter {
-    at_prompt: AtomicBool,
-    printer: Mutex<Option<Box<dyn ExternalPrinter + Send>>>,
+    /// The prompt being shown (`None`: a cell runs).
+    prompt: Mutex<Option<&'static str>>,
     source: Mutex<Receiver<LateOutput>>,
 }
 
@@ -117,18 +140,20 @@ impl LatePrinter {
             let rx = lock(&self.source).clone();
             match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(ev) => {
-                    let at_prompt = self.at_prompt.load(Ordering::SeqCst);
-                    let mut printer = lock(&self.printer);
-                    match (at_prompt, printer.as_mut()) {
-                        (true, Some(p)) => {
+                    let prompt = lock(&self.prompt);
+                    match *prompt {
+                        Some(prompt) => {
                             let buf = &mut pending[usize::from(ev.stream == Stream::Stderr)];
                             buf.push_str(&ev.text);
                             if let Some(end) = buf.rfind('\n') {
                                 let lines: String = buf.drain(..=end).collect();
-                                let _ = p.print(lines.trim_end_matches('\n').to_string());
+                                write_stream(Stream::Stdout, "\r\x1b[K");
+                                write_stream(ev.stream, &lines);
+                                write_stream(Stream::Stdout, prompt);
+                                AT_LINE_START.store(true, Ordering::SeqCst);
                             }
                         }
-                        _ => {
+                        None => {
                             for (buf, stream) in
                                 pending.iter_mut().zip([Stream::Stdout, Stream::Stderr])
                             {
@@ -280,7 +305,7 @@ pub fn run(
     backend: Backend,
     interrupt: Arc<Mutex<Option<InterruptFn>>>,
 ) -> u8 {
-    let mut editor = match DefaultEditor::new() {
+    let mut editor = match new_editor() {
         Ok(e) => e,
         Err(e) => {
             eprintln!("pyrepl3: cannot use the terminal: {e}");
@@ -293,13 +318,7 @@ pub fn run(
         let _ = editor.load_history(path);
     }
     let late = Arc::new(LatePrinter {
-        at_prompt: AtomicBool::new(false),
-        printer: Mutex::new(
-            editor
-                .create_external_printer()
-                .ok()
-                .map(|p| Box::new(p) as Box<dyn ExternalPrinter + Send>),
-        ),
+        prompt: Mutex::new(None),
         source: Mutex::new(session.late_output()),
     });
     {
@@ -336,9 +355,12 @@ pub fn run(
         } else {
             CONTINUATION
         };
-        repl.late.at_prompt.store(true, Ordering::SeqCst);
+        if !AT_LINE_START.swap(true, Ordering::SeqCst) {
+            write_stream(Stream::Stdout, "\n");
+        }
+        *lock(&repl.late.prompt) = Some(prompt);
         let read = editor.readline(prompt);
-        repl.late.at_prompt.store(false, Ordering::SeqCst);
+        *lock(&repl.late.prompt) = None;
         match read {
             Ok(line) => {
                 if buffer.is_empty() && line.trim_start().starts_with(':') {
