@@ -69,18 +69,29 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 
 /// The entry point of the `pyrepl3` binary.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let code = match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
-                _ => EXIT_USAGE,
-            };
-            let _ = e.print();
-            return ExitCode::from(code);
+    let code = match Cli::try_parse() {
+        Ok(cli) => {
+            let code = dispatch(cli);
+            // Every session is shut down by now: run the interpreter's `atexit` handlers, as
+            // CPython does when it exits (pyo3 never finalises the interpreter).
+            if crate::session::in_process_started() {
+                pyrepl3_executor::run_atexit_handlers();
+            }
+            code
         }
+        Err(e) => usage_error(&e),
     };
-    ExitCode::from(dispatch(cli))
+    ExitCode::from(code)
+}
+
+/// Print a clap error (or `--help`/`--version`); 0 for those, 2 for usage errors.
+fn usage_error(e: &clap::Error) -> u8 {
+    let code = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+        _ => EXIT_USAGE,
+    };
+    let _ = e.print();
+    code
 }
 
 fn dispatch(cli: Cli) -> u8 {

@@ -178,6 +178,15 @@ pub fn start(backend: Backend, config: SessionConfig) -> Result<Box<dyn Session>
     }
 }
 
+/// Set once an in-process session started (Python lives in this process).
+static IN_PROCESS_STARTED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process started an in-process session (and so initialised Python).
+pub fn in_process_started() -> bool {
+    IN_PROCESS_STARTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// The embedded executor as a [`Session`].
 pub struct InProcess {
     executor: Arc<Executor>,
@@ -195,6 +204,7 @@ impl InProcess {
             builder = builder.live_output(move |ev| live(convert_stream(ev.stream), &ev.text));
         }
         let executor = Arc::new(builder.build()?);
+        IN_PROCESS_STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
         // Re-tag the executor's late events as the front end's type on a small forwarding
         // thread (crossbeam -> crossbeam, both sync); it ends when the executor is dropped.
         let (tx, rx): (Sender<LateOutput>, Receiver<LateOutput>) = crossbeam_channel::unbounded();

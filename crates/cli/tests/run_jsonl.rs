@@ -377,3 +377,16 @@ fn sigint_interrupts_the_running_cell_and_stops_the_run() {
         stderr(&out)
     );
 }
+
+#[test]
+fn atexit_handlers_run_when_the_run_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("atexit-ran");
+    let src = format!(
+        "import atexit\natexit.register(lambda: open({:?}, 'w').write('yes'))\n",
+        marker.display().to_string()
+    );
+    let (out, _) = run_jsonl(&src, &[], "");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "yes");
+}
