@@ -4,7 +4,7 @@
 //! so the pieces (splitting files into cells, reading notebooks, rendering) can be tested alone.
 //! Serialization (serde) lives here, at the edge: the analyzer itself knows nothing of JSON.
 
-// Only `sigint` (the Ctrl-C handler) needs `unsafe`.
+// Only `sigint` (the Ctrl-C handler) and `fdio` (file descriptors) need `unsafe`.
 #![deny(unsafe_code)]
 
 pub mod analyze;
@@ -13,6 +13,8 @@ pub mod cells;
 pub mod complete;
 pub mod encoding;
 pub mod explain;
+#[allow(unsafe_code)]
+pub mod fdio;
 pub mod host;
 pub mod inputs;
 pub mod json;

@@ -178,7 +178,7 @@ fn stdin_line() -> Option<String> {
 
 /// Where `run` writes: standard output and error, shared with the live-output hook.
 struct Sink {
-    stdout: std::io::Stdout,
+    stdout: Box<dyn Write + Send>,
     stderr: std::io::Stderr,
     /// A write failed (closed pipe): stop writing.
     broken: bool,
@@ -208,8 +208,17 @@ impl Sink {
 
 /// Run `cells` and write the results; returns the exit status.
 pub fn run_cells(cells: &[SourceCell], options: &RunOptions) -> u8 {
+    // JSONL: the records get the real standard output to themselves; anything a cell writes to
+    // descriptor 1 directly (os.system, subprocesses) goes to standard error instead.
+    let stdout: Box<dyn Write + Send> = match options.format {
+        RunFormat::Jsonl => match crate::fdio::take_stdout() {
+            Some(file) => Box::new(file),
+            None => Box::new(std::io::stdout()),
+        },
+        RunFormat::Text => Box::new(std::io::stdout()),
+    };
     let sink = Arc::new(Mutex::new(Sink {
-        stdout: std::io::stdout(),
+        stdout,
         stderr: std::io::stderr(),
         broken: false,
     }));

@@ -390,3 +390,28 @@ fn atexit_handlers_run_when_the_run_ends() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "yes");
 }
+
+#[test]
+fn output_written_around_sys_stdout_does_not_break_the_records() {
+    let src = "\
+import os, subprocess, sys
+os.system('echo from-a-shell')
+subprocess.run(['echo', 'from-a-child'])
+os.write(1, b'raw fd write\\n')
+sys.__stdout__.write('dunder stdout\\n'); sys.__stdout__.flush()
+print('captured')
+";
+    let (out, records) = run_jsonl(src, &[], "");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["stdout"], "captured\n");
+    let err = stderr(&out);
+    for text in [
+        "from-a-shell",
+        "from-a-child",
+        "raw fd write",
+        "dunder stdout",
+    ] {
+        assert!(err.contains(text), "{text} missing from stderr: {err}");
+    }
+}
