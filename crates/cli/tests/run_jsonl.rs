@@ -192,6 +192,8 @@ task = asyncio.get_running_loop().create_task(bg())
 print('cell one')
 time.sleep(2)
 # %%
+# However slow the machine, the task has written before this cell ends.
+await asyncio.wait_for(task, 60)
 'done'
 ";
     let (out, records) = run_jsonl(src, &[], "");
