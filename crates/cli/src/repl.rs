@@ -8,7 +8,8 @@
 //!   traceback. Output of background tasks while the prompt waits is printed over the prompt
 //!   line, and the prompt shown again.
 //! - Ctrl-C while a cell runs interrupts it (in every mode, including `time.sleep` and
-//!   `await asyncio.sleep`); Ctrl-C at the prompt drops the line being typed; Ctrl-D exits.
+//!   `await asyncio.sleep`); Ctrl-C at the prompt drops the line being typed; Ctrl-D, `exit()`
+//!   or `sys.exit(n)` exit (with status n).
 //! - `input()` reads a line at the terminal, with its prompt.
 //! - Commands: `:explain [CODE]` shows the analyzer's routing decision for CODE (or for the last
 //!   cell run), `:restart` starts a fresh session, `:help`, `:quit`.
@@ -196,16 +197,23 @@ impl Repl {
         self.server.serve(&*self.session);
     }
 
-    fn run_cell(&mut self, source: &str) {
+    /// Run a cell and show what it did; `Some(status)` when it raised `SystemExit` (`exit()`,
+    /// `sys.exit(n)`), which ends the REPL as it ends CPython's.
+    fn run_cell(&mut self, source: &str) -> Option<u8> {
         self.last_cell = Some(source.to_string());
         let _ = analyze_cell_with(source, &mut self.analyzer, &CellOptions::default());
         let outcome = match self.session.execute(source, 1, None) {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("pyrepl3: the session failed: {e}; use :restart");
-                return;
+                return None;
             }
         };
+        if let Some(error) = &outcome.error
+            && error.type_name == "SystemExit"
+        {
+            return Some(exit_status(&error.message));
+        }
         if let Some(result) = &outcome.result {
             write_stream(Stream::Stdout, &format!("{result}\n"));
         }
@@ -219,6 +227,7 @@ impl Repl {
             }
             write_stream(Stream::Stderr, &text);
         }
+        None
     }
 
     fn explain(&self, code: &str) {
@@ -349,6 +358,7 @@ pub fn run(
     );
 
     let mut buffer = String::new();
+    let mut code = 0;
     loop {
         let prompt = if buffer.is_empty() {
             PROMPT
@@ -389,7 +399,10 @@ pub fn run(
                     }
                     let _ = editor.save_history(path);
                 }
-                repl.run_cell(&cell);
+                if let Some(status) = repl.run_cell(&cell) {
+                    code = status;
+                    break;
+                }
             }
             Err(ReadlineError::Interrupted) => {
                 buffer.clear();
@@ -406,5 +419,21 @@ pub fn run(
         let _ = editor.save_history(path);
     }
     repl.session.shutdown();
-    0
+    code
+}
+
+/// The exit status `SystemExit(message)` asks for, as CPython computes it: none or `None` is 0,
+/// an integer is itself (as a byte), anything else is printed and gives 1.
+fn exit_status(message: &str) -> u8 {
+    let message = message.trim();
+    if message.is_empty() || message == "None" {
+        return 0;
+    }
+    match message.parse::<i64>() {
+        Ok(n) => (n & 0xff) as u8,
+        Err(_) => {
+            eprintln!("{message}");
+            1
+        }
+    }
 }

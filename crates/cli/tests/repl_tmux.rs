@@ -372,3 +372,12 @@ fn lines_typed_ahead_of_the_prompt_are_not_lost() {
     let s = t.wait_text("\n42\n");
     assert!(!s.contains("Error"), "{s}");
 }
+
+#[test]
+fn sys_exit_ends_the_repl_with_its_status() {
+    let t = Term::start();
+    t.cell("import sys");
+    t.line("sys.exit(3)");
+    let s = t.wait_text("__EXITED__");
+    assert!(s.contains("__EXITED__ 3"), "{s}");
+}
