@@ -76,10 +76,21 @@ fn new_editor() -> rustyline::Result<DefaultEditor> {
     DefaultEditor::with_config(config)
 }
 
+/// The text written since the last line break (rustyline redraws its prompt from the start of
+/// the line, so an `input()` prompt shows it again in front of its own).
+static CURRENT_LINE: Mutex<String> = Mutex::new(String::new());
+
 /// Write to standard output or error now (a cell's output as it is produced).
 fn write_stream(stream: Stream, text: &str) {
     if let Some(last) = text.chars().last() {
         AT_LINE_START.store(last == '\n', Ordering::SeqCst);
+    }
+    {
+        let mut line = lock(&CURRENT_LINE);
+        match text.rfind('\n') {
+            Some(i) => *line = text[i + 1..].to_string(),
+            None => line.push_str(text),
+        }
     }
     match stream {
         Stream::Stdout => {
@@ -105,7 +116,10 @@ fn config(interrupt: Arc<Mutex<Option<InterruptFn>>>) -> SessionConfig {
                 *slot = new_editor().ok();
             }
             let editor = slot.as_mut()?;
-            match editor.readline(prompt) {
+            let shown = format!("{}{prompt}", std::mem::take(&mut *lock(&CURRENT_LINE)));
+            let read = editor.readline(&shown);
+            AT_LINE_START.store(true, Ordering::SeqCst);
+            match read {
                 Ok(line) => Some(line),
                 Err(ReadlineError::Interrupted) => {
                     // Ctrl-C at an `input()` prompt interrupts the cell.

@@ -271,6 +271,15 @@ fn input_reads_a_line_typed_at_the_terminal() {
     t.cell("Ada");
     let s = t.cell("name.upper()");
     assert!(after(&s, "name.upper()").contains("\n'ADA'\n"), "{s}");
+    // Text printed before the prompt on the same line stays in front of it.
+    t.line("print('Your', end=' '); age = input('age? ')");
+    t.wait_for(
+        |s| s.trim_end().ends_with("Your age?"),
+        "the prompt after printed text",
+    );
+    t.cell("36");
+    let s = t.cell("age");
+    assert!(after(&s, ">>> age\n").starts_with("'36'\n"), "{s}");
 }
 
 #[test]

@@ -417,3 +417,17 @@ print('captured')
         assert!(err.contains(text), "{text} missing from stderr: {err}");
     }
 }
+
+#[test]
+fn help_and_version_exit_0() {
+    for args in [&["--help"][..], &["--version"], &["run", "--help"]] {
+        let out = pyrepl3().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+    let out = pyrepl3().args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--format", "--timeout", "--in-process", "jsonl"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
