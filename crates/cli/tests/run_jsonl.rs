@@ -431,3 +431,46 @@ fn help_and_version_exit_0() {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
+
+#[test]
+fn sigint_gives_the_running_cell_status_interrupted_in_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("started");
+    let path = dir.path().join("cells.py");
+    std::fs::write(
+        &path,
+        format!(
+            "x = 1\n# %%\nimport asyncio\nopen({:?}, 'w').close()\nawait asyncio.sleep(60)\n# %%\nx\n",
+            marker.display().to_string()
+        ),
+    )
+    .unwrap();
+    let child = pyrepl3()
+        .arg("run")
+        .arg(&path)
+        .args(["--format", "jsonl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "the cell never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) with the pid of our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(records[0]["status"], "ok");
+    assert_eq!(records[1]["status"], "interrupted");
+    assert_eq!(records[1]["mode"], "top_level_await");
+    assert!(records[1]["error"].is_object());
+}
