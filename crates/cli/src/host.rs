@@ -40,17 +40,34 @@ impl Server {
     }
 }
 
+/// How long the front end waits, once done, for the main thread to finish serving before it ends
+/// the process itself: a blocking cell that ignored its interrupt or timeout (abandoned by the
+/// executor) can hold the main thread, and must not hold the exit.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+
 /// Run `body` on a new thread with `first` (started on this, the main, thread) while this thread
 /// serves blocking cells; returns `body`'s exit status. `body` must shut down every session it
-/// served before it returns.
+/// served before it returns. If the main thread is still held by an abandoned cell
+/// [`EXIT_GRACE`] after `body` returned, the process exits from the front-end thread.
 pub fn host<F>(first: Box<dyn Session>, body: F) -> u8
 where
     F: FnOnce(Box<dyn Session>, Server) -> u8 + Send + 'static,
 {
     let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+    // Main thread -> front end (sync -> sync, crossbeam): "serving is over".
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
     let front = std::thread::Builder::new()
         .name("pyrepl3-front".into())
-        .spawn(move || body(first, Server { tx }));
+        .spawn(move || {
+            let code = body(first, Server { tx });
+            if done_rx.recv_timeout(EXIT_GRACE).is_err() {
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+                let _ = std::io::stderr().flush();
+                std::process::exit(i32::from(code));
+            }
+            code
+        });
     let front = match front {
         Ok(f) => f,
         Err(e) => {
@@ -61,5 +78,6 @@ where
     for job in rx.iter() {
         job();
     }
+    let _ = done_tx.send(());
     front.join().unwrap_or(2)
 }

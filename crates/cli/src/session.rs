@@ -196,7 +196,9 @@ pub struct InProcess {
 impl InProcess {
     /// Start an embedded executor with `config`'s input and live-output hooks.
     pub fn start(config: SessionConfig) -> Result<Self, SessionError> {
-        let mut builder = Executor::builder();
+        // A loaded machine can take a while to deliver an interrupt to the cell's thread: wait
+        // longer than the default before abandoning a cell that has not stopped yet.
+        let mut builder = Executor::builder().stop_grace(Duration::from_secs(5));
         if let Some(input) = config.input {
             builder = builder.input_handler(move |req| input(&req.prompt));
         }

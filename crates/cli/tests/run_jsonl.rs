@@ -370,7 +370,11 @@ fn sigint_interrupts_the_running_cell_and_stops_the_run() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(50));
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(!rest.contains("never"), "{rest}");
     assert!(
@@ -473,4 +477,27 @@ fn sigint_gives_the_running_cell_status_interrupted_in_jsonl() {
     assert_eq!(records[1]["status"], "interrupted");
     assert_eq!(records[1]["mode"], "top_level_await");
     assert!(records[1]["error"].is_object());
+}
+
+#[test]
+fn a_cell_that_swallows_its_timeout_is_abandoned_and_does_not_hold_the_exit() {
+    let src = "\
+import time
+while True:
+    try:
+        time.sleep(120)
+    except BaseException:
+        pass
+";
+    let started = Instant::now();
+    let (out, records) = run_jsonl(src, &["--timeout", "0.5"], "");
+    assert!(
+        started.elapsed() < Duration::from_secs(100),
+        "the exit waited for the abandoned cell"
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["status"], "timeout");
+    let message = records[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("abandoned"), "{message}");
 }
