@@ -233,8 +233,12 @@ impl Repl {
         }
         if let Some(error) = &outcome.error {
             let mut text = error.traceback.clone();
-            if outcome.status == CellStatus::Interrupted && text.trim().is_empty() {
-                text = "KeyboardInterrupt".into();
+            if outcome.status == CellStatus::Interrupted {
+                if text.trim().is_empty() {
+                    text = "KeyboardInterrupt".into();
+                }
+                // The terminal echoed `^C` where the cursor was: start on a line of its own.
+                text.insert(0, '\n');
             }
             if !text.ends_with('\n') {
                 text.push('\n');
