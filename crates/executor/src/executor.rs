@@ -181,9 +181,11 @@ impl ExecutorBuilder {
         self
     }
 
-    /// Also show each output event of the running cell to `f` as it arrives, in order, before
+    /// Also show each output event of the running cell to `f` as it is written, in order, before
     /// the cell completes (an interactive front end streams output this way). `f` runs on the
-    /// thread calling [`Executor::execute`]; the events are still collected in
+    /// thread that wrote (holding the GIL, under the output router's lock, so in order with
+    /// everything else the cell does, e.g. an `input()` prompt that follows): it must be quick
+    /// and must not call into Python. The events are still collected in
     /// [`ExecOutcome::output`].
     pub fn live_output<F>(mut self, f: F) -> Self
     where
@@ -295,7 +297,6 @@ pub struct Executor {
     loop_thread: Mutex<Option<(JoinHandle<()>, Receiver<()>)>>,
     shutting_down: Arc<AtomicBool>,
     late: Receiver<OutputEvent>,
-    live: Option<LiveOutput>,
 }
 
 /// What the loop thread reports once its loop exists.
@@ -318,7 +319,7 @@ impl Executor {
             Some(tx) => LateSink::Tokio(tx),
             None => LateSink::Crossbeam(late_tx),
         };
-        let router = Arc::new(Router::new(sink));
+        let router = Arc::new(Router::new(sink, config.live));
         let port = Py::new(
             py,
             Port {
@@ -401,7 +402,6 @@ impl Executor {
             loop_thread: Mutex::new(Some((handle, ended_rx))),
             shutting_down,
             late: late_rx,
-            live: config.live,
         })
     }
 
@@ -791,12 +791,7 @@ impl Executor {
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match msg {
-                Ok(CellMsg::Output(ev)) => {
-                    if let Some(live) = &self.live {
-                        live(&ev);
-                    }
-                    output.push(ev);
-                }
+                Ok(CellMsg::Output(ev)) => output.push(ev),
                 Ok(CellMsg::Done(done)) => return Waited::Done(done, output),
                 Ok(CellMsg::Wake) => {
                     give_up_at.get_or_insert_with(|| Instant::now() + self.stop_grace);

@@ -46,11 +46,14 @@ pub(crate) enum LateSink {
 pub(crate) struct Router {
     state: Mutex<RouterState>,
     late: LateSink,
+    /// Sees the running cell's events as they are written (`ExecutorBuilder::live_output`).
+    live: Option<crate::executor::LiveOutput>,
 }
 
 impl Router {
-    pub(crate) fn new(late: LateSink) -> Self {
+    pub(crate) fn new(late: LateSink, live: Option<crate::executor::LiveOutput>) -> Self {
         Self {
+            live,
             state: Mutex::new(RouterState {
                 seq: 0,
                 current: None,
@@ -79,6 +82,9 @@ impl Router {
         };
         match &s.current {
             Some((id, tx)) if Some(*id) == execution_id => {
+                if let Some(live) = &self.live {
+                    live(&event);
+                }
                 let _ = tx.send(CellMsg::Output(event));
             }
             _ => match &self.late {
