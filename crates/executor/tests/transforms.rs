@@ -412,3 +412,30 @@ print(json.dumps(out))
 fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
 }
+
+/// The same cell text compiles differently once an earlier cell made a function async: the
+/// compile cache must not hand back the other version.
+#[test]
+fn compile_cache_keys_on_the_transformed_source() {
+    let ex = new();
+    ok(&ex, "import asyncio\ndef f():\n    return 'plain'");
+    assert_eq!(ok(&ex, "f()"), Some("'plain'".into()));
+    ok(
+        &ex,
+        "def f():\n    await asyncio.sleep(0)\n    return 'async'",
+    );
+    let out = exec(&ex, "f()");
+    assert_eq!(
+        out.result_repr.as_deref(),
+        Some("'async'"),
+        "{:?}",
+        out.warnings
+    );
+    assert_eq!(kinds(&out), [TransformKind::AwaitInserted]);
+    ok(&ex, "def f():\n    return 'plain again'");
+    let out = exec(&ex, "f()");
+    assert_eq!(out.result_repr.as_deref(), Some("'plain again'"));
+    assert!(out.transforms.is_empty());
+    let s = ex.stats();
+    assert_eq!(s.cache_hits, 1, "the direct `f()` was reused: {s:?}");
+}
