@@ -33,12 +33,14 @@ pub mod span;
 mod stack;
 mod syntax;
 mod tla;
+mod trailing;
 pub mod transform;
 
 pub use diagnostic::{Diagnostic, Related, Severity};
 pub use mode::Mode;
 pub use rules::RuleMeta;
 pub use span::{CpyPosition, HumanPosition, LineIndex, Span};
+pub use trailing::TrailingExpression;
 
 use rules::Rule;
 use rules::routing::{
@@ -145,6 +147,10 @@ pub struct CellAnalysis {
     /// async). The mode and every span above describe the transformed code that will run,
     /// with spans mapped back to the user's text.
     pub transform: Option<Transformed>,
+    /// The cell's last top-level statement when it is an expression statement (its value is
+    /// the cell's result), and whether a trailing `;` suppresses the value. `None` for a
+    /// syntax error. For a transformed cell, the transformed code's (span in the user's text).
+    pub trailing_expression: Option<TrailingExpression>,
 }
 
 /// A cell as the transforms rewrote it.
@@ -278,6 +284,7 @@ fn syntax_error_analysis(
         error: Some(error),
         line_index,
         transform: None,
+        trailing_expression: None,
     }
 }
 
@@ -472,6 +479,7 @@ fn analyze_inner(
         error: None,
         line_index,
         transform: None,
+        trailing_expression: trailing::find(module, cell.parsed().tokens()),
     }
 }
 
@@ -488,6 +496,9 @@ fn remap_analysis(a: &mut CellAnalysis, map: &transform::SourceMap) {
     }
     if let Some(e) = &mut a.error {
         e.span = map.original_span(e.span);
+    }
+    if let Some(t) = &mut a.trailing_expression {
+        t.span = map.original_span(t.span);
     }
 }
 

@@ -374,6 +374,7 @@ pub fn transform_and_analyze(
             error: Some(error),
             line_index: original.line_index,
             transform: None,
+            trailing_expression: None,
         }
     } else {
         let mut analysis = match &direct.transformed_source {

@@ -60,6 +60,7 @@ fn blocking_on_loop_cell(src: &str) -> CellReport {
         error: None,
         line_index: LineIndex::new(src),
         transform: None,
+        trailing_expression: None,
     };
     CellReport {
         index: 1,
@@ -190,6 +191,7 @@ fn cell_level_reasons_have_no_snippet_and_severity_colours_are_strippable() {
             error: None,
             line_index: LineIndex::new(src),
             transform: None,
+            trailing_expression: None,
         },
         transform: Default::default(),
     };
@@ -230,6 +232,7 @@ fn identical_reasons_render_as_one_message_with_every_place() {
             error: None,
             line_index: LineIndex::new(src),
             transform: None,
+            trailing_expression: None,
         },
         transform: Default::default(),
     };

@@ -19,10 +19,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule, PyTuple};
-use pyrepl3_analyzer::{CellAnalysis, CellOptions, Mode, SessionState, analyze_cell_with};
+use pyrepl3_analyzer::transform::{TransformOptions, transform_cell};
+use pyrepl3_analyzer::{
+    CellAnalysis, CellOptions, Mode, SessionState, Transformed, analyze_cell_with, pyast,
+};
 use pyrepl3_namespace::{Changes, Namespace};
 
-use crate::cache::{CompileCache, Compiled};
+use crate::cache::{CompileCache, Compiled, Wrapped};
 use crate::guard::{CellGuard, StopReason, set_main_lane, thread_ident};
 use crate::outcome::{ExecError, ExecOutcome, OutputEvent, Stats, Status};
 use crate::port::{InputHandler, InputRequest, LateSink, Port, Router};
@@ -108,6 +111,7 @@ pub struct ExecutorBuilder {
     late_tokio: Option<tokio::sync::mpsc::UnboundedSender<OutputEvent>>,
     switch_interval: Option<Duration>,
     live: Option<LiveOutput>,
+    always_wrap: bool,
 }
 
 /// Sees each output event of the running cell as it arrives (see [`ExecutorBuilder::live_output`]).
@@ -124,6 +128,7 @@ impl Default for ExecutorBuilder {
             late_tokio: None,
             switch_interval: Some(Duration::from_millis(1)),
             live: None,
+            always_wrap: false,
         }
     }
 }
@@ -192,6 +197,16 @@ impl ExecutorBuilder {
         F: Fn(&OutputEvent) + Send + Sync + 'static,
     {
         self.live = Some(Arc::new(f));
+        self
+    }
+
+    /// Test hook: compile every cell that the analyzer does not predict as a syntax error
+    /// through the wrapper fallback (`async def __pyrepl3_cell__()` with `global` hoisting)
+    /// instead of directly, as if its direct compile had failed. Cells the wrapper cannot take
+    /// still compile directly. For tests comparing both paths; not for production use.
+    #[doc(hidden)]
+    pub fn always_wrap(mut self, on: bool) -> Self {
+        self.always_wrap = on;
         self
     }
 
@@ -297,6 +312,7 @@ pub struct Executor {
     loop_thread: Mutex<Option<(JoinHandle<()>, Receiver<()>)>>,
     shutting_down: Arc<AtomicBool>,
     late: Receiver<OutputEvent>,
+    always_wrap: bool,
 }
 
 /// What the loop thread reports once its loop exists.
@@ -402,6 +418,7 @@ impl Executor {
             loop_thread: Mutex::new(Some((handle, ended_rx))),
             shutting_down,
             late: late_rx,
+            always_wrap: config.always_wrap,
         })
     }
 
@@ -507,7 +524,7 @@ impl Executor {
             &CellOptions {
                 first_line: options.first_line.max(1),
                 ipython: false,
-                ..CellOptions::default()
+                transform: true,
             },
         );
         let timeout = options.timeout.or(self.default_timeout);
@@ -532,13 +549,13 @@ impl Executor {
                 return Err(e);
             }
         };
-        let (run, disagreement, cache_hit) = match submitted {
-            Submitted::Immediate(outcome, disagreement, cache_hit) => {
+        let (run, facts) = match submitted {
+            Submitted::Immediate(outcome, facts) => {
                 *lock(&self.shared.current) = Current::default();
-                self.count(&outcome, disagreement, cache_hit, false);
+                self.count(&outcome, &facts, false);
                 return Ok(*outcome);
             }
-            Submitted::Running(run, disagreement, cache_hit) => (run, disagreement, cache_hit),
+            Submitted::Running(run, facts) => (run, facts),
         };
         // Wait without the GIL (whether or not the caller holds it): the cell needs it.
         let waited = Python::attach(|py| py.detach(|| self.wait(&run, &rx, started, timeout)));
@@ -549,6 +566,8 @@ impl Executor {
             Waited::Done(done, output) => (*done, output, false),
             Waited::Abandoned(output) => (self.abandoned(&run, duration), output, true),
         };
+        let mut warnings = facts.warnings.clone();
+        warnings.extend(done.warnings);
         let outcome = ExecOutcome {
             execution_id: id,
             status: done.status,
@@ -558,13 +577,14 @@ impl Executor {
             result: done.result,
             error: done.error,
             output,
-            warnings: done.warnings,
+            warnings,
             duration,
             changes: done.changes,
+            transforms: facts.transforms.clone(),
             analysis,
         };
         drop(serial);
-        self.count(&outcome, disagreement, cache_hit, abandoned);
+        self.count(&outcome, &facts, abandoned);
         Ok(outcome)
     }
 
@@ -584,17 +604,71 @@ impl Executor {
         let sup = support(py)?;
         let first_line = options.first_line.max(1);
         let flags = serial.future_flags;
+        let filename = format!("<cell-{id}>");
+        if let Some(outcome) = refused(py, id, source, &filename, first_line, analysis, started)? {
+            return Ok(Submitted::Immediate(Box::new(outcome), Facts::default()));
+        }
+        let transformed_text = analysis.transform.as_ref().map(|t| t.source.as_str());
         let mut cache_hit = true;
-        let compiled = match serial.cache.get(py, source, first_line, flags) {
+        let compiled = match serial
+            .cache
+            .get(py, source, transformed_text, first_line, flags)
+        {
             Some(c) => c,
             None => {
                 cache_hit = false;
-                let filename = format!("<cell-{id}>");
-                match compile_cell(py, source, &filename, first_line, flags) {
+                let predicted_ok = analysis.mode != Mode::SyntaxError;
+                let forced = (self.always_wrap && predicted_ok)
+                    .then(|| {
+                        compile_wrapped(
+                            py,
+                            serial.analyzer.clone(),
+                            source,
+                            &filename,
+                            first_line,
+                            flags,
+                            analysis,
+                            "forced by the executor's always_wrap test hook".into(),
+                        )
+                    })
+                    .flatten()
+                    .and_then(Result::ok);
+                let compiled = match forced {
+                    Some(c) => Ok(c),
+                    None => {
+                        match compile_direct(py, source, &filename, first_line, flags, analysis) {
+                            // The analyzer said CPython accepts this cell, yet compiling it failed:
+                            // the wrapper is the second path. If it fails too, the direct error
+                            // stands.
+                            Err(e) if predicted_ok => {
+                                let reason = format!("the direct compile failed: {e}");
+                                match compile_wrapped(
+                                    py,
+                                    serial.analyzer.clone(),
+                                    source,
+                                    &filename,
+                                    first_line,
+                                    flags,
+                                    analysis,
+                                    reason,
+                                ) {
+                                    Some(Ok(c)) => Ok(c),
+                                    _ => Err(e),
+                                }
+                            }
+                            other => other,
+                        }
+                    }
+                };
+                match compiled {
                     Ok(c) => {
-                        serial
-                            .cache
-                            .insert(source, first_line, flags, c.clone_ref(py));
+                        serial.cache.insert(
+                            source,
+                            transformed_text,
+                            first_line,
+                            flags,
+                            c.clone_ref(py),
+                        );
                         c
                     }
                     Err(e) => {
@@ -628,23 +702,45 @@ impl Executor {
                                 context: format!("execution {id} (syntax_error)"),
                                 ..Changes::default()
                             },
+                            transforms: Vec::new(),
                             analysis: analysis.clone(),
                         };
-                        let disagreement = analysis.mode != Mode::SyntaxError;
-                        return Ok(Submitted::Immediate(
-                            Box::new(outcome),
-                            disagreement,
-                            cache_hit,
-                        ));
+                        let facts = Facts {
+                            disagreement: analysis.mode != Mode::SyntaxError,
+                            ..Facts::default()
+                        };
+                        return Ok(Submitted::Immediate(Box::new(outcome), facts));
                     }
                 }
             }
         };
         serial.future_flags = compiled.flags;
+        let mut facts = Facts {
+            cache_hit,
+            transformed: compiled.transformed,
+            wrapped: compiled.wrapped.is_some(),
+            ..Facts::default()
+        };
+        match &compiled.wrapped {
+            Some(w) => {
+                facts.transforms = w.records.clone();
+                facts.warnings.push(format!(
+                    "pyrepl3 ran this cell through the wrapper fallback (`async def {}()` with \
+                     `global` hoisting): {}",
+                    pyrepl3_analyzer::transform::WRAPPER_NAME,
+                    w.reason
+                ));
+            }
+            None => {
+                if let Some(t) = &analysis.transform {
+                    facts.transforms = t.records.clone();
+                }
+            }
+        }
 
         // CO_COROUTINE is the authority on awaiting; count where the analyzer thought otherwise.
         let predicted = analysis.mode;
-        let disagreement = predicted == Mode::SyntaxError
+        facts.disagreement = predicted == Mode::SyntaxError
             || (predicted == Mode::TopLevelAwait) != compiled.is_coroutine;
         let mode = if compiled.is_coroutine {
             Mode::TopLevelAwait
@@ -679,6 +775,7 @@ impl Executor {
             code: compiled.code,
             expr: compiled.expr,
             note: compiled.note,
+            wrapped: compiled.wrapped.as_ref().map(|w| w.keep_value),
             ctx,
             guard: CellGuard::new(tx.clone()),
             shared: self.shared.clone(),
@@ -701,6 +798,10 @@ impl Executor {
             Mode::TopLevelAwait => {
                 // Creating the coroutine runs none of the cell.
                 let coro = match &run.expr {
+                    _ if run.wrapped.is_some() => sup
+                        .run_wrapped_async
+                        .bind(py)
+                        .call1((run.code.bind(py), self.shared.ns.dict(py)))?,
                     Some(expr) => sup.run_cell_async.bind(py).call1((
                         run.code.bind(py),
                         expr.bind(py),
@@ -771,7 +872,7 @@ impl Executor {
             self.shared.router.end(id);
             return Err(e.into());
         }
-        Ok(Submitted::Running(run, disagreement, cache_hit))
+        Ok(Submitted::Running(run, facts))
     }
 
     fn wait(
@@ -857,7 +958,7 @@ impl Executor {
         }
     }
 
-    fn count(&self, outcome: &ExecOutcome, disagreement: bool, cache_hit: bool, abandoned: bool) {
+    fn count(&self, outcome: &ExecOutcome, facts: &Facts, abandoned: bool) {
         let mut s = lock(&self.stats);
         s.executions += 1;
         *s.per_mode.entry(outcome.mode).or_default() += 1;
@@ -870,10 +971,16 @@ impl Executor {
         if abandoned {
             s.abandoned += 1;
         }
-        if disagreement {
+        if facts.disagreement {
             s.disagreements += 1;
         }
-        if cache_hit {
+        if facts.transformed {
+            s.transforms += 1;
+        }
+        if facts.wrapped {
+            s.wrapper_fallbacks += 1;
+        }
+        if facts.cache_hit {
             s.cache_hits += 1;
         } else {
             s.cache_misses += 1;
@@ -973,8 +1080,25 @@ impl Drop for Executor {
 }
 
 enum Submitted {
-    Immediate(Box<ExecOutcome>, bool, bool),
-    Running(Arc<CellRun>, bool, bool),
+    Immediate(Box<ExecOutcome>, Facts),
+    Running(Arc<CellRun>, Facts),
+}
+
+/// What `submit` learnt about an execution, for the outcome and the stats.
+#[derive(Default)]
+struct Facts {
+    /// CPython's verdict differed from the analyzer's prediction.
+    disagreement: bool,
+    /// The compiled cell came from the cache.
+    cache_hit: bool,
+    /// The cell was compiled from a transformed tree.
+    transformed: bool,
+    /// The cell runs through the wrapper fallback.
+    wrapped: bool,
+    /// The rewrites the code that runs went through.
+    transforms: Vec<pyrepl3_analyzer::transform::TransformRecord>,
+    /// Warnings for the outcome.
+    warnings: Vec<String>,
 }
 
 enum Waited {
@@ -982,33 +1106,24 @@ enum Waited {
     Abandoned(Vec<OutputEvent>),
 }
 
-fn compile_cell(
-    py: Python<'_>,
-    source: &str,
-    filename: &str,
-    first_line: u32,
-    flags: i64,
-) -> PyResult<Compiled> {
-    let sup = support(py)?;
-    type Prepared = (
-        Py<PyAny>,
-        Option<Py<PyAny>>,
-        Vec<String>,
-        bool,
-        i64,
-        Option<String>,
-    );
-    let (code, expr, names, dynamic, flags, note): Prepared = sup
-        .prepare
-        .bind(py)
-        .call1((source, filename, first_line, flags))?
-        .extract()?;
-    let is_coroutine = |c: &Py<PyAny>| -> PyResult<bool> {
-        let co_flags: i64 = c.bind(py).getattr("co_flags")?.extract()?;
-        Ok(co_flags & CO_COROUTINE != 0)
-    };
-    let is_coroutine =
-        is_coroutine(&code)? || expr.as_ref().map(is_coroutine).transpose()? == Some(true);
+type Prepared = (
+    Py<PyAny>,
+    Option<Py<PyAny>>,
+    Vec<String>,
+    bool,
+    i64,
+    Option<String>,
+);
+
+fn is_coroutine(py: Python<'_>, code: &Py<PyAny>) -> PyResult<bool> {
+    let co_flags: i64 = code.bind(py).getattr("co_flags")?.extract()?;
+    Ok(co_flags & CO_COROUTINE != 0)
+}
+
+fn compiled(py: Python<'_>, prepared: Prepared, transformed: bool) -> PyResult<Compiled> {
+    let (code, expr, names, dynamic, flags, note) = prepared;
+    let is_coroutine = is_coroutine(py, &code)?
+        || expr.as_ref().map(|e| is_coroutine(py, e)).transpose()? == Some(true);
     Ok(Compiled {
         code,
         expr,
@@ -1017,7 +1132,255 @@ fn compile_cell(
         dynamic,
         flags,
         is_coroutine,
+        transformed,
+        wrapped: None,
     })
+}
+
+/// Compile a cell as the analyzer routed it: from its source, or from the transformed tree.
+fn compile_direct(
+    py: Python<'_>,
+    source: &str,
+    filename: &str,
+    first_line: u32,
+    flags: i64,
+    analysis: &CellAnalysis,
+) -> PyResult<Compiled> {
+    match analysis.transformed_tree() {
+        None => compile_cell(
+            py,
+            source,
+            filename,
+            first_line,
+            flags,
+            split(analysis, source, first_line),
+        ),
+        Some(Ok(tree)) => {
+            let keep_value = analysis.trailing_expression.is_some_and(|t| !t.suppressed);
+            compile_tree(py, &tree, source, filename, first_line, flags, keep_value)
+        }
+        Some(Err(e)) => Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "pyrepl3 could not rebuild the transformed cell ({}: {})",
+            e.kind, e.message
+        ))),
+    }
+}
+
+/// The analyzer's split of a cell into the statements before its trailing expression and the
+/// expression itself, as texts padded so every position stays the user's: `Some(None)` when
+/// there is no value to capture, `None` when the analyzer cannot tell (it predicted a syntax
+/// error; CPython then decides).
+fn split(
+    analysis: &CellAnalysis,
+    source: &str,
+    first_line: u32,
+) -> Option<Option<(String, String)>> {
+    if analysis.mode == Mode::SyntaxError {
+        return None;
+    }
+    let Some(t) = analysis.trailing_expression.filter(|t| !t.suppressed) else {
+        return Some(None);
+    };
+    let (start, end) = (t.span.start as usize, t.span.end as usize);
+    let (Some(before), Some(expr)) = (source.get(..start), source.get(start..end)) else {
+        return None;
+    };
+    let pad = first_line.saturating_sub(1) as usize;
+    let at = analysis.line_index.cpython(t.span.start);
+    let mut head = String::with_capacity(pad + before.len());
+    head.extend(std::iter::repeat_n('\n', pad));
+    head.push_str(before);
+    let col = at.col as usize;
+    let mut value = String::with_capacity(pad + at.line as usize + col + expr.len() + 1);
+    value.extend(std::iter::repeat_n('\n', pad + at.line as usize - 1));
+    if col > 0 {
+        // Parentheses keep the expression at its column ('eval' input cannot be indented).
+        value.push('(');
+        value.extend(std::iter::repeat_n(' ', col - 1));
+        value.push_str(expr);
+        value.push(')');
+    } else {
+        value.push_str(expr);
+    }
+    Some(Some((head, value)))
+}
+
+fn compile_cell(
+    py: Python<'_>,
+    source: &str,
+    filename: &str,
+    first_line: u32,
+    flags: i64,
+    split: Option<Option<(String, String)>>,
+) -> PyResult<Compiled> {
+    let sup = support(py)?;
+    let split = match split {
+        None => py.None().into_bound(py),
+        Some(None) => PyTuple::empty(py).into_any(),
+        Some(Some(parts)) => parts.into_pyobject(py)?.into_any(),
+    };
+    let prepared: Prepared = sup
+        .prepare
+        .bind(py)
+        .call1((source, filename, first_line, flags, split))?
+        .extract()?;
+    compiled(py, prepared, false)
+}
+
+/// Compile a transformed cell from its CPython-schema tree (positions already the user's).
+fn compile_tree(
+    py: Python<'_>,
+    tree: &pyast::Node,
+    source: &str,
+    filename: &str,
+    first_line: u32,
+    flags: i64,
+    keep_value: bool,
+) -> PyResult<Compiled> {
+    let sup = support(py)?;
+    let prepared: Prepared = sup
+        .prepare_tree
+        .bind(py)
+        .call1((
+            tree.to_wire(),
+            source,
+            filename,
+            first_line,
+            flags,
+            keep_value,
+        ))?
+        .extract()?;
+    compiled(py, prepared, true)
+}
+
+/// The wrapper fallback: the cell (with the analyzer's other rewrites) inside
+/// `async def __pyrepl3_cell__()` with `global` hoisting, compiled from its tree. `None` when
+/// the wrapper cannot take the cell. `state` is a copy of the session's analyzer state (the
+/// real one is not touched).
+#[allow(clippy::too_many_arguments)]
+fn compile_wrapped(
+    py: Python<'_>,
+    mut state: SessionState,
+    source: &str,
+    filename: &str,
+    first_line: u32,
+    flags: i64,
+    analysis: &CellAnalysis,
+    reason: String,
+) -> Option<PyResult<Compiled>> {
+    let w = transform_cell(source, &mut state, &TransformOptions { wrap: true });
+    if w.refused.is_some() {
+        return None;
+    }
+    let text = w.transformed_source?;
+    // The tree of the wrapped text with every position moved back to the user's cell.
+    let mut wrapped = analysis.clone();
+    wrapped.transform = Some(Transformed {
+        source: text,
+        records: w.transforms.clone(),
+        source_map: w.source_map,
+    });
+    let tree = wrapped.transformed_tree()?.ok()?;
+    let keep_value = analysis.trailing_expression.is_some_and(|t| !t.suppressed);
+    Some((|| {
+        let sup = support(py)?;
+        let (code, awaits, names, dynamic, flags): (Py<PyAny>, bool, Vec<String>, bool, i64) = sup
+            .prepare_wrapped
+            .bind(py)
+            .call1((tree.to_wire(), source, filename, first_line, flags))?
+            .extract()?;
+        Ok(Compiled {
+            code,
+            expr: None,
+            note: None,
+            names,
+            dynamic,
+            flags,
+            is_coroutine: awaits,
+            transformed: true,
+            wrapped: Some(Wrapped {
+                keep_value,
+                records: w.transforms,
+                reason,
+            }),
+        })
+    })())
+}
+
+/// A cell the transforms refused (an `await` they cannot make runnable soundly): the outcome
+/// is a `SyntaxError` with the refusal's message and help, and none of the cell runs.
+fn refused(
+    py: Python<'_>,
+    id: u64,
+    source: &str,
+    filename: &str,
+    first_line: u32,
+    analysis: &CellAnalysis,
+    started: Instant,
+) -> PyResult<Option<ExecOutcome>> {
+    const TRANSFORM_REFUSED: &str = "PR305";
+    let Some(error) = &analysis.error else {
+        return Ok(None);
+    };
+    let refusals: Vec<_> = analysis
+        .reasons
+        .iter()
+        .filter(|r| r.rule.code == TRANSFORM_REFUSED)
+        .collect();
+    if analysis.mode != Mode::SyntaxError || refusals.is_empty() {
+        return Ok(None);
+    }
+    let mut notes = Vec::new();
+    for r in refusals {
+        if r.message != error.message {
+            notes.push(r.message.clone());
+        }
+        if let Some(help) = &r.help {
+            notes.push(help.clone());
+        }
+    }
+    let shift = first_line.saturating_sub(1);
+    let start = analysis.line_index.human(source, error.span.start);
+    let end = analysis.line_index.human(source, error.span.end);
+    let sup = support(py)?;
+    let (type_name, message, traceback, notes): (String, String, String, Vec<String>) = sup
+        .refusal
+        .bind(py)
+        .call1((
+            source,
+            filename,
+            first_line,
+            error.message.as_str(),
+            start.line + shift,
+            start.column,
+            end.line + shift,
+            end.column,
+            notes,
+        ))?
+        .extract()?;
+    Ok(Some(ExecOutcome {
+        execution_id: id,
+        status: Status::Error,
+        mode: Mode::SyntaxError,
+        predicted_mode: analysis.mode,
+        result_repr: None,
+        result: None,
+        error: Some(ExecError {
+            type_name,
+            message,
+            traceback,
+            notes,
+        }),
+        output: Vec::new(),
+        warnings: Vec::new(),
+        duration: started.elapsed(),
+        changes: Changes {
+            context: format!("execution {id} (syntax_error)"),
+            ..Changes::default()
+        },
+        transforms: Vec::new(),
+        analysis: analysis.clone(),
+    }))
 }
 
 /// The body of the loop thread (GIL held; `run_forever` releases it while idle).

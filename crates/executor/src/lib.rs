@@ -14,6 +14,13 @@
 //! `CO_COROUTINE` on the compiled code is the authority on awaiting; the analyzer's prediction
 //! is counted in [`Stats::disagreements`] when it differs.
 //!
+//! Cells CPython refuses but the analyzer can rewrite (`await` in a plain `def` or `lambda`, and
+//! later calls of such functions) run from the analyzer's transformed tree, built into `ast`
+//! objects with every position the user's (tracebacks show the user's lines); the rewrites are
+//! in [`ExecOutcome::transforms`]. Cells it refuses to rewrite are `SyntaxError` outcomes. When a
+//! cell the analyzer accepted fails to compile, the executor falls back to running it wrapped in
+//! an `async def` with `global` hoisting ([`Stats::wrapper_fallbacks`]).
+//!
 //! ```no_run
 //! use pyrepl3_executor::{ExecOptions, Executor, Status};
 //!

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyrepl3_analyzer::transform::TransformRecord;
 use pyrepl3_analyzer::{CellAnalysis, Mode};
 use pyrepl3_namespace::Changes;
 
@@ -102,6 +103,11 @@ pub struct ExecOutcome {
     pub duration: Duration,
     /// Names the cell added, changed or deleted.
     pub changes: Changes,
+    /// The rewrites the code that ran went through, in source order (spans in the user's
+    /// cell): the analyzer's transforms (`await` in a plain `def`/`lambda`, `await` inserted
+    /// before calls of functions it made async), and `wrap_with_globals` last when the cell
+    /// ran through the wrapper fallback. Empty when the cell ran as written.
+    pub transforms: Vec<TransformRecord>,
     /// The analyzer's report on the cell (mode prediction and its reasons).
     pub analysis: CellAnalysis,
 }
@@ -147,8 +153,14 @@ pub struct Stats {
     /// Executions abandoned: they did not stop within the grace period after a timeout or
     /// interrupt and were left running on their thread.
     pub abandoned: u64,
-    /// Cells compiled from a transformed tree (none yet: the analyzer's transforms come later).
+    /// Executions of transformed code: cells compiled from the analyzer's transformed tree
+    /// (`await` in a plain `def`/`lambda`, or calls of functions it made async) or through the
+    /// wrapper fallback.
     pub transforms: u64,
+    /// Executions through the wrapper fallback: the direct compile of a cell the analyzer
+    /// accepted failed, and the cell compiled wrapped in `async def __pyrepl3_cell__()` with
+    /// `global` hoisting.
+    pub wrapper_fallbacks: u64,
     /// Executions where CPython's `CO_COROUTINE` disagreed with the analyzer's prediction of
     /// top-level await (CPython is trusted).
     pub disagreements: u64,

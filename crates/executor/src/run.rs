@@ -48,6 +48,9 @@ pub(crate) struct CellRun {
     pub(crate) expr: Option<Py<PyAny>>,
     /// Why the value of the trailing expression could not be captured, if so.
     pub(crate) note: Option<String>,
+    /// The wrapper fallback compiled the cell: `code` defines `__pyrepl3_cell__`, whose
+    /// coroutine runs it; `Some(true)` when its return value is the cell's result.
+    pub(crate) wrapped: Option<bool>,
     /// The cell's `contextvars.Context`: a copy of the session context naming this execution;
     /// it becomes the session context when the cell completes.
     pub(crate) ctx: Py<PyAny>,
@@ -96,6 +99,13 @@ pub(crate) fn run_sync(py: Python<'_>, run: &Arc<CellRun>) {
             let r = support(py).and_then(|sup| {
                 let ctx = run.ctx.bind(py);
                 let ns = run.shared.ns.dict(py);
+                if let Some(keep_value) = run.wrapped {
+                    let value = ctx.call_method1(
+                        "run",
+                        (sup.run_wrapped_sync.bind(py), run.code.bind(py), &ns),
+                    )?;
+                    return Ok(keep_value.then(|| value.unbind()));
+                }
                 ctx.call_method1("run", (sup.eval.bind(py), run.code.bind(py), &ns))?;
                 match &run.expr {
                     Some(expr) => Ok(Some(
@@ -196,9 +206,10 @@ impl CellCoroutine {
                 return Ok(yielded.unbind());
             }
             Err(e) if e.is_instance_of::<PyStopIteration>(py) => {
-                let value = match &run.expr {
-                    Some(_) => e.value(py).getattr("value").map(|v| Some(v.unbind())),
-                    None => Ok(None),
+                let keep_value = run.expr.is_some() || run.wrapped == Some(true);
+                let value = match keep_value {
+                    true => e.value(py).getattr("value").map(|v| Some(v.unbind())),
+                    false => Ok(None),
                 };
                 render(py, run, value)
             }

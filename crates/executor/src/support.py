@@ -10,17 +10,22 @@ import asyncio
 import asyncio.futures
 import builtins
 import contextvars
+import dis
 import io
 import linecache
 import sys
 import threading
 import traceback
 import __future__
+from types import CodeType
 
 ALLOW_TLA = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 ONLY_AST = ast.PyCF_ONLY_AST
 CO_COROUTINE = 0x80
 SUPPORT_FILENAME = "<pyrepl3 support>"
+# The analyzer's wrapper function name and `pyast_build(wire)` (the analyzer's wire decoder)
+# are set by the Rust side when it loads this module.
+WRAPPER_NAME = None
 FUTURE_FLAGS = [getattr(__future__, f).compiler_flag for f in __future__.all_feature_names]
 DYNAMIC_NAMES = frozenset({"globals", "exec", "eval", "vars", "locals", "__dict__"})
 IMPORT_STAR = bytes([__import__("dis").opmap["IMPORT_STAR"]])
@@ -100,7 +105,36 @@ def _parse(text, filename, flags):
     raise err
 
 
-def prepare(src, filename, first_line, flags):
+def _register(src, filename, first_line):
+    """Put the user's cell text in linecache under `filename` (at its lines in its file)."""
+    text = "\n" * (first_line - 1) + src
+    lines = text.splitlines(True)
+    linecache.cache[filename] = (len(text), None, lines, filename)
+    return text, lines
+
+
+def _with_text(e, lines):
+    """A SyntaxError from compiling an AST or a split cell: show the user's line."""
+    if isinstance(e, SyntaxError) and e.text is None and e.lineno and 0 < e.lineno <= len(lines):
+        e.text = lines[e.lineno - 1]
+    return e
+
+
+def _result(body, expr, flags, note):
+    new_flags = flags
+    for f in FUTURE_FLAGS:
+        if body.co_flags & f:
+            new_flags |= f
+    names = _all_names(body, set())
+    if expr is not None:
+        _all_names(expr, names)
+    # Until the analyzer reports dynamic writes, a cheap superset: names that can write the
+    # namespace behind the compiler's back, or an IMPORT_STAR opcode byte in the module code.
+    dynamic = bool(names & DYNAMIC_NAMES) or IMPORT_STAR in body.co_code
+    return body, expr, sorted(names), dynamic, new_flags, note
+
+
+def prepare(src, filename, first_line, flags, split=None):
     """Compile the whole cell; nothing runs.
 
     Returns (body, expr, names, dynamic, flags, note). `expr` is the trailing expression
@@ -111,11 +145,34 @@ def prepare(src, filename, first_line, flags):
     `first_line` shifts lines to where the cell sits in its file; `flags` are the session's
     `from __future__` flags (the returned flags add the cell's own); `note` explains a value
     that could not be captured.
+
+    `split` is the analyzer's verdict on the trailing expression: `()` when there is no value
+    to capture, `(head, value)` the two texts to compile (already padded to their lines and
+    columns), `None` when the analyzer could not tell (it predicted a syntax error): then the
+    cell is parsed here to find it.
     """
-    text = "\n" * (first_line - 1) + src
-    lines = text.splitlines(True)
-    linecache.cache[filename] = (len(text), None, lines, filename)
+    text, lines = _register(src, filename, first_line)
     compile_flags = ALLOW_TLA | flags
+    if split is not None:
+        try:
+            if not split:
+                return _result(_compile(text, filename, "exec", compile_flags), None, flags, None)
+            head, value = split
+            try:
+                body = _compile(head, filename, "exec", compile_flags)
+                expr_flags = compile_flags
+                for f in FUTURE_FLAGS:
+                    expr_flags |= body.co_flags & f
+                expr = _compile(value, filename, "eval", expr_flags)
+                return _result(body, expr, flags, None)
+            except Exception as e:
+                # Report exactly what compiling the whole cell reports; if it compiles after
+                # all, run it whole without capturing the value.
+                body = _compile(text, filename, "exec", compile_flags)
+                note = f"the cell's value was not captured ({type(e).__name__}: {e})"
+                return _result(body, None, flags, note)
+        except SyntaxError as e:
+            raise _with_text(e, lines)
     expr = None
     note = None
     try:
@@ -160,20 +217,127 @@ def prepare(src, filename, first_line, flags):
                 expr = None
                 note = f"the cell's value was not captured ({type(e).__name__}: {e})"
     except SyntaxError as e:
-        if e.text is None and e.lineno and 0 < e.lineno <= len(lines):
-            e.text = lines[e.lineno - 1]
-        raise
-    new_flags = flags
-    for f in FUTURE_FLAGS:
-        if body.co_flags & f:
-            new_flags |= f
-    names = _all_names(body, set())
-    if expr is not None:
-        _all_names(expr, names)
-    # Until the analyzer reports dynamic writes, a cheap superset: names that can write the
-    # namespace behind the compiler's back, or an IMPORT_STAR opcode byte in the module code.
-    dynamic = bool(names & DYNAMIC_NAMES) or IMPORT_STAR in body.co_code
-    return body, expr, sorted(names), dynamic, new_flags, note
+        raise _with_text(e, lines)
+    return _result(body, expr, flags, note)
+
+
+def _compile_tree(tree, filename, mode, flags):
+    """compile() of an AST, retrying CPython 3.11's spurious "recursion depth mismatch"
+    (its AST converters keep their depth per interpreter, so a thread switch during another
+    thread's conversion can trip it)."""
+    for _ in range(4):
+        try:
+            return _compile(tree, filename, mode, flags)
+        except SystemError as e:
+            if "recursion depth mismatch" not in str(e):
+                raise
+            err = e
+    raise err
+
+
+def _build(wire, first_line):
+    tree = pyast_build(wire)
+    if first_line > 1:
+        ast.increment_lineno(tree, first_line - 1)
+    return tree
+
+
+def prepare_tree(wire, src, filename, first_line, flags, keep_value):
+    """Compile a transformed cell from the analyzer's CPython-schema tree (wire text, every
+    position already the user's); nothing runs. The user's source goes to linecache, so
+    tracebacks show the user's lines. Splits the trailing expression statement off the tree
+    when `keep_value`. Returns what `prepare` returns."""
+    text, lines = _register(src, filename, first_line)
+    compile_flags = ALLOW_TLA | flags
+    try:
+        tree = _build(wire, first_line)
+        if keep_value and tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = tree.body.pop()
+            try:
+                body = _compile_tree(tree, filename, "exec", compile_flags)
+                expr_flags = compile_flags
+                for f in FUTURE_FLAGS:
+                    expr_flags |= body.co_flags & f
+                expression = ast.Expression(body=last.value)
+                expr = _compile_tree(expression, filename, "eval", expr_flags)
+                return _result(body, expr, flags, None)
+            except Exception as e:
+                tree.body.append(last)
+                body = _compile_tree(tree, filename, "exec", compile_flags)
+                note = f"the cell's value was not captured ({type(e).__name__}: {e})"
+                return _result(body, None, flags, note)
+        return _result(_compile_tree(tree, filename, "exec", compile_flags), None, flags, None)
+    except SyntaxError as e:
+        raise _with_text(e, lines)
+
+
+_SUSPENDS = frozenset({"GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH"})
+
+
+def _unwrap_qualnames(code):
+    """Nested code objects of the wrapper get the qualified names they get at module level."""
+    consts = tuple(_unwrap_qualnames(c) if isinstance(c, CodeType) else c for c in code.co_consts)
+    qualname = code.co_qualname
+    prefix = WRAPPER_NAME + ".<locals>."
+    if qualname.startswith(prefix):
+        qualname = qualname[len(prefix):]
+    if consts == code.co_consts and qualname == code.co_qualname:
+        return code
+    return code.replace(co_consts=consts, co_qualname=qualname)
+
+
+def prepare_wrapped(wire, src, filename, first_line, flags):
+    """Compile a cell wrapped in `async def __pyrepl3_cell__()` with `global` hoisting (the
+    fallback path); nothing runs. Returns (module code, awaits, names, dynamic, flags): `awaits`
+    is CPython's verdict on whether the wrapper's own body suspends (await, async for/with), so
+    the cell must run as a task on the loop."""
+    text, lines = _register(src, filename, first_line)
+    try:
+        code = _compile_tree(_build(wire, first_line), filename, "exec", ALLOW_TLA | flags)
+    except SyntaxError as e:
+        raise _with_text(e, lines)
+    consts = []
+    awaits = False
+    for c in code.co_consts:
+        if isinstance(c, CodeType) and c.co_name == WRAPPER_NAME:
+            awaits = any(i.opname in _SUSPENDS for i in dis.get_instructions(c))
+            consts.append(c.replace(co_consts=tuple(
+                _unwrap_qualnames(k) if isinstance(k, CodeType) else k for k in c.co_consts)))
+        else:
+            consts.append(c)
+    code = code.replace(co_consts=tuple(consts))
+    body, _, names, dynamic, new_flags, _ = _result(code, None, flags, None)
+    return body, awaits, names, dynamic, new_flags
+
+
+def _wrapper(code, ns):
+    """Define the wrapper function in the session namespace, take it out again, call it."""
+    eval(code, ns)
+    return ns.pop(WRAPPER_NAME)()
+
+
+async def run_wrapped_async(code, ns):
+    """A wrapped cell that awaits: its value."""
+    return await _wrapper(code, ns)
+
+
+def run_wrapped_sync(code, ns):
+    """A wrapped cell that never suspends: drive its coroutine in one step; its value."""
+    coro = _wrapper(code, ns)
+    try:
+        coro.send(None)
+    except StopIteration as e:
+        return e.value
+    coro.close()
+    raise RuntimeError("the wrapped cell suspended outside the event loop")
+
+
+def refusal(src, filename, first_line, message, lineno, offset, end_lineno, end_offset, notes):
+    """A cell the transforms refused, as a SyntaxError (type, message, traceback, notes)."""
+    text, lines = _register(src, filename, first_line)
+    line = lines[lineno - 1] if 0 < lineno <= len(lines) else None
+    exc = SyntaxError(message, (filename, lineno, offset, line, end_lineno, end_offset))
+    return describe_error(exc, notes, only=True)
 
 
 async def run_cell_async(body, expr, ns):

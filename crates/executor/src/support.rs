@@ -7,12 +7,19 @@ use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyModule, PyType};
+use pyrepl3_analyzer::pyast;
+use pyrepl3_analyzer::transform::WRAPPER_NAME;
 
 const SOURCE: &str = include_str!("support.py");
 
 /// Handles into the support module and the builtins the runtime uses.
 pub(crate) struct Support {
     pub(crate) prepare: Py<PyAny>,
+    pub(crate) prepare_tree: Py<PyAny>,
+    pub(crate) prepare_wrapped: Py<PyAny>,
+    pub(crate) run_wrapped_async: Py<PyAny>,
+    pub(crate) run_wrapped_sync: Py<PyAny>,
+    pub(crate) refusal: Py<PyAny>,
     pub(crate) describe_error: Py<PyAny>,
     pub(crate) is_coroutine: Py<PyAny>,
     pub(crate) new_context: Py<PyAny>,
@@ -49,12 +56,28 @@ fn load(py: Python<'_>) -> PyResult<Support> {
         .getattr("modules")?
         .set_item("pyrepl3", &module)?;
     module.add_function(wrap_pyfunction!(crate::run::pending_stop, &module)?)?;
+    // Transformed cells arrive as the analyzer's pyast wire text; its decoder builds `ast`
+    // objects from it (once per interpreter).
+    let decoder_source = CString::new(pyast::WIRE_DECODER).expect("the decoder has no NUL byte");
+    let decoder = PyModule::from_code(
+        py,
+        &decoder_source,
+        c"<pyrepl3 pyast decoder>",
+        c"pyrepl3._pyast",
+    )?;
+    module.setattr("pyast_build", decoder.getattr("pyast_build")?)?;
+    module.setattr("WRAPPER_NAME", WRAPPER_NAME)?;
     module.getattr("install")?.call0()?;
     let get = |name: &str| -> PyResult<Py<PyAny>> { Ok(module.getattr(name)?.unbind()) };
     let builtins = PyModule::import(py, "builtins")?;
     let asyncio = PyModule::import(py, "asyncio")?;
     Ok(Support {
         prepare: get("prepare")?,
+        prepare_tree: get("prepare_tree")?,
+        prepare_wrapped: get("prepare_wrapped")?,
+        run_wrapped_async: get("run_wrapped_async")?,
+        run_wrapped_sync: get("run_wrapped_sync")?,
+        refusal: get("refusal")?,
         describe_error: get("describe_error")?,
         is_coroutine: get("is_coroutine")?,
         new_context: get("new_context")?,

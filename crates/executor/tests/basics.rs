@@ -96,11 +96,16 @@ fn mode_follows_co_coroutine() {
         ("async with asyncio.Lock():\n    pass", tla),
         ("awaiting = 'await x'", None),
         ("if False:\n    await asyncio.sleep(0)", tla),
+        // `await` in a plain def: the analyzer makes it `async def` (transformed tree).
         (
             "def g():\n    return [await z for z in ()]",
+            Some(Mode::AsyncDef),
+        ),
+        // A class body cannot await: CPython refuses it, and so does the analyzer.
+        (
+            "class C:\n    await asyncio.sleep(0)",
             Some(Mode::SyntaxError),
         ),
-        ("lambda: (await asyncio.sleep(0))", Some(Mode::SyntaxError)),
     ] {
         let out = exec(&ex, src);
         match expected {
@@ -193,8 +198,13 @@ fn syntax_error_is_data_and_executor_survives() {
     // Compile-stage errors too (CPython decides).
     let out = exec(&ex, "y = 2\nreturn 5");
     assert_eq!(out.error.unwrap().message, "'return' outside function");
-    let out = exec(&ex, "def f():\n    await g()");
+    let out = exec(&ex, "class C:\n    x = await g()");
     assert_eq!(out.mode, Mode::SyntaxError);
+    assert_eq!(
+        out.error.unwrap().message,
+        "'await' outside function",
+        "CPython's message"
+    );
     assert_eq!(ok(&ex, "before + 1"), Some("2".into()));
 }
 
