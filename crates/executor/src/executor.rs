@@ -25,7 +25,7 @@ use pyrepl3_namespace::{Changes, Namespace};
 use crate::cache::{CompileCache, Compiled};
 use crate::guard::{CellGuard, StopReason, set_main_lane, thread_ident};
 use crate::outcome::{ExecError, ExecOutcome, OutputEvent, Stats, Status};
-use crate::port::{InputHandler, InputRequest, LateSink, Port, Router};
+use crate::port::{InputHandler, InputRequest, LateSink, OutputSink, Port, Router};
 use crate::run::{CellCoroutine, CellMsg, CellRun, Done, SyncRunner, run_on_main_lane, run_sync};
 use crate::support::support;
 
@@ -106,6 +106,7 @@ pub struct ExecutorBuilder {
     stop_grace: Duration,
     input: Option<InputHandler>,
     late_tokio: Option<tokio::sync::mpsc::UnboundedSender<OutputEvent>>,
+    sink: Option<OutputSink>,
 }
 
 impl Default for ExecutorBuilder {
@@ -117,6 +118,7 @@ impl Default for ExecutorBuilder {
             stop_grace: Duration::from_secs(2),
             input: None,
             late_tokio: None,
+            sink: None,
         }
     }
 }
@@ -161,6 +163,19 @@ impl ExecutorBuilder {
     /// embedders. Tokio unbounded mpsc (sync -> async): Python threads send without blocking.
     pub fn late_output_to(mut self, tx: tokio::sync::mpsc::UnboundedSender<OutputEvent>) -> Self {
         self.late_tokio = Some(tx);
+        self
+    }
+
+    /// Stream every output event (the running cell's and late output alike) to `sink` as it is
+    /// written, in order, instead of collecting it: [`ExecOutcome::output`] stays empty and
+    /// [`Executor::late_output`] gets nothing. `sink` is called on the writing thread without the
+    /// GIL and may block, which holds the writer back (bounded memory under an output flood).
+    /// All of a cell's own output has been passed to `sink` before `execute` returns.
+    pub fn output_sink<F>(mut self, sink: F) -> Self
+    where
+        F: Fn(OutputEvent) + Send + Sync + 'static,
+    {
+        self.sink = Some(Arc::new(sink));
         self
     }
 
@@ -256,7 +271,7 @@ impl Executor {
             Some(tx) => LateSink::Tokio(tx),
             None => LateSink::Crossbeam(late_tx),
         };
-        let router = Arc::new(Router::new(sink));
+        let router = Arc::new(Router::new(sink, config.sink.clone()));
         let port = Py::new(
             py,
             Port {

@@ -54,6 +54,7 @@
 //!                 tx.send(Envelope::reply_to(&req.header, out)).unwrap();
 //!                 Message::ExecuteReply(ExecuteReply {
 //!                     status: ReplyStatus::Ok, execution_count: 1, error: None,
+//!                     metadata: Default::default(),
 //!                 })
 //!             }
 //!             _ => continue,
@@ -72,6 +73,7 @@
 //! tx.send(Envelope::new(Message::ExecuteRequest(ExecuteRequest {
 //!     execution_id: "e1".into(), code: "print('hi')".into(),
 //!     silent: false, store_history: true, allow_stdin: true,
+//!     timeout_ms: None, first_line: None,
 //! })).with_execution("e1")).await.unwrap();
 //! loop {
 //!     let msg = rx.recv().await.unwrap();
@@ -96,6 +98,7 @@ pub mod key;
 pub mod message;
 pub mod net;
 pub mod promise;
+pub mod session;
 
 pub use blocking::{BlockingConnection, BlockingReceiver, BlockingSender};
 pub use codec::{DEFAULT_MAX_FRAME, Decoder, Encoder, ReplayGuard, Stats, StatsSnapshot};

@@ -1,0 +1,2 @@
+//! Criterion benchmarks of a worker-backed session (filled in below).
+fn main() {}

@@ -1,0 +1,649 @@
+//! The worker process: one [`Executor`] in a process of its own, serving a session over the
+//! socket it inherited (never its stdout), authenticated with the key it got outside argv.
+//!
+//! Threads of a worker:
+//! - the **main thread** builds the executor and then serves its blocking cells
+//!   ([`Executor::serve_blocking_on_this_thread`]), so an interrupt or timeout reaches a cell stuck
+//!   in `time.sleep` as `SIGINT`;
+//! - the transport's **reader thread** answers `heartbeat_ping` without Python's lock, so a busy
+//!   cell is never mistaken for a dead worker;
+//! - the **control thread** takes every request off the connection: `interrupt_request` is acted
+//!   on at once (even while a cell runs), `input_reply` goes to the `input()` waiting for it, and
+//!   executions, checkpoints and restores are queued for the execution thread in order;
+//! - the **execution thread** runs one request at a time: `execute` blocks it until the cell
+//!   completes. Its output was already streamed as `stream` messages by the executor's output
+//!   sink (on the writing thread, in order, blocking when the session stops reading, so an
+//!   output flood has bounded memory); then come `execute_result` or `error`, then exactly one
+//!   `execute_reply`.
+//!
+//! Output of background work of an earlier cell carries that cell's execution id. `os._exit` is
+//! wrapped to flush the connection first, so output written just before it is not lost.
+//!
+//! Channels: control → execution thread is an unbounded crossbeam channel (sync → sync: the
+//! session sends few requests and the control thread must never block on a busy cell); a pending
+//! `input()` waits on a bounded(1) crossbeam channel (sync → sync) that the control thread
+//! answers or cancels.
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::unix::net::UnixStream;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel as cb;
+use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyDict, PyModule, PyTuple};
+use pyrepl3_namespace::Checkpoint;
+use pyrepl3_transport::message::{
+    CheckpointReply, ErrorContent, ExecuteReply, ExecuteRequest, ExecuteResult, InputReply,
+    InterruptReply, KernelInfoReply, LanguageInfo, PROTOCOL_VERSION, ReplyStatus, RestoreReply,
+    RestoreRequest, ShutdownReply, SkippedName, Stream as WireStream, StreamName, chunk_text,
+};
+use pyrepl3_transport::{
+    BlockingConnection, BlockingSender, Config, Envelope, Header, Key, Message,
+};
+
+use crate::{ExecOptions, Executor, InputRequest, OutputEvent, Status, Stream};
+
+/// Largest piece of text sent in one `stream` message (a huge write becomes several).
+const STREAM_CHUNK: usize = 1024 * 1024;
+
+/// Capabilities announced in the handshake.
+pub const CAPABILITIES: &[&str] = &["top_level_await", "input", "interrupt", "checkpoint"];
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Why a worker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The transport key or socket was not handed over.
+    #[error("{0}")]
+    Setup(String),
+    /// The executor could not start.
+    #[error(transparent)]
+    Executor(#[from] crate::ExecutorError),
+    /// A thread or socket could not be set up.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The worker's entry point (`pyrepl3 worker`, `pyrepl3-worker`): takes the key from
+/// [`pyrepl3_transport::KEY_ENV`] and the socket from [`pyrepl3_transport::net::TRANSPORT_FD_ENV`]
+/// (both removed from the environment), serves the session until it asks to shut down or goes
+/// away, and returns the process's exit code (0 after a shutdown, 2 when started wrongly).
+///
+/// # Safety
+/// Call it first thing in `main`, on the process's main thread, before any other thread exists
+/// (it modifies the environment) and before Python is initialised; nothing else may own the
+/// inherited fd.
+pub unsafe fn run_from_env() -> ExitCode {
+    // SAFETY: the caller guarantees no other thread exists yet.
+    let key = match unsafe { Key::take_from_env() } {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("pyrepl3 worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // SAFETY: as above; the caller guarantees nothing else owns the inherited fd.
+    let stream = match unsafe { pyrepl3_transport::net::inherited_stream() } {
+        Ok(stream) => stream,
+        Err(e) => {
+            eprintln!("pyrepl3 worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match serve(stream, key) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pyrepl3 worker: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The execution running now, for `input()` and output attribution.
+struct Current {
+    /// The executor's id of the execution.
+    local: u64,
+    /// The session's execution id.
+    id: String,
+    /// `msg_id` of its `execute_request`.
+    parent: String,
+    allow_stdin: bool,
+    inputs: u64,
+    deadline: Option<Instant>,
+}
+
+/// A pending `input()`: which request it is and where its answer goes.
+struct PendingInput {
+    execution_id: String,
+    n: u64,
+    answer: cb::Sender<Option<String>>,
+}
+
+/// State shared by the worker's threads.
+struct State {
+    sender: BlockingSender,
+    /// Executor execution id → (session execution id, request msg_id), for attributing output.
+    ids: Mutex<HashMap<u64, (String, String)>>,
+    current: Mutex<Option<Current>>,
+    input: Mutex<Option<PendingInput>>,
+}
+
+impl State {
+    fn send(&self, envelope: Envelope) {
+        // A closed connection means the session is gone; the control thread sees that too.
+        let _ = self.sender.send(envelope);
+    }
+
+    fn cancel_input(&self) {
+        if let Some(p) = lock(&self.input).take() {
+            let _ = p.answer.send(None);
+        }
+    }
+
+    /// Output of the executor, streamed as it is written (called without the GIL).
+    fn output(&self, event: OutputEvent) {
+        let owner = event
+            .execution_id
+            .and_then(|id| lock(&self.ids).get(&id).cloned());
+        let name = match event.stream {
+            Stream::Stdout => StreamName::Stdout,
+            Stream::Stderr => StreamName::Stderr,
+        };
+        for piece in chunk_text(&event.text, STREAM_CHUNK) {
+            let mut env = Envelope::new(Message::Stream(WireStream {
+                name,
+                text: piece.to_owned(),
+            }));
+            if let Some((id, parent)) = &owner {
+                env = env.with_execution(id.clone()).with_parent(parent.clone());
+            }
+            self.send(env);
+        }
+    }
+
+    /// `input()` of a cell (called on the cell's thread without the GIL).
+    fn read_input(&self, request: InputRequest) -> Option<String> {
+        let (rx, deadline) = {
+            let mut current = lock(&self.current);
+            let cur = current.as_mut()?;
+            if !cur.allow_stdin || request.execution_id != Some(cur.local) {
+                return None;
+            }
+            cur.inputs += 1;
+            let n = cur.inputs;
+            let (tx, rx) = cb::bounded(1);
+            *lock(&self.input) = Some(PendingInput {
+                execution_id: cur.id.clone(),
+                n,
+                answer: tx,
+            });
+            let env = Envelope::new(Message::InputRequest(
+                pyrepl3_transport::message::InputRequest {
+                    prompt: request.prompt,
+                    password: false,
+                    n,
+                },
+            ))
+            .with_execution(cur.id.clone())
+            .with_parent(cur.parent.clone());
+            self.send(env);
+            (rx, cur.deadline)
+        };
+        let answer = match deadline {
+            // Past the cell's timeout the executor stops the cell; stop waiting too.
+            Some(d) => rx.recv_deadline(d).ok().flatten(),
+            None => rx.recv().ok().flatten(),
+        };
+        lock(&self.input).take();
+        answer
+    }
+}
+
+enum Job {
+    Execute(Box<Header>, ExecuteRequest),
+    Checkpoint(Box<Header>),
+    Restore(Box<Header>, RestoreRequest),
+}
+
+/// Serves one session over `stream` until shutdown or until the session goes away.
+fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
+    let conn = BlockingConnection::new(stream, Config::new(key).with_peer("session"))
+        .map_err(WorkerError::Io)?;
+    let (sender, receiver) = conn.split();
+    let state = Arc::new(State {
+        sender,
+        ids: Mutex::new(HashMap::new()),
+        current: Mutex::new(None),
+        input: Mutex::new(None),
+    });
+    let sink_state = state.clone();
+    let input_state = state.clone();
+    let executor = Arc::new(
+        Executor::builder()
+            .output_sink(move |event| sink_state.output(event))
+            .input_handler(move |request| input_state.read_input(request))
+            .build()?,
+    );
+    let language_version = Python::attach(|py| -> PyResult<String> {
+        prepare_process(py, &state)?;
+        let sys = PyModule::import(py, "sys")?;
+        let info = sys.getattr("version_info")?;
+        let (a, b, c): (u32, u32, u32) = (
+            info.get_item(0)?.extract()?,
+            info.get_item(1)?.extract()?,
+            info.get_item(2)?.extract()?,
+        );
+        Ok(format!("{a}.{b}.{c}"))
+    })
+    .map_err(|e| WorkerError::Setup(format!("cannot prepare the worker's Python: {e}")))?;
+
+    let (jobs_tx, jobs_rx) = cb::unbounded::<Job>();
+    let exec_state = state.clone();
+    let exec_executor = executor.clone();
+    let exec_thread = std::thread::Builder::new()
+        .name("pyrepl3-worker-exec".into())
+        .spawn(move || execution_thread(&exec_executor, &exec_state, jobs_rx))?;
+
+    let control_state = state.clone();
+    let control_executor = executor.clone();
+    std::thread::Builder::new()
+        .name("pyrepl3-worker-control".into())
+        .spawn(move || {
+            control_thread(
+                &control_executor,
+                &control_state,
+                &receiver,
+                jobs_tx,
+                &language_version,
+            );
+            // Wait for the running request to finish (it was interrupted on shutdown), then stop
+            // the executor: that ends the main thread's serving loop.
+            let _ = exec_thread.join();
+            control_executor.shutdown();
+        })?;
+
+    // Blocking cells run here, on Python's main thread, until the executor shuts down.
+    executor.serve_blocking_on_this_thread()?;
+    let _ = state.sender.flush(Duration::from_secs(2));
+    Ok(())
+}
+
+/// Process-wide setup in the worker's Python: a fatal error (segfault) prints the Python
+/// traceback on fd 2 (which the session reads), and `os._exit` flushes the connection first.
+fn prepare_process(py: Python<'_>, state: &Arc<State>) -> PyResult<()> {
+    let sys = PyModule::import(py, "sys")?;
+    let faulthandler = PyModule::import(py, "faulthandler")?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("file", sys.getattr("__stderr__")?)?;
+    faulthandler.call_method("enable", (), Some(&kwargs))?;
+
+    let os = PyModule::import(py, "os")?;
+    let original = os.getattr("_exit")?.unbind();
+    let flush_state = state.clone();
+    let wrapper = PyCFunction::new_closure(
+        py,
+        Some(c"_exit"),
+        Some(c"os._exit, flushing pyrepl3's connection to the session first."),
+        move |args: &Bound<'_, PyTuple>,
+              kwargs: Option<&Bound<'_, PyDict>>|
+              -> PyResult<Py<PyAny>> {
+            let py = args.py();
+            let state = flush_state.clone();
+            py.detach(move || state.sender.flush(Duration::from_secs(2)));
+            original.bind(py).call(args, kwargs).map(Bound::unbind)
+        },
+    )?;
+    os.setattr("_exit", wrapper)?;
+    Ok(())
+}
+
+fn control_thread(
+    executor: &Executor,
+    state: &State,
+    receiver: &pyrepl3_transport::BlockingReceiver,
+    jobs: cb::Sender<Job>,
+    language_version: &str,
+) {
+    while let Ok(env) = receiver.recv() {
+        let header = env.header;
+        match env.message {
+            Message::KernelInfoRequest(_) => state.send(Envelope::reply_to(
+                &header,
+                Message::KernelInfoReply(KernelInfoReply {
+                    protocol_version: PROTOCOL_VERSION.into(),
+                    implementation: "pyrepl3".into(),
+                    implementation_version: env!("CARGO_PKG_VERSION").into(),
+                    language_info: LanguageInfo {
+                        name: "python".into(),
+                        version: language_version.into(),
+                    },
+                    capabilities: CAPABILITIES.iter().map(|c| c.to_string()).collect(),
+                    pid: Some(std::process::id()),
+                }),
+            )),
+            Message::ExecuteRequest(req) => {
+                let _ = jobs.send(Job::Execute(Box::new(header), req));
+            }
+            Message::CheckpointRequest(_) => {
+                let _ = jobs.send(Job::Checkpoint(Box::new(header)));
+            }
+            Message::RestoreRequest(req) => {
+                let _ = jobs.send(Job::Restore(Box::new(header), req));
+            }
+            Message::InputReply(InputReply { n, value }) => {
+                let pending = lock(&state.input).take();
+                if let Some(p) = pending {
+                    if p.n == n && header.execution_id.as_deref() == Some(p.execution_id.as_str()) {
+                        let _ = p.answer.send(Some(value));
+                    } else {
+                        *lock(&state.input) = Some(p);
+                    }
+                }
+            }
+            Message::InterruptRequest(_) => {
+                // Stop the cell first, then release a pending input() so the stop can fire.
+                let interrupted = executor.interrupt();
+                state.cancel_input();
+                state.send(Envelope::reply_to(
+                    &header,
+                    Message::InterruptReply(InterruptReply {
+                        status: if interrupted {
+                            ReplyStatus::Ok
+                        } else {
+                            ReplyStatus::Error
+                        },
+                    }),
+                ));
+            }
+            Message::ShutdownRequest(req) => {
+                executor.interrupt();
+                state.cancel_input();
+                drop(jobs);
+                state.send(Envelope::reply_to(
+                    &header,
+                    Message::ShutdownReply(ShutdownReply {
+                        restart: req.restart,
+                        status: ReplyStatus::Ok,
+                    }),
+                ));
+                return;
+            }
+            other => state.send(Envelope::reply_to(
+                &header,
+                Message::Error(ErrorContent::new(
+                    "UnexpectedMessage",
+                    format!("a worker does not accept {}", other.msg_type()),
+                )),
+            )),
+        }
+    }
+    // The session went away: stop whatever runs and exit.
+    executor.interrupt();
+    state.cancel_input();
+}
+
+fn execution_thread(executor: &Executor, state: &State, jobs: cb::Receiver<Job>) {
+    let mut next_local: u64 = 0;
+    for job in jobs.iter() {
+        match job {
+            Job::Execute(header, req) => {
+                next_local += 1;
+                execute(executor, state, &header, req, &mut next_local);
+            }
+            Job::Checkpoint(header) => {
+                let reply = checkpoint(executor);
+                let env = Envelope::reply_to(&header, Message::CheckpointReply(reply));
+                if state.sender.send(env).is_err() {
+                    // Too large for a frame: say so instead.
+                    state.send(Envelope::reply_to(
+                        &header,
+                        Message::CheckpointReply(CheckpointReply {
+                            status: ReplyStatus::Error,
+                            checkpoint: None,
+                            skipped: vec![SkippedName {
+                                name: "*".into(),
+                                reason: "the checkpoint is larger than a frame".into(),
+                            }],
+                        }),
+                    ));
+                }
+            }
+            Job::Restore(header, req) => {
+                let reply = restore(executor, &req.checkpoint);
+                state.send(Envelope::reply_to(&header, Message::RestoreReply(reply)));
+            }
+        }
+    }
+}
+
+fn execute(
+    executor: &Executor,
+    state: &State,
+    header: &Header,
+    req: ExecuteRequest,
+    next_local: &mut u64,
+) {
+    let local = *next_local;
+    let id = req.execution_id.clone();
+    let timeout = req.timeout_ms.map(Duration::from_millis);
+    lock(&state.ids).insert(local, (id.clone(), header.msg_id.clone()));
+    *lock(&state.current) = Some(Current {
+        local,
+        id: id.clone(),
+        parent: header.msg_id.clone(),
+        allow_stdin: req.allow_stdin,
+        inputs: 0,
+        deadline: timeout.map(|t| Instant::now() + t),
+    });
+    let options = ExecOptions {
+        timeout,
+        force_mode: None,
+        first_line: req.first_line.unwrap_or(1).max(1),
+    };
+    let outcome = executor.execute(&req.code, &options);
+    *lock(&state.current) = None;
+    state.cancel_input();
+    let reply_env = |m: Message| {
+        Envelope::reply_to(header, m)
+            .with_execution(id.clone())
+            .with_parent(header.msg_id.clone())
+    };
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            let error = ErrorContent::new("pyrepl3.ExecutorError", e.to_string());
+            state.send(reply_env(Message::Error(error.clone())));
+            let mut metadata = BTreeMap::new();
+            metadata.insert("outcome".into(), "error".into());
+            state.send(reply_env(Message::ExecuteReply(ExecuteReply {
+                status: ReplyStatus::Error,
+                execution_count: local,
+                error: Some(error),
+                metadata,
+            })));
+            return;
+        }
+    };
+    if outcome.execution_id != local {
+        // Keep attribution right should the executor ever number executions differently.
+        lock(&state.ids).insert(outcome.execution_id, (id.clone(), header.msg_id.clone()));
+        *next_local = outcome.execution_id;
+    }
+    let count = outcome.execution_id;
+    if let Some(repr) = &outcome.result_repr
+        && !req.silent
+    {
+        let mut data = BTreeMap::new();
+        data.insert("text/plain".to_string(), repr.clone().into());
+        let mut metadata = BTreeMap::new();
+        if !outcome.warnings.is_empty() {
+            metadata.insert("warnings".to_string(), outcome.warnings.clone().into());
+        }
+        state.send(reply_env(Message::ExecuteResult(ExecuteResult {
+            execution_count: count,
+            data,
+            metadata,
+        })));
+    }
+    let error = outcome.error.as_ref().map(|e| ErrorContent {
+        ename: e.type_name.clone(),
+        evalue: e.message.clone(),
+        traceback: e.traceback.lines().map(str::to_owned).collect(),
+    });
+    if let Some(error) = &error {
+        state.send(reply_env(Message::Error(error.clone())));
+    }
+    let mut metadata = BTreeMap::new();
+    metadata.insert("mode".to_string(), outcome.mode.to_string().into());
+    metadata.insert(
+        "predicted_mode".to_string(),
+        outcome.predicted_mode.to_string().into(),
+    );
+    metadata.insert("outcome".to_string(), outcome.status.as_str().into());
+    metadata.insert(
+        "duration_ms".to_string(),
+        (outcome.duration.as_secs_f64() * 1000.0).into(),
+    );
+    if !outcome.warnings.is_empty() {
+        metadata.insert("warnings".to_string(), outcome.warnings.clone().into());
+    }
+    if let Some(e) = &outcome.error
+        && !e.notes.is_empty()
+    {
+        metadata.insert("notes".to_string(), e.notes.clone().into());
+    }
+    state.send(reply_env(Message::ExecuteReply(ExecuteReply {
+        status: match outcome.status {
+            Status::Ok => ReplyStatus::Ok,
+            _ => ReplyStatus::Error,
+        },
+        execution_count: count,
+        error,
+        metadata,
+    })));
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    bytes
+        .chunks(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+        .collect()
+}
+
+/// The wire form of a checkpoint: JSON with each pickle in hex.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WireCheckpoint {
+    pickled: Vec<(String, String)>,
+    modules: Vec<(String, String)>,
+}
+
+fn checkpoint(executor: &Executor) -> CheckpointReply {
+    let taken: PyResult<Checkpoint> = Python::attach(|py| executor.namespace().checkpoint(py));
+    match taken {
+        Ok(cp) => {
+            let wire = WireCheckpoint {
+                pickled: cp
+                    .pickled
+                    .iter()
+                    .map(|(name, bytes)| (name.clone(), hex(bytes)))
+                    .collect(),
+                modules: cp.modules.clone(),
+            };
+            CheckpointReply {
+                status: ReplyStatus::Ok,
+                checkpoint: serde_json::to_string(&wire).ok(),
+                skipped: cp
+                    .unpicklable
+                    .into_iter()
+                    .map(|(name, reason)| SkippedName { name, reason })
+                    .collect(),
+            }
+        }
+        Err(e) => CheckpointReply {
+            status: ReplyStatus::Error,
+            checkpoint: None,
+            skipped: vec![SkippedName {
+                name: "*".into(),
+                reason: e.to_string(),
+            }],
+        },
+    }
+}
+
+fn restore(executor: &Executor, text: &str) -> RestoreReply {
+    let failed = |reason: String| RestoreReply {
+        status: ReplyStatus::Error,
+        restored: Vec::new(),
+        skipped: vec![SkippedName {
+            name: "*".into(),
+            reason,
+        }],
+    };
+    let wire: WireCheckpoint = match serde_json::from_str(text) {
+        Ok(w) => w,
+        Err(e) => return failed(format!("not a checkpoint: {e}")),
+    };
+    let mut skipped = Vec::new();
+    let mut cp = Checkpoint {
+        modules: wire.modules,
+        ..Checkpoint::default()
+    };
+    for (name, hexed) in wire.pickled {
+        match unhex(&hexed) {
+            Some(bytes) => cp.pickled.push((name, bytes)),
+            None => skipped.push(SkippedName {
+                name,
+                reason: "corrupt checkpoint entry".into(),
+            }),
+        }
+    }
+    match Python::attach(|py| executor.namespace().restore(py, &cp)) {
+        Ok(report) => {
+            skipped.extend(
+                report
+                    .failed
+                    .into_iter()
+                    .map(|(name, reason)| SkippedName { name, reason }),
+            );
+            RestoreReply {
+                status: ReplyStatus::Ok,
+                restored: report.restored,
+                skipped,
+            }
+        }
+        Err(e) => failed(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(unhex(&hex(&bytes)).unwrap(), bytes);
+        assert!(unhex("abc").is_none());
+        assert!(unhex("zz").is_none());
+    }
+}
