@@ -16,6 +16,12 @@
 //!   output flood has bounded memory); then come `execute_result` or `error`, then exactly one
 //!   `execute_reply`.
 //!
+//! A `SIGINT` sent to the worker from outside interrupts the running cell like an
+//! `interrupt_request` (a handler chained in front of Python's reports it to a thread that
+//! interrupts the executor); the executor's own `SIGINT` to the main thread is told apart by its
+//! `si_code` (`SI_TKILL`). The worker runs in a process group of its own, so a terminal's Ctrl-C
+//! reaches only the session, which decides what to interrupt.
+//!
 //! Output of background work of an earlier cell carries that cell's execution id. `os._exit` is
 //! wrapped to flush the connection first, so output written just before it is not lost.
 //!
@@ -27,6 +33,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -249,6 +256,12 @@ fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
         .name("pyrepl3-worker-exec".into())
         .spawn(move || execution_thread(&exec_executor, &exec_state, jobs_rx))?;
 
+    let sigint_state = state.clone();
+    let sigint_executor = executor.clone();
+    std::thread::Builder::new()
+        .name("pyrepl3-worker-sigint".into())
+        .spawn(move || external_sigint_thread(&sigint_executor, &sigint_state))?;
+
     let control_state = state.clone();
     let control_executor = executor.clone();
     std::thread::Builder::new()
@@ -300,6 +313,91 @@ fn prepare_process(py: Python<'_>, state: &Arc<State>) -> PyResult<()> {
     )?;
     os.setattr("_exit", wrapper)?;
     Ok(())
+}
+
+/// Write end of the pipe on which the SIGINT handler reports a SIGINT sent from outside.
+static SIGINT_PIPE: AtomicI32 = AtomicI32::new(-1);
+/// The SIGINT handler that was installed before ours (Python's), as a `sa_sigaction` value.
+static PREVIOUS_SIGINT: AtomicUsize = AtomicUsize::new(0);
+
+/// SIGINT handler chained in front of Python's: a SIGINT sent from outside (`kill`, not the
+/// executor's own `pthread_kill` to the main thread) is reported on a pipe, then Python's handler
+/// runs as before.
+extern "C" fn on_sigint(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let code = unsafe { (*info).si_code };
+    if code != libc::SI_TKILL {
+        let fd = SIGINT_PIPE.load(Ordering::Relaxed);
+        if fd >= 0 {
+            // SAFETY: write(2) is async-signal-safe; a full pipe just drops the byte (non-blocking).
+            unsafe { libc::write(fd, [1u8].as_ptr().cast(), 1) };
+        }
+    }
+    let previous = PREVIOUS_SIGINT.load(Ordering::Relaxed);
+    if previous != libc::SIG_DFL && previous != libc::SIG_IGN {
+        // SAFETY: `previous` is the handler installed before ours (Python's C signal handler,
+        // installed without SA_SIGINFO), called with the signal number as it expects.
+        let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(previous) };
+        handler(signal);
+    }
+    let _ = context;
+}
+
+/// Makes a SIGINT sent to the worker from outside interrupt the running cell, exactly like an
+/// `interrupt_request`. Waits until the executor serves the main thread (its SIGINT handler is
+/// installed then), chains our handler in front of it, and acts on what the handler reports.
+fn external_sigint_thread(executor: &Executor, state: &State) {
+    while !executor.main_lane_active() {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills the two fds of a fresh pipe; both are ours.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } < 0 {
+        eprintln!(
+            "pyrepl3 worker: cannot watch SIGINT: {}",
+            std::io::Error::last_os_error()
+        );
+        return;
+    }
+    let (read_fd, write_fd) = (fds[0], fds[1]);
+    // SAFETY: fcntl on the pipe's read end, just created: make it blocking again for the reads.
+    unsafe { libc::fcntl(read_fd, libc::F_SETFL, 0) };
+    SIGINT_PIPE.store(write_fd, Ordering::SeqCst);
+    // SAFETY: sigaction with zeroed, then filled, plain-data structs; our handler only calls
+    // async-signal-safe functions and then the previous handler.
+    unsafe {
+        let mut previous: libc::sigaction = std::mem::zeroed();
+        let mut ours: libc::sigaction = std::mem::zeroed();
+        ours.sa_sigaction = on_sigint as *const () as usize;
+        ours.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        libc::sigemptyset(&mut ours.sa_mask);
+        if libc::sigaction(libc::SIGINT, std::ptr::null(), &mut previous) < 0 {
+            return;
+        }
+        PREVIOUS_SIGINT.store(previous.sa_sigaction, Ordering::SeqCst);
+        if libc::sigaction(libc::SIGINT, &ours, std::ptr::null_mut()) < 0 {
+            return;
+        }
+    }
+    let mut byte = [0u8; 64];
+    loop {
+        // SAFETY: reads into a local buffer from the pipe's read end, which we own.
+        let n = unsafe { libc::read(read_fd, byte.as_mut_ptr().cast(), byte.len()) };
+        if n > 0 {
+            executor.interrupt();
+            state.cancel_input();
+            continue;
+        }
+        let interrupted =
+            n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
+        if !interrupted {
+            return;
+        }
+    }
 }
 
 fn control_thread(

@@ -468,3 +468,31 @@ async fn restart_gives_a_fresh_namespace_and_shutdown_ends_the_worker() {
     // SAFETY: signal 0 only checks whether the process exists.
     assert_ne!(unsafe { libc::kill(pid as i32, 0) }, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_from_outside_interrupts_like_an_interrupt_request() {
+    let mut s = Session::start(config()).await.unwrap();
+    let pid = s.pid().unwrap();
+    for code in [
+        "import time\ntime.sleep(100)",
+        "import asyncio\nawait asyncio.sleep(100)",
+        "while True:\n    pass",
+    ] {
+        let ex = s.execute(code, &ExecuteOptions::default()).await.unwrap();
+        let t = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // SAFETY: sends SIGINT to the worker process this test's session spawned.
+            unsafe { libc::kill(pid as i32, libc::SIGINT) };
+        });
+        let o = ex.collect().await;
+        t.await.unwrap();
+        assert_eq!(o.status, CellStatus::Interrupted, "{code}: {o:?}");
+    }
+    // No stale interrupt lands in later cells.
+    for _ in 0..3 {
+        let o = run(&mut s, "import time\ntime.sleep(0.05)\n'ok'").await;
+        assert_eq!(o.result.as_deref(), Some("'ok'"), "{o:?}");
+    }
+    assert_eq!(s.pid(), Some(pid));
+    s.shutdown().await;
+}
