@@ -496,3 +496,37 @@ async fn sigint_from_outside_interrupts_like_an_interrupt_request() {
     assert_eq!(s.pid(), Some(pid));
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_cannot_start_is_a_clear_error() {
+    let missing = SessionConfig::new(WorkerCommand::new("/nonexistent/pyrepl3-worker"));
+    let err = Session::start(missing).await.unwrap_err().to_string();
+    assert!(
+        err.contains("cannot start the worker /nonexistent/pyrepl3-worker"),
+        "{err}"
+    );
+    let broken = SessionConfig::new(
+        WorkerCommand::new("/bin/sh")
+            .arg("-c")
+            .arg("echo no python here >&2; exit 1"),
+    );
+    let err = Session::start(broken).await.unwrap_err().to_string();
+    assert!(err.contains("handshake failed"), "{err}");
+    assert!(err.contains("no python here"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_session_kills_its_worker() {
+    let s = Session::start(config()).await.unwrap();
+    let pid = s.pid().unwrap();
+    drop(s);
+    let gone = async {
+        // SAFETY: signal 0 only checks whether the process exists.
+        while unsafe { libc::kill(pid as i32, 0) } == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), gone)
+        .await
+        .expect("the worker exited");
+}

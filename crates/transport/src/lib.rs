@@ -13,6 +13,10 @@
 //! * [`net`]: socketpair to a child on a known fd, Unix sockets, TCP on loopback.
 //! * [`promise`]: the registry of pending promises (`exec:{id}`, `{id}:input:{n}`) with Resonate's
 //!   durable-promise semantics.
+//! * [`session`]: the host side — a [`session::Session`] runs cells in a worker subprocess it
+//!   spawns and supervises (streamed events, input, interrupts, timeouts, resource limits, crash
+//!   detection and restart with checkpoint restore), with a blocking facade and a pool. Pure
+//!   Rust: a host using it does not link libpython.
 //!
 //! One ordered stream per direction: every message of an execution, output included, arrives in the
 //! order it was produced, and the terminal `execute_reply` comes last.

@@ -810,6 +810,19 @@ impl Session {
     }
 }
 
+impl Drop for Session {
+    /// A session dropped without [`Session::shutdown`] kills its worker (it cannot wait for a
+    /// graceful exit here); the driver then reaps it.
+    fn drop(&mut self) {
+        if let Some(link) = self.link.take()
+            && link.death().is_none()
+        {
+            link.shared.requested_stop.store(true, Ordering::SeqCst);
+            link.shared.kill("its session was dropped");
+        }
+    }
+}
+
 fn shared_stderr(shared: &LinkShared) -> String {
     // The handshake failed: what the worker said on stderr is in the late buffer.
     shared
