@@ -107,7 +107,15 @@ async fn frozen_worker_is_detected_by_missed_heartbeats() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     // SAFETY: stops the worker process this test's session spawned.
     unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
+    let stopped = Instant::now();
     let o = ex.collect().await;
+    // 4 missed 200 ms heartbeats: about a second (generous bound for a loaded machine; the
+    // criterion bench measures it).
+    assert!(
+        stopped.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        stopped.elapsed()
+    );
     let e = died(&o);
     assert!(e.evalue.contains("answered no heartbeat"), "{o:?}");
     assert!(e.evalue.contains("SIGKILL"), "{o:?}");
@@ -277,6 +285,7 @@ async fn interrupt_breaks_time_sleep_and_asyncio_sleep() {
     assert_eq!(o.error.as_ref().unwrap().ename, "KeyboardInterrupt");
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert_eq!(o.mode.as_deref(), Some("blocking_sync"));
+    assert!(o.duration_ms.unwrap() >= 250.0, "{o:?}");
 
     let (o, took) = interrupt_after(
         &mut s,
@@ -289,6 +298,11 @@ async fn interrupt_breaks_time_sleep_and_asyncio_sleep() {
 
     let o = run(&mut s, "import asyncio\nawait asyncio.sleep(0.01, 'ok')").await;
     assert_eq!(o.result.as_deref(), Some("'ok'"), "{o:?}");
+    assert_eq!(o.mode.as_deref(), Some("top_level_await"));
+    // An un-awaited coroutine as the value comes with a warning.
+    let o = run(&mut s, "async def f():\n    return 1\nf()").await;
+    assert_eq!(o.status, CellStatus::Ok, "{o:?}");
+    assert!(!o.warnings.is_empty(), "{o:?}");
     let o = run(&mut s, "time.sleep(0.01)\n'fine'").await;
     assert_eq!(o.result.as_deref(), Some("'fine'"), "{o:?}");
     assert_eq!(s.pid(), Some(pid));

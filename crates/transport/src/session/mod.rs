@@ -82,14 +82,15 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// Defaults: no limits, 10 s handshake, heartbeat every 250 ms with 4 misses allowed, no
+    /// Defaults: no limits, 10 s handshake, heartbeat every 200 ms with 4 misses allowed (a
+    /// frozen worker is found within a second), no
     /// checkpointing, no timeout, 3 s kill grace.
     pub fn new(command: WorkerCommand) -> SessionConfig {
         SessionConfig {
             command,
             limits: Limits::default(),
             handshake_timeout: Duration::from_secs(10),
-            heartbeat_interval: Duration::from_millis(250),
+            heartbeat_interval: Duration::from_millis(200),
             heartbeat_misses: 4,
             checkpointing: false,
             default_timeout: None,
@@ -301,6 +302,10 @@ pub struct Outcome {
     pub error: Option<ErrorContent>,
     /// The mode it ran in (from the reply's metadata).
     pub mode: Option<String>,
+    /// How long the worker ran it, in milliseconds (from the reply's metadata).
+    pub duration_ms: Option<f64>,
+    /// Warnings about the execution (e.g. an un-awaited coroutine as its value).
+    pub warnings: Vec<String>,
     /// Late output that arrived during it.
     pub late: Vec<LateOutput>,
     /// Set when a fresh worker was started before it.
@@ -970,6 +975,8 @@ impl Execution<'_> {
             result: None,
             error: None,
             mode: None,
+            duration_ms: None,
+            warnings: Vec::new(),
             late: Vec::new(),
             restarted: None,
             reply: ExecuteReply {
@@ -1010,6 +1017,17 @@ impl Execution<'_> {
                         .get("mode")
                         .and_then(|v| v.as_str())
                         .map(str::to_owned);
+                    out.duration_ms = reply.metadata.get("duration_ms").and_then(|v| v.as_f64());
+                    out.warnings = reply
+                        .metadata
+                        .get("warnings")
+                        .and_then(|v| v.as_array())
+                        .map(|w| {
+                            w.iter()
+                                .filter_map(|s| s.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     if out.error.is_none() {
                         out.error = reply.error.clone();
                     }
