@@ -544,3 +544,26 @@ async fn dropping_a_session_kills_its_worker() {
         .await
         .expect("the worker exited");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cell_holding_the_gil_for_seconds_is_not_mistaken_for_a_dead_worker() {
+    let mut s = Session::start(config()).await.unwrap();
+    let pid = s.pid().unwrap();
+    // Regex backtracking runs in C without releasing the GIL for well over the 0.8 s heartbeat
+    // allowance; the worker's transport answers heartbeats without the GIL.
+    let started = Instant::now();
+    let o = run(
+        &mut s,
+        "import re\nre.match(r'(a+)+$', 'a' * 26 + 'b') is None",
+    )
+    .await;
+    assert_eq!(o.result.as_deref(), Some("True"), "{o:?}");
+    assert!(
+        started.elapsed() > Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(s.pid(), Some(pid));
+    assert_eq!(s.workers_started(), 1);
+    s.shutdown().await;
+}
