@@ -567,3 +567,31 @@ async fn a_cell_holding_the_gil_for_seconds_is_not_mistaken_for_a_dead_worker() 
     assert_eq!(s.workers_started(), 1);
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_output_while_idle_can_be_awaited() {
+    let mut s = Session::start(config()).await.unwrap();
+    let late = s.late_output();
+    let ex = s
+        .execute(
+            "import asyncio\nasync def tick():\n    for i in range(3):\n        await asyncio.sleep(0.1)\n        print('tick', i)\nt = asyncio.create_task(tick())",
+            &ExecuteOptions::default(),
+        )
+        .await
+        .unwrap();
+    let id = ex.id().to_owned();
+    assert_eq!(ex.collect().await.status, CellStatus::Ok);
+    let mut text = String::new();
+    while !text.contains("tick 2") {
+        tokio::time::timeout(Duration::from_secs(5), late.wait())
+            .await
+            .expect("late output arrives while idle");
+        for piece in late.take() {
+            assert_eq!(piece.execution_id.as_deref(), Some(id.as_str()));
+            text.push_str(&piece.text);
+        }
+    }
+    assert_eq!(text, "tick 0\ntick 1\ntick 2\n");
+    assert_eq!(late.dropped(), 0);
+    s.shutdown().await;
+}

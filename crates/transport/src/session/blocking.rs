@@ -106,6 +106,11 @@ impl BlockingSession {
             .unwrap_or_default()
     }
 
+    /// A handle on late output produced while nothing executes (see [`Session::late_output`]).
+    pub fn late_output(&self) -> Option<super::LateOutputHandle> {
+        self.session.as_ref().map(Session::late_output)
+    }
+
     /// The worker's pid.
     pub fn pid(&self) -> Option<u32> {
         self.session.as_ref().and_then(Session::pid)

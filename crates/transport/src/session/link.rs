@@ -100,13 +100,84 @@ struct Route {
     tx: mpsc::Sender<Event>,
 }
 
+#[derive(Default)]
+struct LateBuf {
+    items: VecDeque<LateOutput>,
+    bytes: usize,
+    dropped: u64,
+}
+
+/// Late output produced while nothing executes, kept for the session across its workers:
+/// bounded (the oldest is dropped, and counted, beyond the limit), with wake-ups for async
+/// (tokio `Notify`) and blocking (`Condvar`) waiters.
+pub(crate) struct LateHub {
+    buf: Mutex<LateBuf>,
+    ready: std::sync::Condvar,
+    notify: tokio::sync::Notify,
+    limit: usize,
+}
+
+impl LateHub {
+    pub(crate) fn new(limit: usize) -> LateHub {
+        LateHub {
+            buf: Mutex::new(LateBuf::default()),
+            ready: std::sync::Condvar::new(),
+            notify: tokio::sync::Notify::new(),
+            limit,
+        }
+    }
+
+    fn push(&self, late: LateOutput) {
+        let mut b = lock(&self.buf);
+        b.bytes += late.text.len();
+        b.items.push_back(late);
+        while b.bytes > self.limit {
+            match b.items.pop_front() {
+                Some(old) => {
+                    b.bytes -= old.text.len();
+                    b.dropped += 1;
+                }
+                None => break,
+            }
+        }
+        drop(b);
+        self.ready.notify_all();
+        self.notify.notify_waiters();
+    }
+
+    pub(crate) fn take(&self) -> Vec<LateOutput> {
+        let mut b = lock(&self.buf);
+        b.bytes = 0;
+        b.items.drain(..).collect()
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        lock(&self.buf).dropped
+    }
+
+    pub(crate) async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if !lock(&self.buf).items.is_empty() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) fn wait_blocking(&self, timeout: Duration) -> bool {
+        let b = lock(&self.buf);
+        let (b, _) = self
+            .ready
+            .wait_timeout_while(b, timeout, |b| b.items.is_empty())
+            .unwrap_or_else(PoisonError::into_inner);
+        !b.items.is_empty()
+    }
+}
+
 /// Routing state shared by the driver, the pipe readers and the session.
 pub(crate) struct Routes {
     current: Option<Route>,
-    late: VecDeque<LateOutput>,
-    late_bytes: usize,
-    /// Late output dropped because nobody was executing and the buffer was full.
-    pub(crate) late_dropped: u64,
     control: HashMap<String, oneshot::Sender<Message>>,
     /// Set (under this lock) when the worker is gone: no route can begin after that.
     death: Option<Death>,
@@ -124,7 +195,7 @@ pub(crate) struct LinkShared {
     stderr_tail: Mutex<VecDeque<u8>>,
     pub(crate) replies: PromiseRegistry<ExecuteReply>,
     pub(crate) inputs: PromiseRegistry<String>,
-    late_limit: usize,
+    pub(crate) late: Arc<LateHub>,
     limits: Limits,
 }
 
@@ -136,7 +207,7 @@ impl LinkShared {
         pid: u32,
         replies: PromiseRegistry<ExecuteReply>,
         inputs: PromiseRegistry<String>,
-        late_limit: usize,
+        late: Arc<LateHub>,
         limits: Limits,
     ) -> LinkShared {
         LinkShared {
@@ -144,9 +215,6 @@ impl LinkShared {
             pid,
             routes: Mutex::new(Routes {
                 current: None,
-                late: VecDeque::new(),
-                late_bytes: 0,
-                late_dropped: 0,
                 control: HashMap::new(),
                 death: None,
             }),
@@ -156,7 +224,7 @@ impl LinkShared {
             stderr_tail: Mutex::new(VecDeque::new()),
             replies,
             inputs,
-            late_limit,
+            late,
             limits,
         }
     }
@@ -174,15 +242,7 @@ impl LinkShared {
             return Err(death.clone());
         }
         r.current = Some(Route { execution_id, tx });
-        r.late_bytes = 0;
-        Ok(r.late.drain(..).collect())
-    }
-
-    /// Late output buffered while nothing was executing.
-    pub(crate) fn take_late(&self) -> Vec<LateOutput> {
-        let mut r = lock(&self.routes);
-        r.late_bytes = 0;
-        r.late.drain(..).collect()
+        Ok(self.late.take())
     }
 
     /// Registers a waiter for the reply to the control request `msg_id`.
@@ -216,17 +276,15 @@ impl LinkShared {
         }
     }
 
-    fn buffer_late(&self, late: LateOutput) {
-        let mut r = lock(&self.routes);
-        r.late_bytes += late.text.len();
-        r.late.push_back(late);
-        while r.late_bytes > self.late_limit {
-            match r.late.pop_front() {
-                Some(old) => {
-                    r.late_bytes -= old.text.len();
-                    r.late_dropped += 1;
-                }
-                None => break,
+    /// Keeps late output for later, unless an execution has begun meanwhile (then returns it).
+    fn buffer_late(&self, late: LateOutput) -> Option<(mpsc::Sender<Event>, LateOutput)> {
+        // Under the routes lock, so `begin` either sees this item or routes it itself.
+        let r = lock(&self.routes);
+        match &r.current {
+            Some(route) => Some((route.tx.clone(), late)),
+            None => {
+                self.late.push(late);
+                None
             }
         }
     }
@@ -252,11 +310,16 @@ impl LinkShared {
                     }))
                     .await;
             }
-            (None, _) => self.buffer_late(LateOutput {
-                execution_id,
-                name,
-                text,
-            }),
+            (None, _) => {
+                let late = LateOutput {
+                    execution_id,
+                    name,
+                    text,
+                };
+                if let Some((tx, late)) = self.buffer_late(late) {
+                    let _ = tx.send(Event::Late(late)).await;
+                }
+            }
         }
     }
 

@@ -38,7 +38,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 pub use link::Death;
-use link::{Heartbeat, LinkShared, drive, lock, spawn_pipe_reader};
+use link::{Heartbeat, LateHub, LinkShared, drive, lock, spawn_pipe_reader};
 pub use process::{Exit, Limits, WorkerCommand, signal_name};
 
 use crate::conn::{Config, Connection, HandshakeError, SendError, Sender, handshake};
@@ -429,6 +429,7 @@ pub struct Session {
     executions: u64,
     workers: u64,
     closed: bool,
+    late: Arc<LateHub>,
 }
 
 impl std::fmt::Debug for Session {
@@ -445,7 +446,6 @@ impl Session {
     pub async fn start(config: SessionConfig) -> Result<Session, SessionError> {
         let n = SESSIONS.fetch_add(1, Ordering::Relaxed) + 1;
         let mut session = Session {
-            config,
             key: Key::generate(),
             tag: format!("s{}-{n}", std::process::id()),
             link: None,
@@ -456,6 +456,8 @@ impl Session {
             executions: 0,
             workers: 0,
             closed: false,
+            late: Arc::new(LateHub::new(config.late_buffer_bytes)),
+            config,
         };
         session.spawn_worker().await?;
         Ok(session)
@@ -486,7 +488,7 @@ impl Session {
             pid,
             self.replies.clone(),
             self.inputs.clone(),
-            self.config.late_buffer_bytes,
+            self.late.clone(),
             self.config.limits,
         ));
         let stdout = child
@@ -578,10 +580,15 @@ impl Session {
     /// Late output buffered while nothing was executing (also delivered as [`Event::Late`] at the
     /// start of the next execution if not taken here).
     pub fn take_late_output(&self) -> Vec<LateOutput> {
-        self.link
-            .as_ref()
-            .map(|l| l.shared.take_late())
-            .unwrap_or_default()
+        self.late.take()
+    }
+
+    /// A handle on the late output produced while nothing executes (background tasks printing
+    /// while a REPL waits at its prompt): take it, or wait for it, from another task or thread.
+    pub fn late_output(&self) -> LateOutputHandle {
+        LateOutputHandle {
+            hub: self.late.clone(),
+        }
     }
 
     /// Makes sure a live worker is there: if the current one died, starts a fresh one and (with
@@ -828,10 +835,46 @@ impl Drop for Session {
     }
 }
 
+/// Late output produced while nothing executes, shared with its session (see
+/// [`Session::late_output`]). Cheap to clone; follows the session across worker restarts.
+#[derive(Clone)]
+pub struct LateOutputHandle {
+    hub: Arc<LateHub>,
+}
+
+impl std::fmt::Debug for LateOutputHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LateOutputHandle").finish_non_exhaustive()
+    }
+}
+
+impl LateOutputHandle {
+    /// Takes what is buffered, in order.
+    pub fn take(&self) -> Vec<LateOutput> {
+        self.hub.take()
+    }
+
+    /// Waits until some late output is buffered.
+    pub async fn wait(&self) {
+        self.hub.wait().await
+    }
+
+    /// Blocks up to `timeout` until some late output is buffered; returns whether there is some.
+    pub fn wait_blocking(&self, timeout: Duration) -> bool {
+        self.hub.wait_blocking(timeout)
+    }
+
+    /// Pieces dropped because the buffer was full (the oldest go first).
+    pub fn dropped(&self) -> u64 {
+        self.hub.dropped()
+    }
+}
+
 fn shared_stderr(shared: &LinkShared) -> String {
     // The handshake failed: what the worker said on stderr is in the late buffer.
     shared
-        .take_late()
+        .late
+        .take()
         .into_iter()
         .filter(|l| l.name == StreamName::Stderr)
         .map(|l| l.text)
