@@ -6,15 +6,16 @@
 //!   ([`Executor::serve_blocking_on_this_thread`]), so an interrupt or timeout reaches a cell stuck
 //!   in `time.sleep` as `SIGINT`;
 //! - the transport's **reader thread** answers `heartbeat_ping` without Python's lock, so a busy
-//!   cell is never mistaken for a dead worker;
-//! - the **control thread** takes every request off the connection: `interrupt_request` is acted
-//!   on at once (even while a cell runs), `input_reply` goes to the `input()` waiting for it, and
-//!   executions, checkpoints and restores are queued for the execution thread in order;
-//! - the **execution thread** runs one request at a time: `execute` blocks it until the cell
-//!   completes. Its output was already streamed as `stream` messages by the executor's output
-//!   sink (on the writing thread, in order, blocking when the session stops reading, so an
-//!   output flood has bounded memory); then come `execute_result` or `error`, then exactly one
-//!   `execute_reply`.
+//!   cell is never mistaken for a dead worker, and its hook acts on requests that cannot wait for
+//!   the running cell: an `input_reply` goes straight to the `input()` waiting for it, an
+//!   `interrupt_request` or `shutdown_request` to the **stopper thread**, which interrupts the
+//!   executor (that takes the GIL, which the reader must never wait for);
+//! - the **request thread** serves requests in order, one at a time: `execute` blocks it until
+//!   the cell completes. The cell's output was already streamed as `stream` messages by the
+//!   executor's output sink (on the writing thread, in order, blocking when the session stops
+//!   reading, so an output flood has bounded memory); then come `execute_result` or `error`,
+//!   then exactly one `execute_reply`. Checkpoints and restores run here too, in order with the
+//!   cells.
 //!
 //! A `SIGINT` sent to the worker from outside interrupts the running cell like an
 //! `interrupt_request` (a handler chained in front of Python's reports it to a thread that
@@ -25,10 +26,9 @@
 //! Output of background work of an earlier cell carries that cell's execution id. `os._exit` is
 //! wrapped to flush the connection first, so output written just before it is not lost.
 //!
-//! Channels: control → execution thread is an unbounded crossbeam channel (sync → sync: the
-//! session sends few requests and the control thread must never block on a busy cell); a pending
-//! `input()` waits on a bounded(1) crossbeam channel (sync → sync) that the control thread
-//! answers or cancels.
+//! Channels: reader hook → stopper thread is an unbounded crossbeam channel (sync → sync: the
+//! reader must never block); a pending `input()` waits on a bounded(1) crossbeam channel
+//! (sync → sync) that the reader hook answers or the stopper cancels.
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::net::UnixStream;
@@ -41,10 +41,11 @@ use crossbeam_channel as cb;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyModule, PyTuple};
 use pyrepl3_namespace::Checkpoint;
+use pyrepl3_transport::blocking::MessageHook;
 use pyrepl3_transport::message::{
     CheckpointReply, ErrorContent, ExecuteReply, ExecuteRequest, ExecuteResult, InputReply,
     InterruptReply, KernelInfoReply, LanguageInfo, PROTOCOL_VERSION, ReplyStatus, RestoreReply,
-    RestoreRequest, ShutdownReply, SkippedName, Stream as WireStream, StreamName, chunk_text,
+    ShutdownReply, SkippedName, Stream as WireStream, StreamName, chunk_text,
 };
 use pyrepl3_transport::{
     BlockingConnection, BlockingSender, Config, Envelope, Header, Key, Message,
@@ -137,7 +138,7 @@ struct State {
     /// Executor execution id → (session execution id, request msg_id), for attributing output.
     ids: Mutex<HashMap<u64, (String, String)>>,
     current: Mutex<Option<Current>>,
-    input: Mutex<Option<PendingInput>>,
+    input: Arc<Mutex<Option<PendingInput>>>,
 }
 
 impl State {
@@ -211,22 +212,50 @@ impl State {
     }
 }
 
-enum Job {
-    Execute(Box<Header>, ExecuteRequest),
-    Checkpoint(Box<Header>),
-    Restore(Box<Header>, RestoreRequest),
+/// What the reader thread's hook hands to the stopper thread.
+enum Stop {
+    /// An `interrupt_request` (answered with an `interrupt_reply`).
+    Interrupt(Box<Header>),
+    /// A `shutdown_request`: stop what runs so the request loop gets to it.
+    Shutdown,
 }
 
 /// Serves one session over `stream` until shutdown or until the session goes away.
 fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
-    let conn = BlockingConnection::new(stream, Config::new(key).with_peer("session"))
-        .map_err(WorkerError::Io)?;
+    // The reader thread's hook sees every request as it arrives, even while a cell runs on the
+    // request loop: input replies go straight to the waiting `input()`, interrupts and shutdowns
+    // to the stopper thread (an interrupt takes the GIL, which the reader must never wait for: it
+    // answers heartbeats). Crossbeam (sync -> sync) for both.
+    let input: Arc<Mutex<Option<PendingInput>>> = Arc::new(Mutex::new(None));
+    let (stop_tx, stop_rx) = cb::unbounded::<Stop>();
+    let hook_input = input.clone();
+    let hook: MessageHook = Arc::new(move |env: &Envelope| match &env.message {
+        Message::InputReply(InputReply { n, value }) => {
+            let mut slot = lock(&hook_input);
+            let matches = slot.as_ref().is_some_and(|p| {
+                p.n == *n && env.header.execution_id.as_deref() == Some(p.execution_id.as_str())
+            });
+            if matches && let Some(p) = slot.take() {
+                let _ = p.answer.send(Some(value.clone()));
+            }
+        }
+        Message::InterruptRequest(_) => {
+            let _ = stop_tx.send(Stop::Interrupt(Box::new(env.header.clone())));
+        }
+        Message::ShutdownRequest(_) => {
+            let _ = stop_tx.send(Stop::Shutdown);
+        }
+        _ => {}
+    });
+    let conn =
+        BlockingConnection::with_hook(stream, Config::new(key).with_peer("session"), Some(hook))
+            .map_err(WorkerError::Io)?;
     let (sender, receiver) = conn.split();
     let state = Arc::new(State {
         sender,
         ids: Mutex::new(HashMap::new()),
         current: Mutex::new(None),
-        input: Mutex::new(None),
+        input,
     });
     let sink_state = state.clone();
     let input_state = state.clone();
@@ -249,12 +278,11 @@ fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
     })
     .map_err(|e| WorkerError::Setup(format!("cannot prepare the worker's Python: {e}")))?;
 
-    let (jobs_tx, jobs_rx) = cb::unbounded::<Job>();
-    let exec_state = state.clone();
-    let exec_executor = executor.clone();
-    let exec_thread = std::thread::Builder::new()
-        .name("pyrepl3-worker-exec".into())
-        .spawn(move || execution_thread(&exec_executor, &exec_state, jobs_rx))?;
+    let stopper_state = state.clone();
+    let stopper_executor = executor.clone();
+    std::thread::Builder::new()
+        .name("pyrepl3-worker-stop".into())
+        .spawn(move || stopper_thread(&stopper_executor, &stopper_state, &stop_rx))?;
 
     let sigint_state = state.clone();
     let sigint_executor = executor.clone();
@@ -262,28 +290,41 @@ fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
         .name("pyrepl3-worker-sigint".into())
         .spawn(move || external_sigint_thread(&sigint_executor, &sigint_state))?;
 
-    let control_state = state.clone();
-    let control_executor = executor.clone();
+    let loop_state = state.clone();
+    let loop_executor = executor.clone();
     std::thread::Builder::new()
-        .name("pyrepl3-worker-control".into())
+        .name("pyrepl3-worker-requests".into())
         .spawn(move || {
-            control_thread(
-                &control_executor,
-                &control_state,
-                &receiver,
-                jobs_tx,
-                &language_version,
-            );
-            // Wait for the running request to finish (it was interrupted on shutdown), then stop
-            // the executor: that ends the main thread's serving loop.
-            let _ = exec_thread.join();
-            control_executor.shutdown();
+            request_loop(&loop_executor, &loop_state, &receiver, &language_version);
+            // Stopping the executor ends the main thread's serving loop.
+            loop_executor.shutdown();
         })?;
 
     // Blocking cells run here, on Python's main thread, until the executor shuts down.
     executor.serve_blocking_on_this_thread()?;
     let _ = state.sender.flush(Duration::from_secs(2));
     Ok(())
+}
+
+/// Acts on interrupts and shutdowns while the request loop is busy with a cell.
+fn stopper_thread(executor: &Executor, state: &State, stops: &cb::Receiver<Stop>) {
+    for stop in stops.iter() {
+        // Stop the cell first, then release a pending input() so the stop can fire.
+        let interrupted = executor.interrupt();
+        state.cancel_input();
+        if let Stop::Interrupt(header) = stop {
+            state.send(Envelope::reply_to(
+                &header,
+                Message::InterruptReply(InterruptReply {
+                    status: if interrupted {
+                        ReplyStatus::Ok
+                    } else {
+                        ReplyStatus::Error
+                    },
+                }),
+            ));
+        }
+    }
 }
 
 /// Process-wide setup in the worker's Python: a fatal error (segfault) prints the Python
@@ -400,13 +441,14 @@ fn external_sigint_thread(executor: &Executor, state: &State) {
     }
 }
 
-fn control_thread(
+/// Serves requests in order; executions, checkpoints and restores run here, one at a time.
+fn request_loop(
     executor: &Executor,
     state: &State,
     receiver: &pyrepl3_transport::BlockingReceiver,
-    jobs: cb::Sender<Job>,
     language_version: &str,
 ) {
+    let mut next_local: u64 = 0;
     while let Ok(env) = receiver.recv() {
         let header = env.header;
         match env.message {
@@ -425,75 +467,10 @@ fn control_thread(
                 }),
             )),
             Message::ExecuteRequest(req) => {
-                let _ = jobs.send(Job::Execute(Box::new(header), req));
-            }
-            Message::CheckpointRequest(_) => {
-                let _ = jobs.send(Job::Checkpoint(Box::new(header)));
-            }
-            Message::RestoreRequest(req) => {
-                let _ = jobs.send(Job::Restore(Box::new(header), req));
-            }
-            Message::InputReply(InputReply { n, value }) => {
-                let pending = lock(&state.input).take();
-                if let Some(p) = pending {
-                    if p.n == n && header.execution_id.as_deref() == Some(p.execution_id.as_str()) {
-                        let _ = p.answer.send(Some(value));
-                    } else {
-                        *lock(&state.input) = Some(p);
-                    }
-                }
-            }
-            Message::InterruptRequest(_) => {
-                // Stop the cell first, then release a pending input() so the stop can fire.
-                let interrupted = executor.interrupt();
-                state.cancel_input();
-                state.send(Envelope::reply_to(
-                    &header,
-                    Message::InterruptReply(InterruptReply {
-                        status: if interrupted {
-                            ReplyStatus::Ok
-                        } else {
-                            ReplyStatus::Error
-                        },
-                    }),
-                ));
-            }
-            Message::ShutdownRequest(req) => {
-                executor.interrupt();
-                state.cancel_input();
-                drop(jobs);
-                state.send(Envelope::reply_to(
-                    &header,
-                    Message::ShutdownReply(ShutdownReply {
-                        restart: req.restart,
-                        status: ReplyStatus::Ok,
-                    }),
-                ));
-                return;
-            }
-            other => state.send(Envelope::reply_to(
-                &header,
-                Message::Error(ErrorContent::new(
-                    "UnexpectedMessage",
-                    format!("a worker does not accept {}", other.msg_type()),
-                )),
-            )),
-        }
-    }
-    // The session went away: stop whatever runs and exit.
-    executor.interrupt();
-    state.cancel_input();
-}
-
-fn execution_thread(executor: &Executor, state: &State, jobs: cb::Receiver<Job>) {
-    let mut next_local: u64 = 0;
-    for job in jobs.iter() {
-        match job {
-            Job::Execute(header, req) => {
                 next_local += 1;
                 execute(executor, state, &header, req, &mut next_local);
             }
-            Job::Checkpoint(header) => {
+            Message::CheckpointRequest(_) => {
                 let reply = checkpoint(executor);
                 let env = Envelope::reply_to(&header, Message::CheckpointReply(reply));
                 if state.sender.send(env).is_err() {
@@ -511,10 +488,29 @@ fn execution_thread(executor: &Executor, state: &State, jobs: cb::Receiver<Job>)
                     ));
                 }
             }
-            Job::Restore(header, req) => {
+            Message::RestoreRequest(req) => {
                 let reply = restore(executor, &req.checkpoint);
                 state.send(Envelope::reply_to(&header, Message::RestoreReply(reply)));
             }
+            // Acted on by the reader thread's hook as they arrived.
+            Message::InputReply(_) | Message::InterruptRequest(_) => {}
+            Message::ShutdownRequest(req) => {
+                state.send(Envelope::reply_to(
+                    &header,
+                    Message::ShutdownReply(ShutdownReply {
+                        restart: req.restart,
+                        status: ReplyStatus::Ok,
+                    }),
+                ));
+                return;
+            }
+            other => state.send(Envelope::reply_to(
+                &header,
+                Message::Error(ErrorContent::new(
+                    "UnexpectedMessage",
+                    format!("a worker does not accept {}", other.msg_type()),
+                )),
+            )),
         }
     }
 }
