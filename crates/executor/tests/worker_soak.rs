@@ -119,6 +119,31 @@ async fn pool_runs_sessions_at_once_each_with_its_own_worker() {
         "{:?}",
         started.elapsed()
     );
+    // A crash in one session leaves the others (and their namespaces) alone.
+    let mut crashed = pool.checkout().await;
+    let crashed_index = crashed.index();
+    let o = crashed
+        .run("import os\nos._exit(9)", &ExecuteOptions::default(), |_| {
+            None
+        })
+        .await
+        .unwrap();
+    assert_eq!(o.status, CellStatus::WorkerDied, "{o:?}");
+    drop(crashed);
+    for index in 0..pool.len() {
+        let session = pool.session(index).unwrap();
+        let mut session = session.lock().await;
+        let o = session
+            .run("len(mine)", &ExecuteOptions::default(), |_| None)
+            .await
+            .unwrap();
+        if index == crashed_index {
+            assert_eq!(o.error.unwrap().ename, "NameError", "fresh worker");
+        } else {
+            assert_eq!(o.status, CellStatus::Ok, "{o:?}");
+            assert_eq!(o.restarted, None);
+        }
+    }
     Arc::try_unwrap(pool).unwrap().shutdown().await;
 }
 

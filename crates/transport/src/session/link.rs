@@ -570,6 +570,11 @@ pub(crate) async fn drive(
             },
             _ = pongs.changed() => last_alive = Instant::now(),
             _ = ping.tick() => {
+                // A pong may have arrived while this task was not polled (a busy runtime): its
+                // own timestamp counts, so a starved session does not kill a healthy worker.
+                if let Some(pong) = *pongs.borrow_and_update() {
+                    last_alive = last_alive.max(Instant::from_std(pong.at));
+                }
                 if last_alive.elapsed() > allowed_silence {
                     shared.kill(format!(
                         "it answered no heartbeat for {:.1} s and was killed",
