@@ -582,7 +582,7 @@ async fn late_output_while_idle_can_be_awaited() {
     let id = ex.id().to_owned();
     assert_eq!(ex.collect().await.status, CellStatus::Ok);
     let mut text = String::new();
-    while !text.contains("tick 2") {
+    while !text.ends_with("tick 2\n") {
         tokio::time::timeout(Duration::from_secs(5), late.wait())
             .await
             .expect("late output arrives while idle");
