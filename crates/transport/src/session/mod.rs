@@ -24,6 +24,33 @@
 //!
 //! [`blocking::BlockingSession`] is the synchronous facade, [`pool::Pool`] runs many sessions,
 //! each with its own worker.
+//!
+//! ```no_run
+//! use pyrepl3_transport::session::*;
+//!
+//! # async fn demo() -> Result<(), SessionError> {
+//! // The worker is `pyrepl3 worker` (or the `pyrepl3-worker` binary).
+//! let command = WorkerCommand::new("pyrepl3").arg("worker");
+//! let config = SessionConfig::new(command)
+//!     .limits(Limits { memory_bytes: Some(2 << 30), cpu_seconds: None })
+//!     .checkpointing(true);
+//! let mut session = Session::start(config).await?;
+//! let interrupter = session.interrupter(); // e.g. for a Ctrl-C handler
+//! let mut execution = session.execute("name = input('? ')\nprint(name)", &ExecuteOptions::default()).await?;
+//! while let Some(event) = execution.next().await {
+//!     match event {
+//!         Event::Stream(s) => print!("{}", s.text),
+//!         Event::InputRequest(_) => execution.answer_input("world").await?,
+//!         Event::Error(e) => eprintln!("{}: {}", e.ename, e.evalue), // also WorkerDied
+//!         Event::Reply(reply) => println!("-> {:?}", CellStatus::of(&reply)),
+//!         _ => {}
+//!     }
+//! }
+//! session.shutdown().await;
+//! # let _ = interrupter;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod blocking;
 mod link;
