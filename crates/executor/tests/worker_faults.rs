@@ -595,3 +595,48 @@ async fn late_output_while_idle_can_be_awaited() {
     assert_eq!(late.dropped(), 0);
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_input_never_wedges_the_session() {
+    let mut s = Session::start(config()).await.unwrap();
+    // Unanswered input() under a timeout: the cell times out.
+    let mut ex = s
+        .execute(
+            "input('never answered? ')",
+            &ExecuteOptions::with_timeout(Duration::from_millis(300)),
+        )
+        .await
+        .unwrap();
+    let mut status = None;
+    while let Some(ev) = ex.next().await {
+        if let Event::Reply(r) = ev {
+            status = Some(CellStatus::of(&r));
+        }
+    }
+    assert_eq!(status, Some(CellStatus::Timeout));
+    // The worker dies while input() waits: the execution ends with WorkerDied and the input
+    // promise is rejected.
+    let pid = s.pid().unwrap();
+    let mut ex = s
+        .execute("input('? ')", &ExecuteOptions::default())
+        .await
+        .unwrap();
+    assert!(matches!(ex.next().await, Some(Event::InputRequest(_))));
+    // SAFETY: kills the worker process this test's session spawned.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let mut last = None;
+    while let Some(ev) = ex.next().await {
+        last = Some(ev);
+    }
+    match last {
+        Some(Event::Reply(r)) => assert_eq!(CellStatus::of(&r), CellStatus::WorkerDied),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        ex.answer_input("too late").await,
+        Err(SessionError::InputNotPending(_))
+    ));
+    drop(ex);
+    runs_fresh(&mut s, pid).await;
+    s.shutdown().await;
+}
