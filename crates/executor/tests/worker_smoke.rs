@@ -38,6 +38,20 @@ async fn runs_cells() {
         .await
         .unwrap();
     assert_eq!(o.result.as_deref(), Some("'WHO? BOB'"), "{o:?}");
+    // `await ainput()` asks the session too, without blocking the worker's event loop.
+    let o = s
+        .run(
+            "import asyncio\nticks = []\nasync def tick():\n    while True:\n        ticks.append(1)\n        await asyncio.sleep(0.01)\nt = asyncio.create_task(tick())\nanswer = await ainput('async? ')\nt.cancel()\n(answer, len(ticks) > 3)",
+            &ExecuteOptions::default(),
+            |r| {
+                assert_eq!(r.prompt, "async? ");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                Some("yes".into())
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(o.result.as_deref(), Some("('yes', True)"), "{o:?}");
     let o = s
         .run(
             "import os; print('bye', flush=True); os._exit(3)",
