@@ -290,6 +290,25 @@ fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
         .name("pyrepl3-worker-sigint".into())
         .spawn(move || external_sigint_thread(&sigint_executor, &sigint_state))?;
 
+    // A worker whose session process is gone (killed without closing the socket cleanly, while a
+    // cell blocks the request thread) must not live on as an orphan: watch the parent.
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    std::thread::Builder::new()
+        .name("pyrepl3-worker-parent".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(250));
+                // SAFETY: getppid has no preconditions.
+                if unsafe { libc::getppid() } != parent {
+                    // No message: stderr was a pipe to the session, which is gone (and
+                    // `eprintln!` would panic on the broken pipe).
+                    // SAFETY: ends the process at once; nothing is left to flush to a dead session.
+                    unsafe { libc::_exit(70) };
+                }
+            }
+        })?;
+
     let loop_state = state.clone();
     let loop_executor = executor.clone();
     std::thread::Builder::new()

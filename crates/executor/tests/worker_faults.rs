@@ -640,3 +640,65 @@ async fn a_pending_input_never_wedges_the_session() {
     runs_fresh(&mut s, pid).await;
     s.shutdown().await;
 }
+
+const HOST_ENV: &str = "PYREPL3_TEST_ORPHAN_HOST";
+
+/// A host process killed while its worker runs a cell does not leave the worker behind. This test
+/// runs itself again as the host (selected by an environment variable): the host starts a
+/// session, starts `time.sleep(100)`, prints the worker's pid, and is then SIGKILLed.
+#[test]
+fn a_killed_host_leaves_no_orphan_worker() {
+    if std::env::var_os(HOST_ENV).is_some() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut s = Session::start(config()).await.unwrap();
+            let pid = s.pid().unwrap();
+            let mut ex = s
+                .execute(
+                    "import time\nprint('go', flush=True)\ntime.sleep(100)",
+                    &ExecuteOptions::default(),
+                )
+                .await
+                .unwrap();
+            let _ = ex.next().await;
+            println!("WORKER_PID={pid}");
+            use std::io::Write;
+            std::io::stdout().flush().unwrap();
+            tokio::time::sleep(Duration::from_secs(100)).await;
+        });
+        return;
+    }
+    let mut host = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_killed_host_leaves_no_orphan_worker",
+            "--nocapture",
+        ])
+        .env(HOST_ENV, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(host.stdout.take().unwrap());
+    let mut pid = None;
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0 {
+        if let Some(p) = line.trim().strip_prefix("WORKER_PID=") {
+            pid = Some(p.parse::<i32>().unwrap());
+            break;
+        }
+        line.clear();
+    }
+    let pid = pid.expect("the host printed its worker's pid");
+    host.kill().unwrap();
+    host.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // SAFETY: signal 0 only checks whether the process exists (a zombie reaped by init goes away).
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        assert!(Instant::now() < deadline, "worker {pid} outlived its host");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
