@@ -56,6 +56,10 @@ use crate::{ExecOptions, Executor, InputRequest, OutputEvent, Status, Stream};
 /// Largest piece of text sent in one `stream` message (a huge write becomes several).
 const STREAM_CHUNK: usize = 1024 * 1024;
 
+/// How long after a cell's timeout a pending `input()` is released (the executor requests the
+/// stop at the timeout itself).
+const INPUT_RELEASE_AFTER_TIMEOUT: Duration = Duration::from_millis(250);
+
 /// Capabilities announced in the handshake.
 pub const CAPABILITIES: &[&str] = &["top_level_await", "input", "interrupt", "checkpoint"];
 
@@ -203,8 +207,12 @@ impl State {
             (rx, cur.deadline)
         };
         let answer = match deadline {
-            // Past the cell's timeout the executor stops the cell; stop waiting too.
-            Some(d) => rx.recv_deadline(d).ok().flatten(),
+            // At the cell's timeout the executor requests the stop; a little later stop waiting,
+            // so the pending CellTimeout fires (rather than EOFError for the refused input).
+            Some(d) => rx
+                .recv_deadline(d + INPUT_RELEASE_AFTER_TIMEOUT)
+                .ok()
+                .flatten(),
             None => rx.recv().ok().flatten(),
         };
         lock(&self.input).take();
