@@ -85,7 +85,9 @@ pub fn completeness(source: &str) -> Completeness {
         if let Some(error) = &analysis.error {
             let at_end = error.span.start as usize >= source.trim_end().len();
             let unterminated = opens_triple_quote(&text, error.span.start as usize)
-                || error.message.starts_with("unterminated triple-quoted string");
+                || error
+                    .message
+                    .starts_with("unterminated triple-quoted string");
             // CPython reports an open bracket at the bracket, not at the end of the input.
             let open_bracket = error.message.ends_with("was never closed");
             if unterminated || at_end || open_bracket {

@@ -28,7 +28,7 @@ use pyrepl3_namespace::{Changes, Namespace};
 use crate::cache::{CompileCache, Compiled, Wrapped};
 use crate::guard::{CellGuard, StopReason, set_main_lane, thread_ident};
 use crate::outcome::{ExecError, ExecOutcome, OutputEvent, Stats, Status};
-use crate::port::{InputHandler, InputRequest, LateSink, Port, Router};
+use crate::port::{InputHandler, InputRequest, LateSink, OutputSink, Port, Router};
 use crate::run::{CellCoroutine, CellMsg, CellRun, Done, SyncRunner, run_on_main_lane, run_sync};
 use crate::support::support;
 
@@ -112,6 +112,7 @@ pub struct ExecutorBuilder {
     switch_interval: Option<Duration>,
     live: Option<LiveOutput>,
     always_wrap: bool,
+    sink: Option<OutputSink>,
 }
 
 /// Sees each output event of the running cell as it arrives (see [`ExecutorBuilder::live_output`]).
@@ -129,6 +130,7 @@ impl Default for ExecutorBuilder {
             switch_interval: Some(Duration::from_millis(1)),
             live: None,
             always_wrap: false,
+            sink: None,
         }
     }
 }
@@ -207,6 +209,19 @@ impl ExecutorBuilder {
     #[doc(hidden)]
     pub fn always_wrap(mut self, on: bool) -> Self {
         self.always_wrap = on;
+        self
+    }
+
+    /// Stream every output event (the running cell's and late output alike) to `sink` as it is
+    /// written, in order, instead of collecting it: [`ExecOutcome::output`] stays empty and
+    /// [`Executor::late_output`] gets nothing. `sink` is called on the writing thread without the
+    /// GIL and may block, which holds the writer back (bounded memory under an output flood).
+    /// All of a cell's own output has been passed to `sink` before `execute` returns.
+    pub fn output_sink<F>(mut self, sink: F) -> Self
+    where
+        F: Fn(OutputEvent) + Send + Sync + 'static,
+    {
+        self.sink = Some(Arc::new(sink));
         self
     }
 
@@ -335,7 +350,7 @@ impl Executor {
             Some(tx) => LateSink::Tokio(tx),
             None => LateSink::Crossbeam(late_tx),
         };
-        let router = Arc::new(Router::new(sink, config.live));
+        let router = Arc::new(Router::new(sink, config.live, config.sink.clone()));
         let port = Py::new(
             py,
             Port {

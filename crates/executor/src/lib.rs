@@ -51,12 +51,13 @@ mod outcome;
 mod port;
 mod run;
 mod support;
+pub mod worker;
 
 pub use executor::{
     ExecOptions, Executor, ExecutorBuilder, ExecutorError, InterruptHandle, LiveOutput,
 };
 pub use outcome::{ExecError, ExecOutcome, OutputEvent, Stats, Status, Stream};
-pub use port::{InputHandler, InputRequest};
+pub use port::{InputHandler, InputRequest, OutputSink};
 pub use pyrepl3_analyzer::Mode;
 pub use pyrepl3_namespace::{Changes, Namespace};
 

@@ -29,6 +29,11 @@ pub struct InputRequest {
 /// Called on the thread running the cell, without the GIL; it may block.
 pub type InputHandler = Arc<dyn Fn(InputRequest) -> Option<String> + Send + Sync>;
 
+/// Receives every output event as it is written (see `ExecutorBuilder::output_sink`). Called on
+/// the writing thread, without the GIL, in the session's output order; it may block, which holds
+/// back the writer (backpressure for an output flood).
+pub type OutputSink = Arc<dyn Fn(OutputEvent) + Send + Sync>;
+
 struct RouterState {
     seq: u64,
     current: Option<(u64, Sender<CellMsg>)>,
@@ -48,10 +53,16 @@ pub(crate) struct Router {
     late: LateSink,
     /// Sees the running cell's events as they are written (`ExecutorBuilder::live_output`).
     live: Option<crate::executor::LiveOutput>,
+    /// When set, every event goes here (streamed) instead of to the cell or late channels.
+    sink: Option<OutputSink>,
 }
 
 impl Router {
-    pub(crate) fn new(late: LateSink, live: Option<crate::executor::LiveOutput>) -> Self {
+    pub(crate) fn new(
+        late: LateSink,
+        live: Option<crate::executor::LiveOutput>,
+        sink: Option<OutputSink>,
+    ) -> Self {
         Self {
             live,
             state: Mutex::new(RouterState {
@@ -59,6 +70,7 @@ impl Router {
                 current: None,
             }),
             late,
+            sink,
         }
     }
 
@@ -80,6 +92,11 @@ impl Router {
             text,
             seq: s.seq,
         };
+        if let Some(sink) = &self.sink {
+            // Under the router lock, so events leave in `seq` order.
+            sink(event);
+            return;
+        }
         match &s.current {
             Some((id, tx)) if Some(*id) == execution_id => {
                 if let Some(live) = &self.live {
@@ -124,13 +141,18 @@ pub(crate) struct Port {
 #[pymethods]
 impl Port {
     /// Called by the output writers: `stream` 0 is stdout, 1 is stderr.
-    fn emit(&self, execution_id: Option<u64>, stream: u8, text: String) {
+    fn emit(&self, py: Python<'_>, execution_id: Option<u64>, stream: u8, text: String) {
         let stream = if stream == 0 {
             Stream::Stdout
         } else {
             Stream::Stderr
         };
-        self.router.emit(execution_id, stream, text);
+        if self.router.sink.is_some() {
+            // A sink may block (backpressure): never hold the GIL across it.
+            py.detach(|| self.router.emit(execution_id, stream, text));
+        } else {
+            self.router.emit(execution_id, stream, text);
+        }
     }
 
     /// Called by `input()`: ask the embedder, without holding the GIL while it answers.

@@ -29,6 +29,8 @@ fn execute_request() -> Envelope {
         silent: false,
         store_history: true,
         allow_stdin: true,
+        timeout_ms: None,
+        first_line: None,
     }))
     .with_execution("bench-exec")
 }
@@ -127,6 +129,7 @@ fn round_trip(c: &mut Criterion) {
                     status: ReplyStatus::Ok,
                     execution_count: 1,
                     error: None,
+                    metadata: Default::default(),
                 }),
             );
             if tx.send(reply).is_err() {

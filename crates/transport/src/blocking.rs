@@ -58,6 +58,8 @@ pub type MessageHook = Arc<dyn Fn(&Envelope) + Send + Sync>;
 
 enum Outgoing {
     Frame(Vec<u8>),
+    /// Write and flush everything queued before this, then signal.
+    Flush(cb::Sender<()>),
     /// The last user handle was dropped: finish writing and close our direction.
     Close,
 }
@@ -101,6 +103,21 @@ impl BlockingSender {
     /// Sends `envelope`, blocking while the outbound queue is full. Returns the stamped header.
     pub fn send(&self, envelope: Envelope) -> Result<Header, SendError> {
         queue(&self.tx, &self.encoder, envelope)
+    }
+
+    /// Blocks until every message sent before this call has been written to the socket (or the
+    /// writer has stopped), at most `timeout`. Returns whether the flush completed. For a worker
+    /// about to end its process abruptly (`os._exit`), so its last output is not lost.
+    pub fn flush(&self, timeout: std::time::Duration) -> bool {
+        let (done_tx, done_rx) = cb::bounded(1);
+        if self
+            .tx
+            .send_timeout(Outgoing::Flush(done_tx), timeout)
+            .is_err()
+        {
+            return false;
+        }
+        done_rx.recv_timeout(timeout).is_ok()
     }
 
     /// The session id stamped on this connection's outgoing messages.
@@ -239,6 +256,12 @@ fn writer_thread<S: SyncStream>(stream: S, frames: cb::Receiver<Outgoing>, stats
                     let _ = out.flush();
                     stats.frames_out(n);
                     break 'outer;
+                }
+                Outgoing::Flush(done) => {
+                    if out.flush().is_err() {
+                        break 'outer;
+                    }
+                    let _ = done.send(());
                 }
             }
             next = frames.try_recv().ok();

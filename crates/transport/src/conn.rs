@@ -28,7 +28,7 @@ use crate::codec::{
     DEFAULT_MAX_FRAME, Decoder, EncodeError, Encoder, ReplayGuard, Stats, log_rejection,
     read_frame_async,
 };
-use crate::error::{DecodeError, TransportError};
+use crate::error::{DecodeError, FrameError, TransportError};
 use crate::key::Key;
 use crate::message::{
     Envelope, ErrorContent, Header, Heartbeat, KernelInfoReply, KernelInfoRequest, Message,
@@ -551,7 +551,13 @@ async fn reader_task<R: AsyncRead + Unpin>(mut st: ReaderState<R>) {
             Ok(Some(payload)) => payload,
             Ok(None) => break TransportError::Closed,
             Err(e) => {
-                eprintln!("pyrepl3-transport: {}: {e}", st.peer);
+                // A reset is how a peer that died with our frames unread (e.g. a killed worker)
+                // ends the connection: the session reports that death itself, so no log line.
+                let reset = matches!(&e, FrameError::Io(io)
+                    if io.kind() == std::io::ErrorKind::ConnectionReset);
+                if !reset {
+                    eprintln!("pyrepl3-transport: {}: {e}", st.peer);
+                }
                 break TransportError::Frame(e);
             }
         };

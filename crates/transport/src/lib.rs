@@ -13,6 +13,10 @@
 //! * [`net`]: socketpair to a child on a known fd, Unix sockets, TCP on loopback.
 //! * [`promise`]: the registry of pending promises (`exec:{id}`, `{id}:input:{n}`) with Resonate's
 //!   durable-promise semantics.
+//! * [`session`]: the host side — a [`session::Session`] runs cells in a worker subprocess it
+//!   spawns and supervises (streamed events, input, interrupts, timeouts, resource limits, crash
+//!   detection and restart with checkpoint restore), with a blocking facade and a pool. Pure
+//!   Rust: a host using it does not link libpython.
 //!
 //! One ordered stream per direction: every message of an execution, output included, arrives in the
 //! order it was produced, and the terminal `execute_reply` comes last.
@@ -54,6 +58,7 @@
 //!                 tx.send(Envelope::reply_to(&req.header, out)).unwrap();
 //!                 Message::ExecuteReply(ExecuteReply {
 //!                     status: ReplyStatus::Ok, execution_count: 1, error: None,
+//!                     metadata: Default::default(),
 //!                 })
 //!             }
 //!             _ => continue,
@@ -72,6 +77,7 @@
 //! tx.send(Envelope::new(Message::ExecuteRequest(ExecuteRequest {
 //!     execution_id: "e1".into(), code: "print('hi')".into(),
 //!     silent: false, store_history: true, allow_stdin: true,
+//!     timeout_ms: None, first_line: None,
 //! })).with_execution("e1")).await.unwrap();
 //! loop {
 //!     let msg = rx.recv().await.unwrap();
@@ -96,6 +102,7 @@ pub mod key;
 pub mod message;
 pub mod net;
 pub mod promise;
+pub mod session;
 
 pub use blocking::{BlockingConnection, BlockingReceiver, BlockingSender};
 pub use codec::{DEFAULT_MAX_FRAME, Decoder, Encoder, ReplayGuard, Stats, StatsSnapshot};

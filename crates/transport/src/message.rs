@@ -334,6 +334,13 @@ pub struct ExecuteRequest {
     /// Whether the session can answer `input_request`s; if not, `input()` raises.
     #[serde(default = "yes")]
     pub allow_stdin: bool,
+    /// Per-call timeout in milliseconds: the worker stops the cell (as a timeout, not an
+    /// interrupt) when it runs longer. `None`: the worker's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Line of the enclosing file where the cell starts (1-based), so tracebacks name file lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_line: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -363,6 +370,10 @@ pub struct ExecuteReply {
     /// The error for `status` error (and optionally aborted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorContent>,
+    /// Extra facts about the execution (Jupyter's reply metadata), e.g. pyrepl3's `"mode"`,
+    /// `"outcome"` (`ok`/`error`/`timeout`/`interrupted`), `"duration_ms"`, `"warnings"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, serde_json::Value>,
 }
 
 /// Which standard stream a `stream` message carries.

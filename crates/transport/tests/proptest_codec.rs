@@ -51,6 +51,8 @@ fn message() -> impl Strategy<Value = Message> {
                     silent,
                     store_history,
                     allow_stdin,
+                    timeout_ms: None,
+                    first_line: None,
                 })
             }
         ),
@@ -64,6 +66,7 @@ fn message() -> impl Strategy<Value = Message> {
                     status,
                     execution_count,
                     error,
+                    metadata: Default::default(),
                 }
             )),
         (any::<bool>(), text()).prop_map(|(err, text)| Message::Stream(Stream {

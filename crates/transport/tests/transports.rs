@@ -261,6 +261,7 @@ async fn late_background_output_is_attributed_to_its_execution() {
                 status,
                 execution_count: 1,
                 error: None,
+                metadata: Default::default(),
             })
         };
         let out = |text: &str| {

@@ -60,6 +60,7 @@ pub fn toy_replies(req: &Envelope) -> Vec<Envelope> {
                     status: ReplyStatus::Ok,
                     execution_count: 1,
                     error: None,
+                    metadata: Default::default(),
                 })),
                 out(Message::Status(Status {
                     execution_state: ExecutionState::Idle,
@@ -109,6 +110,8 @@ pub fn execute(id: &str, code: &str) -> Envelope {
         silent: false,
         store_history: true,
         allow_stdin: true,
+        timeout_ms: None,
+        first_line: None,
     }))
     .with_execution(id)
 }
