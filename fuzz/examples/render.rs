@@ -32,14 +32,16 @@ fn main() {
         let options = CellOptions {
             first_line: 1,
             ipython: cell.ipython,
+            transform: cell.transform,
         };
         let start = Instant::now();
         let a = analyze_cell_with(&src, &mut session, &options);
         let shown = writeln!(
             out,
-            "# %% cell {i} ({} bytes, ipython={}): {} in {:.3?}",
+            "# %% cell {i} ({} bytes, ipython={}, transform={}): {} in {:.3?}",
             src.len(),
             cell.ipython,
+            cell.transform,
             a.mode,
             start.elapsed()
         )

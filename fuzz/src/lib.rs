@@ -8,17 +8,18 @@ use pyrepl3_analyzer::{
     CellAnalysis, CellOptions, Mode, SessionState, Span, analyze_bytes, analyze_cell_with,
 };
 
-/// `analyze_bytes` target: the first byte selects IPython parsing (lowest bit), the rest is the
-/// cell; it is analyzed twice in one session, so the second analysis sees what the first one
-/// recorded.
+/// `analyze_bytes` target: the first byte selects IPython parsing (bit 0) and the transforms
+/// (bit 1, as the executor runs cells), the rest is the cell; it is analyzed twice in one
+/// session, so the second analysis sees what the first one recorded.
 pub fn analyze_bytes_target(data: &[u8]) {
-    let (ipython, data) = match data.split_first() {
-        Some((flags, rest)) => (flags & 1 == 1, rest),
-        None => (false, data),
+    let (flags, data) = match data.split_first() {
+        Some((flags, rest)) => (*flags, rest),
+        None => (0, data),
     };
     let options = CellOptions {
         first_line: 1,
-        ipython,
+        ipython: flags & 1 == 1,
+        transform: flags & 2 == 2,
     };
     let text = std::str::from_utf8(data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data)).ok();
     let mut session = SessionState::new();
@@ -35,7 +36,7 @@ pub fn analyze_bytes_target(data: &[u8]) {
 
 /// `analyze_str_session` target: the text split at NUL characters into up to 16 cells, analyzed
 /// in order in one session (a NUL cannot occur in valid Python source, so splitting there loses
-/// nothing); every third cell is parsed in IPython mode.
+/// nothing); every third cell is parsed in IPython mode, every other cell with the transforms.
 pub fn analyze_str_session_target(text: &str) {
     let mut session = SessionState::new();
     let mut line = 1u32;
@@ -43,6 +44,7 @@ pub fn analyze_str_session_target(text: &str) {
         let options = CellOptions {
             first_line: line,
             ipython: i % 3 == 2,
+            transform: i % 2 == 1,
         };
         let analysis = analyze_cell_with(cell, &mut session, &options);
         check(&analysis, Some(cell));

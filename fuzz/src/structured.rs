@@ -161,6 +161,8 @@ enum Stmt {
 pub struct Cell {
     /// Parse in IPython mode.
     pub ipython: bool,
+    /// Analyze with the transforms on (as the executor does).
+    pub transform: bool,
     body: Vec<Stmt>,
 }
 
@@ -526,6 +528,7 @@ pub fn analyze_structured_target(cells: &[Cell]) {
         let options = CellOptions {
             first_line: 1,
             ipython: cell.ipython,
+            transform: cell.transform,
         };
         let analysis = analyze_cell_with(&src, &mut session, &options);
         check(&analysis, Some(&src));
