@@ -14,7 +14,8 @@
 # runs per side, best taken, default 3), PYREPL3_BENCH_NO_CLI=1 (do not time pyrepl3-analyze).
 #
 # Writes the benchmark cells and two corpora (generated notebook-like cells, and CPython
-# standard-library modules cut into cells) to target/bench-data, runs the criterion benches,
+# standard-library modules cut into cells) to target/bench-data, runs the criterion benches
+# (results in target/criterion-cpu or target/criterion-wall),
 # then benches/python/compare.py, which times the predecessor's Python approach on the same
 # cells and prints every figure and ratio.
 set -euo pipefail
@@ -38,7 +39,9 @@ fi
 
 mb=${PYREPL3_BENCH_MB:-4}
 runs=${PYREPL3_BENCH_RUNS:-3}
-data=target/bench-data
+data=$root/target/bench-data
+# One criterion directory per clock, so baselines of different clocks are never compared.
+crit_home=$root/target/criterion-$clock
 
 cargo build --release -p pyrepl3-benches --bin pyrepl3-bench
 bin=target/release/pyrepl3-bench
@@ -56,8 +59,9 @@ mkdir -p "$data"
 "$bin" corpus "$data/generated" --bytes $((mb * 1000000))
 python3 benches/python/make_corpus.py "$data/stdlib" --bytes $((mb * 1000000))
 
-PYREPL3_BENCH_CLOCK=$clock PYREPL3_BENCH_MB=$mb PYREPL3_BENCH_CORPUS="$data/stdlib" cargo bench -p pyrepl3-benches --bench analyze -- "${crit_args[@]}"
+CRITERION_HOME=$crit_home PYREPL3_BENCH_CLOCK=$clock PYREPL3_BENCH_MB=$mb PYREPL3_BENCH_CORPUS="$data/stdlib" \
+    cargo bench -p pyrepl3-benches --bench analyze -- "${crit_args[@]}"
 
 python3 benches/python/compare.py --bin "$bin" --cells "$data/cells" \
     --corpus "$data/stdlib" --corpus "$data/generated" \
-    --criterion target/criterion --runs "$runs" --clock "$clock" "${cli_args[@]}"
+    --criterion "$crit_home" --runs "$runs" --clock "$clock" "${cli_args[@]}"

@@ -4,7 +4,8 @@
 //!
 //! Groups: `<mode>_<lines>/{analyze,bare_parse}`, `throughput_generated/{analyze,bare_parse}`
 //! and, when `PYREPL3_BENCH_CORPUS` names a directory of percent-format `.py` files (see
-//! `benches/python/make_corpus.py`), `throughput_corpus/{analyze,bare_parse}`.
+//! `benches/python/make_corpus.py`; give an absolute path, as cargo runs benches from
+//! `benches/`), `throughput_corpus/{analyze,bare_parse}`.
 //!
 //! `PYREPL3_BENCH_MB` sets the size of the generated corpus (default 4 MB; the same seed and size
 //! as `pyrepl3-bench corpus` writes for the whole-process comparison).

@@ -41,17 +41,31 @@ def criterion_median_ns(root: str, group: str, function: str) -> tuple[float, in
     return est["median"]["point_estimate"], int(tp.get("Bytes") or tp.get("BytesDecimal") or 0)
 
 
-def run(cmd: list[str], capture: bool = True) -> tuple[float, float, int, str]:
+def run(cmd: list[str], capture: bool | str = True) -> tuple[float, float, int, str]:
     """Wall seconds, CPU seconds (user+sys of the child), exit status and stdout of `cmd`."""
     start = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE if capture else subprocess.DEVNULL)
-    out = p.stdout.read().decode() if capture else ""
+    out = p.stdout.read().decode(errors="replace") if capture else ""
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - start
     return wall, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status), out
 
 
-def best_of(cmd: list[str], runs: int, capture: bool = True) -> tuple[float, float, int, str]:
+def describe_json(out: str, code: int) -> str:
+    """Cell count and modes of a `pyrepl3-analyze --format json` output, or why it is not one."""
+    try:
+        doc = json.loads(out)
+        cells = [c for f in doc["files"] for c in f["cells"]]
+    except (ValueError, KeyError, TypeError):
+        return f"not JSON of the contract (exit {code}): {out[:60]!r}"
+    counts = {m: 0 for m in ["syntax_error", "top_level_await", "blocking_sync", "async_def", "simple_sync"]}
+    for c in cells:
+        counts[c.get("mode")] = counts.get(c.get("mode"), 0) + 1
+    return f"(exit {code}) files={len(doc['files'])} cells={len(cells)} " + " ".join(
+        f"{m}={n}" for m, n in counts.items())
+
+
+def best_of(cmd: list[str], runs: int, capture: bool | str = True) -> tuple[float, float, int, str]:
     results = [run(cmd, capture) for _ in range(runs)]
     wall = min(r[0] for r in results)
     cpu = min(r[1] for r in results)
@@ -137,15 +151,24 @@ def whole_process(args: argparse.Namespace) -> list:
             ("pyrepl3-bench analyze", [args.bin, "analyze", corpus], True),
         ]
         if args.cli:
-            sides.append(("pyrepl3-analyze --format json", [args.cli, "--format", "json", corpus], False))
+            sides.append(("pyrepl3-analyze --format json", [args.cli, "--format", "json", corpus], "json"))
         res = {}
         for label, cmd, capture in sides:
             wall, cpu, code, out = best_of(cmd, args.runs, capture)
             res[label] = (wall, cpu)
-            note = out.strip() if capture else f"(exit {code})"
+            if capture == "json":
+                note = describe_json(out, code)
+                if note.startswith("not"):
+                    res[label] = None
+            else:
+                note = out.strip()
             print(f"  {label:<32} wall {wall:7.3f} s  cpu {cpu:7.3f} s  {note}")
         base_w, base_c = res["predecessor (ast.parse + walks)"]
-        for label, (wall, cpu) in res.items():
+        for label, r in res.items():
+            if r is None:
+                print(f"  => {label}: left out (its output is not the JSON contract yet)")
+                continue
+            wall, cpu = r
             if label.startswith("pyrepl3"):
                 sw, sc = base_w / wall, base_c / max(cpu, 1e-9)
                 speedups.append((sw, sc, f"{label} on {os.path.basename(corpus)}"))

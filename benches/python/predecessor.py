@@ -28,6 +28,7 @@ Usage:
     predecessor.py cells DIR [--compile] [--min-time S] [--clock cpu|wall]
                                                       per-cell medians of DIR/*.py, as JSON
     predecessor.py process PATH... [--compile]            analyze every cell of every .py file
+    predecessor.py selftest [--split]                     the notes' acceptance cases
 """
 
 from __future__ import annotations
@@ -247,6 +248,33 @@ def cmd_process(args: argparse.Namespace) -> None:
     )
 
 
+# The predecessor's own acceptance cases (seed 003, test_execution_mode_detection), plus cases
+# that show the alias tracking of seed 002 at work.
+SELFTEST_CASES = [
+    ("await asyncio.sleep(0)", TOP_LEVEL_AWAIT),
+    ("async def foo(): pass", ASYNC_DEF),
+    ("import requests; r = requests.get('url')", BLOCKING_SYNC),
+    ("x = 1 + 1", SIMPLE_SYNC),
+    ("import requests as rq\nrq.get('u')", BLOCKING_SYNC),
+    ("from time import sleep as nap\nnap(1)", BLOCKING_SYNC),
+    ("import time\ntime.monotonic()", SIMPLE_SYNC),
+    ("x = (", SYNTAX_ERROR),
+]
+
+
+def cmd_selftest(args: argparse.Namespace) -> None:
+    """Check the reimplementation against the notes' cases; print the cells split from stdin."""
+    analyzer = PredecessorAnalyzer()
+    for code, expected in SELFTEST_CASES:
+        got = analyzer.analyze_execution_mode(code)
+        if got != expected:
+            sys.exit(f"selftest: {code!r} -> {got}, expected {expected}")
+    if args.split:
+        json.dump(split_percent(sys.stdin.read()), sys.stdout)
+    else:
+        print(f"selftest: {len(SELFTEST_CASES)} cases ok")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -261,6 +289,9 @@ def main() -> None:
     p.add_argument("paths", nargs="+")
     p.add_argument("--compile", action="store_true", help="also compile with the top-level-await flag")
     p.set_defaults(func=cmd_process)
+    t = sub.add_parser("selftest", help="check the notes' acceptance cases")
+    t.add_argument("--split", action="store_true", help="also print the cells split from stdin as JSON")
+    t.set_defaults(func=cmd_selftest)
     args = parser.parse_args()
     args.func(args)
 

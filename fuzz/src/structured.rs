@@ -161,6 +161,8 @@ enum Stmt {
 pub struct Cell {
     /// Parse in IPython mode.
     pub ipython: bool,
+    /// Analyze with the transforms on (as the executor does).
+    pub transform: bool,
     body: Vec<Stmt>,
 }
 
@@ -313,8 +315,16 @@ fn line(indent: usize, out: &mut String) {
     }
 }
 
+/// Beyond CPython's 100 indentation levels nothing new happens; deeper blocks only make the text
+/// grow quadratically (nested `DeepBlocks` once rendered 22 MB), so they collapse to `pass`.
+const MAX_RENDERED_INDENT: usize = 120;
+
 fn stmt(s: &Stmt, indent: usize, out: &mut String) {
     line(indent, out);
+    if indent > MAX_RENDERED_INDENT {
+        out.push_str("pass\n");
+        return;
+    }
     match s {
         Stmt::Expr(e) => expr(e, out),
         Stmt::Pass => out.push_str("pass"),
@@ -488,13 +498,15 @@ fn stmt(s: &Stmt, indent: usize, out: &mut String) {
             return;
         }
         Stmt::DeepBlocks { depth, body } => {
-            // Up to 255 nested `if` blocks: beyond CPython's 100 indentation levels.
-            for d in 0..*depth as usize {
+            // Nested `if` blocks, up to a little beyond CPython's 100 indentation levels.
+            let depth =
+                (*depth as usize).min(MAX_RENDERED_INDENT + 1 - indent.min(MAX_RENDERED_INDENT));
+            for d in 0..depth {
                 out.push_str("if x:\n");
                 line(indent + d + 1, out);
             }
             out.push_str("pass\n");
-            block(body, indent + *depth as usize, out);
+            block(body, indent + depth, out);
             return;
         }
     }
@@ -516,6 +528,7 @@ pub fn analyze_structured_target(cells: &[Cell]) {
         let options = CellOptions {
             first_line: 1,
             ipython: cell.ipython,
+            transform: cell.transform,
         };
         let analysis = analyze_cell_with(&src, &mut session, &options);
         check(&analysis, Some(&src));

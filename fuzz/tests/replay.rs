@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
 use pyrepl3_fuzz::structured::{Cell, analyze_structured_target};
-use pyrepl3_fuzz::{analyze_bytes_target, analyze_str_session_target};
+use pyrepl3_fuzz::{analyze_bytes_target, analyze_str_session_target, transform_target};
 
 fn files(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
@@ -40,6 +40,7 @@ fn seeds_pass_every_target() {
         analyze_bytes_target(&data);
         analyze_str_session_target(as_str(&data));
         structured(&data);
+        transform_target(&data);
     }
 }
 
@@ -52,6 +53,10 @@ fn regressions_stay_fixed() {
     for path in files("regressions/analyze_str_session") {
         eprintln!("regression {}", path.display());
         analyze_str_session_target(as_str(&std::fs::read(&path).expect("input")));
+    }
+    for path in files("regressions/transform_cell") {
+        eprintln!("regression {}", path.display());
+        transform_target(&std::fs::read(&path).expect("input"));
     }
     for path in files("regressions/analyze_structured") {
         eprintln!("regression {}", path.display());
