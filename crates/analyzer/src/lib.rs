@@ -24,6 +24,7 @@
 mod bindings;
 mod blocking;
 pub mod diagnostic;
+mod escape_guard;
 mod ipython;
 pub mod mode;
 mod parse;

@@ -63,7 +63,8 @@ impl Drop for ParsedCell {
 /// stack (the parser itself grows its stack with `stacker`; we measure the depth before anyone
 /// walks the tree).
 pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, ParseFailure> {
-    let mode = if ipython {
+    // IPython mode only where ruff's IPython parser cannot panic (see `escape_guard`).
+    let mode = if ipython && !crate::escape_guard::ipython_parse_may_panic(source) {
         ParserMode::Ipython
     } else {
         ParserMode::Module
