@@ -12,7 +12,9 @@
 //!   or `sys.exit(n)` exit (with status n).
 //! - `input()` reads a line at the terminal, with its prompt.
 //! - Commands: `:explain [CODE]` shows the analyzer's routing decision for CODE (or for the last
-//!   cell run), `:restart` starts a fresh session, `:help`, `:quit`.
+//!   cell run), `:restart` starts a fresh session (a fresh worker process), `:help`, `:quit`.
+//! - Cells run in a worker process ([`crate::worker_session`]): a cell that crashes it (a
+//!   segfault, `os._exit`) reports `WorkerDied` and the next cell runs in a fresh worker.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -132,6 +134,8 @@ fn config(interrupt: Arc<Mutex<Option<InterruptFn>>>) -> SessionConfig {
             }
         })),
         live: Some(Arc::new(write_stream)),
+        // A fresh worker replaced a dead one.
+        notice: Some(Arc::new(|text: &str| write_stream(Stream::Stderr, text))),
     }
 }
 
@@ -295,6 +299,20 @@ impl Repl {
     }
 
     fn restart(&mut self) {
+        // A worker session restarts in place: a fresh worker, same session (late output, Ctrl-C).
+        match self.session.restart() {
+            Ok(true) => {
+                self.analyzer = SessionState::new();
+                self.last_cell = None;
+                write_stream(Stream::Stdout, "(fresh session)\n");
+                return;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                eprintln!("pyrepl3: {e}");
+                return;
+            }
+        }
         self.session.shutdown();
         match session::start(self.backend, config(self.interrupt.clone())) {
             Ok(s) => {

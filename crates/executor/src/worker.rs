@@ -238,13 +238,14 @@ fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
     let (stop_tx, stop_rx) = cb::unbounded::<Stop>();
     let hook_input = input.clone();
     let hook: MessageHook = Arc::new(move |env: &Envelope| match &env.message {
-        Message::InputReply(InputReply { n, value }) => {
+        Message::InputReply(InputReply { n, value, eof }) => {
             let mut slot = lock(&hook_input);
             let matches = slot.as_ref().is_some_and(|p| {
                 p.n == *n && env.header.execution_id.as_deref() == Some(p.execution_id.as_str())
             });
             if matches && let Some(p) = slot.take() {
-                let _ = p.answer.send(Some(value.clone()));
+                // `eof`: the front end's input ended, so `input()` raises EOFError.
+                let _ = p.answer.send((!*eof).then(|| value.clone()));
             }
         }
         Message::InterruptRequest(_) => {
@@ -329,6 +330,10 @@ fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
 
     // Blocking cells run here, on Python's main thread, until the executor shuts down.
     executor.serve_blocking_on_this_thread()?;
+    // The session is over and the executor shut down: run the interpreter's `atexit` handlers,
+    // as CPython does when it exits (pyo3 never finalises Python). A handler that hangs is
+    // killed with the worker after the session's grace.
+    crate::run_atexit_handlers();
     let _ = state.sender.flush(Duration::from_secs(2));
     Ok(())
 }
