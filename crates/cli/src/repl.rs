@@ -236,11 +236,8 @@ impl Repl {
             write_stream(Stream::Stdout, &format!("{result}\n"));
         }
         if let Some(error) = &outcome.error {
-            let mut text = error.traceback.clone();
+            let mut text = error.shown();
             if outcome.status == CellStatus::Interrupted {
-                if text.trim().is_empty() {
-                    text = "KeyboardInterrupt".into();
-                }
                 // The terminal echoed `^C` where the cursor was: start on a line of its own.
                 text.insert(0, '\n');
             }
@@ -398,7 +395,7 @@ pub fn run(
     write_stream(
         Stream::Stdout,
         &format!(
-            "pyrepl3 {} (embedded CPython). Top-level await works. :help for commands, Ctrl-D to exit.\n",
+            "pyrepl3 {} (CPython in a worker process). Top-level await works. :help for commands, Ctrl-D to exit.\n",
             env!("CARGO_PKG_VERSION")
         ),
     );

@@ -306,10 +306,7 @@ fn run_in(
                     out.out(&format!("{result}\n"));
                 }
                 if let Some(error) = &outcome.error {
-                    out.err(&error.traceback);
-                    if !error.traceback.ends_with('\n') {
-                        out.err("\n");
-                    }
+                    out.err(&error.shown());
                 }
             }
         }

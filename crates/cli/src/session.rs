@@ -60,6 +60,23 @@ pub struct CellError {
     pub traceback: String,
 }
 
+impl CellError {
+    /// The text a person sees for it: the traceback, or `Type: message` when there is none. A
+    /// dead worker shows only `WorkerDied: ...`: what it wrote to stderr as it died (e.g.
+    /// Python's fatal-error dump, also in the traceback) was already shown as the cell's stderr.
+    pub fn shown(&self) -> String {
+        let mut text = if self.type_name == "WorkerDied" || self.traceback.trim().is_empty() {
+            format!("{}: {}", self.type_name, self.message)
+        } else {
+            self.traceback.clone()
+        };
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text
+    }
+}
+
 /// What one cell did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellOutcome {
