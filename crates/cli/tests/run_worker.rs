@@ -108,6 +108,7 @@ x = 3
 x
 # %%
 import os
+print('before the kill')
 os.kill(os.getpid(), 9)
 # %%
 import asyncio
@@ -138,6 +139,10 @@ fn crashing_cells_report_worker_died_and_the_next_cells_run_afresh() {
     assert_eq!(c[4]["stdout"], "False\n");
     assert_eq!(c[4]["result"], "3");
     assert_worker_died(c[5], "SIGKILL");
+    assert_eq!(
+        c[5]["stdout"], "before the kill\n",
+        "output before the kill is kept"
+    );
     assert_eq!(c[6]["status"], "ok", "{:#}", c[6]);
     assert_eq!(c[6]["mode"], "top_level_await");
     assert_eq!(c[6]["stdout"], "False\n");
@@ -294,4 +299,31 @@ fn worker_is_a_hidden_command() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("pyrepl3 worker"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_frozen_worker_is_killed_and_reported_and_the_next_cell_runs() {
+    // Stopped from outside (a shell the cell waits for), so the worker is frozen mid-cell.
+    let src = "\
+import os
+os.system(f'kill -STOP {os.getpid()}')
+# %%
+print('next')
+";
+    let (out, records) = run_jsonl(src, &[], "");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let c = cells(&records, 2);
+    assert_worker_died(c[0], "heartbeat");
+    assert_eq!(c[1]["status"], "ok");
+    assert_eq!(c[1]["stdout"], "next\n");
+}
+
+#[test]
+fn checkpoint_and_in_process_do_not_go_together() {
+    let out = Command::new(env!("CARGO_BIN_EXE_pyrepl3"))
+        .args(["run", "-", "--in-process", "--checkpoint"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
