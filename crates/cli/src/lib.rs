@@ -27,3 +27,4 @@ pub mod session;
 #[allow(unsafe_code)]
 pub mod sigint;
 pub mod text;
+pub mod worker_session;

@@ -5,6 +5,13 @@
 //!   and run as a script, exactly as `pyrepl3 run -` (text format) runs it; `input()` then sees
 //!   end of input. This is what `python3 < script.py` does.
 //! - `pyrepl3 run FILE` ([`crate::run`]).
+//! - `pyrepl3 worker` (hidden from `--help`): the worker process a session starts
+//!   ([`pyrepl3_executor::worker::run_from_env`]); it talks to its session over the socket the
+//!   session hands it (fd and key in the environment), not to a person. Checked first thing in
+//!   the binary's `main`, before Python or any thread starts.
+//!
+//! Sessions run in a worker subprocess by default ([`crate::worker_session`]); `run
+//! --in-process` uses the embedded executor instead.
 //!
 //! Exit status of `run`: 0 when every cell succeeded, 1 otherwise, 2 for usage or I/O errors
 //! (one line on standard error). The REPL exits 0.
@@ -50,10 +57,18 @@ pub enum Command {
         /// Stop a cell that runs longer than this many seconds (status `timeout`).
         #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
         timeout: Option<Duration>,
-        /// Run the cells in this process's embedded executor (today the only session kind).
+        /// Run the cells in this process's embedded executor instead of a worker process (a
+        /// crashing cell then ends `pyrepl3` too).
         #[arg(long)]
         in_process: bool,
+        /// Checkpoint the namespace before each cell, so that after a worker crash the next
+        /// cells see the names as they were before the crashing cell (off: they start afresh).
+        #[arg(long, conflicts_with = "in_process")]
+        checkpoint: bool,
     },
+    /// The worker process of a session (started by `pyrepl3` itself; not for people).
+    #[command(hide = true)]
+    Worker,
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -67,7 +82,12 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// The entry point of the `pyrepl3` binary.
+/// Whether this process was started as `pyrepl3 worker`.
+pub fn is_worker_invocation() -> bool {
+    std::env::args_os().nth(1).as_deref() == Some("worker".as_ref())
+}
+
+/// The entry point of the `pyrepl3` binary (after the `worker` check in `src/bin/pyrepl3.rs`).
 pub fn main() -> ExitCode {
     let code = match Cli::try_parse() {
         Ok(cli) => {
@@ -101,10 +121,13 @@ fn dispatch(cli: Cli) -> u8 {
             format,
             timeout,
             in_process,
+            checkpoint,
         }) => {
-            // Until the worker-backed session lands, both choices run in process.
-            let _ = in_process;
-            let backend = Backend::InProcess;
+            let backend = if in_process {
+                Backend::InProcess
+            } else {
+                Backend::Worker { checkpoint }
+            };
             let cells = match crate::run::load(&file) {
                 Ok(c) => c,
                 Err(e) => {
@@ -121,7 +144,12 @@ fn dispatch(cli: Cli) -> u8 {
                 },
             )
         }
-        None if std::io::stdin().is_terminal() => repl(Backend::InProcess),
+        Some(Command::Worker) => {
+            // Only reached when `worker` is not the first argument (e.g. after an option).
+            eprintln!("pyrepl3: `worker` must be the first argument");
+            EXIT_USAGE
+        }
+        None if std::io::stdin().is_terminal() => repl(WORKER),
         None => {
             let cells = match crate::run::load(std::path::Path::new("-")) {
                 Ok(c) => c,
@@ -135,12 +163,15 @@ fn dispatch(cli: Cli) -> u8 {
                 &RunOptions {
                     format: RunFormat::Text,
                     timeout: None,
-                    backend: Backend::InProcess,
+                    backend: WORKER,
                 },
             )
         }
     }
 }
+
+/// The default session: a worker process, no checkpointing.
+const WORKER: Backend = Backend::Worker { checkpoint: false };
 
 fn repl(backend: Backend) -> u8 {
     let (session, interrupt) = match crate::repl::start_session(backend) {

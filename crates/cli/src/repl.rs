@@ -12,7 +12,9 @@
 //!   or `sys.exit(n)` exit (with status n).
 //! - `input()` reads a line at the terminal, with its prompt.
 //! - Commands: `:explain [CODE]` shows the analyzer's routing decision for CODE (or for the last
-//!   cell run), `:restart` starts a fresh session, `:help`, `:quit`.
+//!   cell run), `:restart` starts a fresh session (a fresh worker process), `:help`, `:quit`.
+//! - Cells run in a worker process ([`crate::worker_session`]): a cell that crashes it (a
+//!   segfault, `os._exit`) reports `WorkerDied` and the next cell runs in a fresh worker.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -132,6 +134,8 @@ fn config(interrupt: Arc<Mutex<Option<InterruptFn>>>) -> SessionConfig {
             }
         })),
         live: Some(Arc::new(write_stream)),
+        // A fresh worker replaced a dead one.
+        notice: Some(Arc::new(|text: &str| write_stream(Stream::Stderr, text))),
     }
 }
 
@@ -232,11 +236,8 @@ impl Repl {
             write_stream(Stream::Stdout, &format!("{result}\n"));
         }
         if let Some(error) = &outcome.error {
-            let mut text = error.traceback.clone();
+            let mut text = error.shown();
             if outcome.status == CellStatus::Interrupted {
-                if text.trim().is_empty() {
-                    text = "KeyboardInterrupt".into();
-                }
                 // The terminal echoed `^C` where the cursor was: start on a line of its own.
                 text.insert(0, '\n');
             }
@@ -295,6 +296,20 @@ impl Repl {
     }
 
     fn restart(&mut self) {
+        // A worker session restarts in place: a fresh worker, same session (late output, Ctrl-C).
+        match self.session.restart() {
+            Ok(true) => {
+                self.analyzer = SessionState::new();
+                self.last_cell = None;
+                write_stream(Stream::Stdout, "(fresh session)\n");
+                return;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                eprintln!("pyrepl3: {e}");
+                return;
+            }
+        }
         self.session.shutdown();
         match session::start(self.backend, config(self.interrupt.clone())) {
             Ok(s) => {
@@ -380,7 +395,7 @@ pub fn run(
     write_stream(
         Stream::Stdout,
         &format!(
-            "pyrepl3 {} (embedded CPython). Top-level await works. :help for commands, Ctrl-D to exit.\n",
+            "pyrepl3 {} (CPython in a worker process). Top-level await works. :help for commands, Ctrl-D to exit.\n",
             env!("CARGO_PKG_VERSION")
         ),
     );

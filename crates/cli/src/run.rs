@@ -231,9 +231,19 @@ pub fn run_cells(cells: &[SourceCell], options: &RunOptions) -> u8 {
         }
         RunFormat::Jsonl => None,
     };
+    // Text: a note on standard error when a fresh worker replaces a dead one. JSONL: the dead
+    // worker is already in the record of the cell it died under.
+    let notice: Option<session::NoticeFn> = match options.format {
+        RunFormat::Text => {
+            let sink = sink.clone();
+            Some(Arc::new(move |text: &str| lock(&sink).err(text)))
+        }
+        RunFormat::Jsonl => None,
+    };
     let config = SessionConfig {
         input: Some(Arc::new(|_prompt: &str| stdin_line())),
         live,
+        notice,
     };
     let session = match session::start(options.backend, config) {
         Ok(s) => s,
@@ -296,10 +306,7 @@ fn run_in(
                     out.out(&format!("{result}\n"));
                 }
                 if let Some(error) = &outcome.error {
-                    out.err(&error.traceback);
-                    if !error.traceback.ends_with('\n') {
-                        out.err("\n");
-                    }
+                    out.err(&error.shown());
                 }
             }
         }

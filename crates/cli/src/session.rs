@@ -1,10 +1,10 @@
 //! The session `pyrepl3` runs cells in, behind a small trait so the front ends (`run`, the REPL)
 //! do not care where Python lives.
 //!
-//! Today there is one backend, [`InProcess`]: the embedded executor of `pyrepl3-executor` in this
-//! process. A worker-backed session (a Python worker process behind the transport) implements
-//! the same [`Session`] trait; [`start`] picks the backend from a [`Backend`] value, so switching
-//! `pyrepl3 run` to the worker is a new variant and a new `impl Session`.
+//! Two backends: [`crate::worker_session::Worker`] (the default: Python runs in a `pyrepl3
+//! worker` subprocess behind the transport, so a crashing cell cannot take `pyrepl3` down) and
+//! [`InProcess`] (the embedded executor of `pyrepl3-executor` in this process, `--in-process`).
+//! [`start`] picks one from a [`Backend`] value.
 //!
 //! Channels: late output goes from Python threads (sync) to the front end's thread (sync) over a
 //! crossbeam channel, whose sends never block a Python thread.
@@ -60,6 +60,23 @@ pub struct CellError {
     pub traceback: String,
 }
 
+impl CellError {
+    /// The text a person sees for it: the traceback, or `Type: message` when there is none. A
+    /// dead worker shows only `WorkerDied: ...`: what it wrote to stderr as it died (e.g.
+    /// Python's fatal-error dump, also in the traceback) was already shown as the cell's stderr.
+    pub fn shown(&self) -> String {
+        let mut text = if self.type_name == "WorkerDied" || self.traceback.trim().is_empty() {
+            format!("{}: {}", self.type_name, self.message)
+        } else {
+            self.traceback.clone()
+        };
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text
+    }
+}
+
 /// What one cell did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellOutcome {
@@ -99,6 +116,9 @@ pub type InputFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub type LiveFn = Arc<dyn Fn(Stream, &str) + Send + Sync>;
 /// Interrupts the running cell; `false` when none was running.
 pub type InterruptFn = Arc<dyn Fn() -> bool + Send + Sync>;
+/// Sees notes about the session itself (e.g. that a fresh worker replaced a dead one), one line
+/// each, ending with a newline.
+pub type NoticeFn = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What a front end gives a session when it starts one.
 #[derive(Clone, Default)]
@@ -107,6 +127,8 @@ pub struct SessionConfig {
     pub input: Option<InputFn>,
     /// Streams the running cell's output (none: output is only in the outcome).
     pub live: Option<LiveFn>,
+    /// Notes about the session (none: not shown).
+    pub notice: Option<NoticeFn>,
 }
 
 /// A failure of the session itself (never of the user's code: that is a [`CellOutcome`]).
@@ -148,6 +170,12 @@ pub trait Session: Send + Sync {
     /// Stop the session (background tasks are cancelled). Idempotent.
     fn shutdown(&self);
 
+    /// Replace the session's Python with a fresh one (all names are forgotten). `Ok(false)`:
+    /// this backend cannot; start a new session instead.
+    fn restart(&self) -> Result<bool, SessionError> {
+        Ok(false)
+    }
+
     /// For a session in this process: the job that serves its blocking cells on Python's main
     /// thread (so Ctrl-C and timeouts break calls like `time.sleep`), to run on the process's
     /// main thread. `None` when the session does not need it (its Python is elsewhere).
@@ -169,12 +197,21 @@ pub struct MainThreadServer {
 pub enum Backend {
     /// The embedded executor, in this process.
     InProcess,
+    /// A `pyrepl3 worker` subprocess, replaced when it dies.
+    Worker {
+        /// Checkpoint the namespace before each cell and restore it into the fresh worker after
+        /// a crash (off: the fresh worker starts with an empty namespace).
+        checkpoint: bool,
+    },
 }
 
 /// Start a session of the given kind.
 pub fn start(backend: Backend, config: SessionConfig) -> Result<Box<dyn Session>, SessionError> {
     match backend {
         Backend::InProcess => Ok(Box::new(InProcess::start(config)?)),
+        Backend::Worker { checkpoint } => Ok(Box::new(crate::worker_session::Worker::start(
+            config, checkpoint,
+        )?)),
     }
 }
 

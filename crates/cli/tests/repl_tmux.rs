@@ -390,3 +390,36 @@ fn sys_exit_ends_the_repl_with_its_status() {
     let s = t.wait_text("__EXITED__");
     assert!(s.contains("__EXITED__ 3"), "{s}");
 }
+
+#[test]
+fn a_cell_that_kills_its_worker_reports_worker_died_and_the_repl_goes_on() {
+    let t = Term::start();
+    t.cell("x = 5");
+    let s = t.cell("import os; os._exit(3)");
+    let tail = after(&s, "os._exit(3)").to_string();
+    assert!(tail.contains("WorkerDied"), "{s}");
+    assert!(tail.contains("code 3"), "{s}");
+    // The next cell runs in a fresh worker (a fresh namespace), and says so.
+    let s = t.cell("'x' in globals()");
+    let tail = after(&s, ">>> 'x' in globals()");
+    assert!(tail.contains("fresh worker"), "{s}");
+    assert!(tail.contains("\nFalse\n"), "{s}");
+    let s = t.cell("import ctypes; ctypes.string_at(0)");
+    assert!(after(&s, "string_at(0)").contains("SIGSEGV"), "{s}");
+    let s = t.cell("6 * 7");
+    assert!(after(&s, ">>> 6 * 7").contains("\n42\n"), "{s}");
+    assert!(!s.contains("__EXITED__"), "{s}");
+}
+
+#[test]
+fn ctrl_c_at_an_input_prompt_interrupts_the_cell() {
+    let t = Term::start();
+    t.line("name = input('name? ')");
+    t.wait_for(|s| s.trim_end().ends_with("name?"), "the input() prompt");
+    let before = prompts(&t.screen());
+    t.key("C-c");
+    let s = t.wait_for(|s| prompts(s) > before, "the prompt after Ctrl-C");
+    assert!(after(&s, "name?").contains("KeyboardInterrupt"), "{s}");
+    let s = t.cell("'alive'");
+    assert!(after(&s, ">>> 'alive'").contains("\n'alive'\n"), "{s}");
+}

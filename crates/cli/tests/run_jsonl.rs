@@ -52,6 +52,15 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn one_record_per_cell_with_statuses_results_and_file_lines() {
+    one_record_per_cell(&[]);
+}
+
+#[test]
+fn one_record_per_cell_in_process() {
+    one_record_per_cell(&["--in-process"]);
+}
+
+fn one_record_per_cell(args: &[&str]) {
     let src = "\
 import asyncio
 x = 1
@@ -78,7 +87,7 @@ x = = 2
 # %%
 'still' + ' alive'
 ";
-    let (out, records) = run_jsonl(src, &[], "");
+    let (out, records) = run_jsonl(src, args, "");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let cells = cells(&records);
     assert_eq!(cells.len(), 11, "{records:#?}");
@@ -397,8 +406,11 @@ fn atexit_handlers_run_when_the_run_ends() {
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "yes");
 }
 
+/// In the worker, descriptor 1 is a pipe to the session, which gives what is written there to
+/// the running cell: it lands in the cell's `stdout` (or, when the pipe is read after the cell's
+/// reply, in a late record), never in the middle of a record.
 #[test]
-fn output_written_around_sys_stdout_does_not_break_the_records() {
+fn output_written_around_sys_stdout_lands_in_the_cells_stdout_with_the_worker() {
     let src = "\
 import os, subprocess, sys
 os.system('echo from-a-shell')
@@ -408,6 +420,42 @@ sys.__stdout__.write('dunder stdout\\n'); sys.__stdout__.flush()
 print('captured')
 ";
     let (out, records) = run_jsonl(src, &[], "");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(cells(&records).len(), 1, "{records:#?}");
+    assert!(
+        records[0]["stdout"]
+            .as_str()
+            .unwrap()
+            .ends_with("captured\n"),
+        "{records:#?}"
+    );
+    let all: String = records
+        .iter()
+        .map(|r| r["stdout"].as_str().unwrap())
+        .collect();
+    for text in [
+        "from-a-shell",
+        "from-a-child",
+        "raw fd write",
+        "dunder stdout",
+    ] {
+        assert_eq!(all.matches(text).count(), 1, "{text}: {records:#?}");
+    }
+}
+
+/// In process, descriptor 1 carries the records: what is written there directly goes to
+/// standard error instead.
+#[test]
+fn output_written_around_sys_stdout_does_not_break_the_records_in_process() {
+    let src = "\
+import os, subprocess, sys
+os.system('echo from-a-shell')
+subprocess.run(['echo', 'from-a-child'])
+os.write(1, b'raw fd write\\n')
+sys.__stdout__.write('dunder stdout\\n'); sys.__stdout__.flush()
+print('captured')
+";
+    let (out, records) = run_jsonl(src, &["--in-process"], "");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(records.len(), 1, "{records:#?}");
     assert_eq!(records[0]["stdout"], "captured\n");

@@ -238,13 +238,14 @@ fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
     let (stop_tx, stop_rx) = cb::unbounded::<Stop>();
     let hook_input = input.clone();
     let hook: MessageHook = Arc::new(move |env: &Envelope| match &env.message {
-        Message::InputReply(InputReply { n, value }) => {
+        Message::InputReply(InputReply { n, value, eof }) => {
             let mut slot = lock(&hook_input);
             let matches = slot.as_ref().is_some_and(|p| {
                 p.n == *n && env.header.execution_id.as_deref() == Some(p.execution_id.as_str())
             });
             if matches && let Some(p) = slot.take() {
-                let _ = p.answer.send(Some(value.clone()));
+                // `eof`: the front end's input ended, so `input()` raises EOFError.
+                let _ = p.answer.send((!*eof).then(|| value.clone()));
             }
         }
         Message::InterruptRequest(_) => {
@@ -329,6 +330,10 @@ fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
 
     // Blocking cells run here, on Python's main thread, until the executor shuts down.
     executor.serve_blocking_on_this_thread()?;
+    // The session is over and the executor shut down: run the interpreter's `atexit` handlers,
+    // as CPython does when it exits (pyo3 never finalises Python). A handler that hangs is
+    // killed with the worker after the session's grace.
+    crate::run_atexit_handlers();
     let _ = state.sender.flush(Duration::from_secs(2));
     Ok(())
 }
@@ -355,7 +360,8 @@ fn stopper_thread(executor: &Executor, state: &State, stops: &cb::Receiver<Stop>
 }
 
 /// Process-wide setup in the worker's Python: a fatal error (segfault) prints the Python
-/// traceback on fd 2 (which the session reads), and `os._exit` flushes the connection first.
+/// traceback on fd 2 (which the session reads), and `os._exit`, `os.kill`, `os.killpg`,
+/// `os.abort` and `signal.raise_signal` flush the connection first.
 fn prepare_process(py: Python<'_>, state: &Arc<State>) -> PyResult<()> {
     let sys = PyModule::import(py, "sys")?;
     let faulthandler = PyModule::import(py, "faulthandler")?;
@@ -363,23 +369,58 @@ fn prepare_process(py: Python<'_>, state: &Arc<State>) -> PyResult<()> {
     kwargs.set_item("file", sys.getattr("__stderr__")?)?;
     faulthandler.call_method("enable", (), Some(&kwargs))?;
 
-    let os = PyModule::import(py, "os")?;
-    let original = os.getattr("_exit")?.unbind();
-    let flush_state = state.clone();
-    let wrapper = PyCFunction::new_closure(
-        py,
-        Some(c"_exit"),
-        Some(c"os._exit, flushing pyrepl3's connection to the session first."),
-        move |args: &Bound<'_, PyTuple>,
-              kwargs: Option<&Bound<'_, PyDict>>|
-              -> PyResult<Py<PyAny>> {
-            let py = args.py();
-            let state = flush_state.clone();
-            py.detach(move || state.sender.flush(Duration::from_secs(2)));
-            original.bind(py).call(args, kwargs).map(Bound::unbind)
-        },
-    )?;
-    os.setattr("_exit", wrapper)?;
+    // Calls that can end (or freeze) this process at once flush the connection first, so the
+    // output a cell wrote before them reaches the session: `print(...); os.kill(os.getpid(), 9)`.
+    let targets: [(&str, &'static std::ffi::CStr, &'static std::ffi::CStr); 5] = [
+        (
+            "os",
+            c"_exit",
+            c"os._exit, flushing pyrepl3's connection to the session first.",
+        ),
+        (
+            "os",
+            c"kill",
+            c"os.kill, flushing pyrepl3's connection to the session first.",
+        ),
+        (
+            "os",
+            c"killpg",
+            c"os.killpg, flushing pyrepl3's connection to the session first.",
+        ),
+        (
+            "os",
+            c"abort",
+            c"os.abort, flushing pyrepl3's connection to the session first.",
+        ),
+        (
+            "signal",
+            c"raise_signal",
+            c"signal.raise_signal, flushing pyrepl3's connection to the session first.",
+        ),
+    ];
+    for (module, name, doc) in targets {
+        let module = PyModule::import(py, module)?;
+        let attr = name.to_str().unwrap_or_default();
+        let Ok(original) = module.getattr(attr) else {
+            continue;
+        };
+        let original = original.unbind();
+        let flush_state = state.clone();
+        let wrapper = PyCFunction::new_closure(
+            py,
+            Some(name),
+            Some(doc),
+            move |args: &Bound<'_, PyTuple>,
+                  kwargs: Option<&Bound<'_, PyDict>>|
+                  -> PyResult<Py<PyAny>> {
+                let py = args.py();
+                let state = flush_state.clone();
+                py.detach(move || state.sender.flush(Duration::from_secs(2)));
+                original.bind(py).call(args, kwargs).map(Bound::unbind)
+            },
+        )?;
+        module.setattr(attr, wrapper)?;
+    }
     Ok(())
 }
 

@@ -493,6 +493,10 @@ pub struct InputReply {
     pub n: u64,
     /// The text, without its trailing newline.
     pub value: String,
+    /// The front end has no more input (its standard input ended): `input()` raises `EOFError`
+    /// and `value` is ignored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub eof: bool,
 }
 
 /// `interrupt_request`: interrupt the running execution (as `KeyboardInterrupt`).
@@ -712,6 +716,7 @@ mod tests {
             Message::InputReply(InputReply {
                 n: 1,
                 value: "x".into(),
+                eof: false,
             }),
         );
         assert_eq!(

@@ -109,7 +109,8 @@ fn message() -> impl Strategy<Value = Message> {
                 n,
             })
         }),
-        (any::<u64>(), text()).prop_map(|(n, value)| Message::InputReply(InputReply { n, value })),
+        (any::<u64>(), text(), any::<bool>())
+            .prop_map(|(n, value, eof)| Message::InputReply(InputReply { n, value, eof })),
         Just(Message::InterruptRequest(InterruptRequest {})),
         reply_status().prop_map(|status| Message::InterruptReply(InterruptReply { status })),
         any::<bool>().prop_map(|restart| Message::ShutdownRequest(ShutdownRequest { restart })),

@@ -160,6 +160,11 @@ impl BlockingExecution<'_> {
         self.runtime.block_on(self.execution.answer_input(value))
     }
 
+    /// Answers the most recent input request with end of input (`input()` raises `EOFError`).
+    pub fn answer_input_eof(&mut self) -> Result<(), SessionError> {
+        self.runtime.block_on(self.execution.answer_input_eof())
+    }
+
     /// Interrupts the execution.
     pub fn interrupt(&self) -> bool {
         self.runtime.block_on(self.execution.interrupt())

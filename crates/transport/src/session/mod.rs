@@ -1004,11 +1004,20 @@ impl Execution<'_> {
     /// Answers the most recent input request with `value` (without its newline). Fails when no
     /// request is pending (cancelled by an interrupt, or the worker died).
     pub async fn answer_input(&mut self, value: impl Into<String>) -> Result<(), SessionError> {
+        self.reply_input(value.into(), false).await
+    }
+
+    /// Answers the most recent input request with end of input: `input()` raises `EOFError`
+    /// (what CPython does when standard input is exhausted).
+    pub async fn answer_input_eof(&mut self) -> Result<(), SessionError> {
+        self.reply_input(String::new(), true).await
+    }
+
+    async fn reply_input(&mut self, value: String, eof: bool) -> Result<(), SessionError> {
         let n = self
             .last_input
             .ok_or_else(|| SessionError::InputNotPending(format!("{}:input:?", self.id)))?;
         let pid = input_promise_id(&self.id, n);
-        let value = value.into();
         let record = self
             .inputs
             .resolve(&pid, value.clone())
@@ -1019,7 +1028,7 @@ impl Execution<'_> {
         }
         self.sender
             .send(
-                Envelope::new(Message::InputReply(InputReply { n, value }))
+                Envelope::new(Message::InputReply(InputReply { n, value, eof }))
                     .with_execution(self.id.clone()),
             )
             .await?;
