@@ -1207,7 +1207,10 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
             }
             TokenKind::Async | TokenKind::Await => async_keywords = true,
             TokenKind::Global | TokenKind::ColonEqual => global_or_walrus = true,
-            TokenKind::Name if !namespace_names => {
+            // The lengths of the names in `NAMESPACE_NAMES` (checked by a test).
+            TokenKind::Name
+                if !namespace_names && matches!(tok.range().len().to_u32(), 4 | 6 | 7) =>
+            {
                 namespace_names = source
                     .get(tok.range().to_std_range())
                     .is_some_and(|n| crate::bindings::NAMESPACE_NAMES.contains(&n));
@@ -1388,6 +1391,24 @@ mod tests {
             let depth = measure_depth(cell.module());
             assert!(depth <= bound, "{src}: {depth} > {bound}");
             assert_eq!(cell.depth, bound, "{src}");
+        }
+    }
+
+    #[test]
+    fn namespace_names_have_the_lengths_the_scan_looks_at() {
+        for n in crate::bindings::NAMESPACE_NAMES {
+            assert!(matches!(n.len(), 4 | 6 | 7), "{n}");
+        }
+        for (src, full) in [
+            ("x = 1\n", false),
+            ("def f():\n    return vars()\n", true),
+            ("import sys\nsys.modules[__name__].x = 1\n", true),
+            ("exec('x = 1')\n", true),
+            ("y = (z := 2)\n", true),
+            ("def f():\n    global g\n    g = 1\n", true),
+        ] {
+            let cell = parse_cell(src, false).expect("valid");
+            assert_eq!(cell.bindings_need_full_walk(), full, "{src}");
         }
     }
 
