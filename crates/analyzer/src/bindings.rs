@@ -25,8 +25,36 @@ pub(crate) struct ModuleBindings {
 }
 
 /// Collect the module-scope bindings of `module`.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn collect(module: &ModModule) -> ModuleBindings {
+    collect_in(module, true)
+}
+
+/// The names every dynamic write this module reports is made of (as a called name, a name or
+/// an attribute).
+///
+/// Code in nested scopes (function and class bodies, lambdas, comprehensions) and expressions
+/// can change what [`collect`] finds only through a `global` declaration, an assignment
+/// expression, or one of these names; without any of them [`collect_in`] can skip those parts
+/// of the tree ([`crate::parse::ParsedCell::bindings_need_full_walk`]).
+pub(crate) const NAMESPACE_NAMES: &[&str] =
+    &["exec", "eval", "globals", "vars", "locals", "modules"];
+
+/// [`collect`], walking into expressions and nested scopes only when `full` (see
+/// [`NAMESPACE_NAMES`]); module-level statements, their targets and patterns are always walked.
+pub(crate) fn collect_in(module: &ModModule, full: bool) -> ModuleBindings {
+    let found = collect_walk(module, full);
+    // Every test that analyzes a cell checks that the short walk finds what the full one does.
+    #[cfg(debug_assertions)]
+    if !full {
+        debug_assert_eq!(found, collect_walk(module, true));
+    }
+    found
+}
+
+fn collect_walk(module: &ModModule, full: bool) -> ModuleBindings {
     let mut c = Collector {
+        full,
         level: 0,
         module_names: FxHashSet::default(),
         scopes: Vec::new(),
@@ -73,6 +101,8 @@ struct NestedScope<'a> {
 const GUARD_EVERY: u32 = 8;
 
 struct Collector<'a> {
+    /// Walk expressions and nested scopes (see [`needs_full_walk`]).
+    full: bool,
     /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
     level: u32,
     module_names: FxHashSet<&'a str>,
@@ -260,6 +290,9 @@ impl<'a> Visitor<'a> for Collector<'a> {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
+        if !self.full {
+            return;
+        }
         self.level += 1;
         if self.level.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.expr_inner(expr));
@@ -304,6 +337,9 @@ impl<'a> Collector<'a> {
                     self.visit_expr(r);
                 }
                 self.bind(f.name.as_str());
+                if !self.full {
+                    return;
+                }
                 let depth = self.enter(false);
                 for param in p.iter() {
                     self.bind(param.name().as_str());
@@ -319,6 +355,9 @@ impl<'a> Collector<'a> {
                     self.visit_arguments(args);
                 }
                 self.bind(c.name.as_str());
+                if !self.full {
+                    return;
+                }
                 let depth = self.enter(false);
                 self.visit_body(&c.body);
                 self.exit(depth);

@@ -321,7 +321,7 @@ fn analyze_inner(
     };
     let module = cell.module();
 
-    let compile_error = syntax::check(module, &ctx);
+    let compile_error = syntax::check(module, &ctx, cell.has_simple_scopes());
     // Transform only when it can matter, so the common cell is parsed once: `await` in a plain
     // `def`/`lambda`, or a session where earlier cells made functions async (their calls
     // need `await` here too).
@@ -377,8 +377,14 @@ fn analyze_inner(
         }
     }
 
-    let awaits = tla::find(module);
-    let bindings = bindings::collect(module);
+    // Without `async`/`await` keywords nothing makes the module a coroutine.
+    let awaits = if cell.has_async_keywords() {
+        tla::find(module)
+    } else {
+        debug_assert!(tla::find(module).is_empty());
+        Vec::new()
+    };
+    let bindings = bindings::collect_in(module, cell.bindings_need_full_walk());
     let blocking = blocking::analyze(module, &ctx, &mut state.symbols);
 
     let on_loop_for_await = !awaits.is_empty();

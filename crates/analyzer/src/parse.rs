@@ -35,12 +35,40 @@ pub(crate) struct ParseFailure {
 pub(crate) struct ParsedCell {
     parsed: Option<Parsed<ModModule>>,
     depth: usize,
+    /// The cell has an `async` or `await` keyword.
+    async_keywords: bool,
+    /// The cell has a `global` statement or an assignment expression (`:=`).
+    global_or_walrus: bool,
+    /// The cell has a name of [`crate::bindings::NAMESPACE_NAMES`].
+    namespace_names: bool,
+    /// See [`ParsedCell::has_simple_scopes`].
+    simple_scopes: bool,
 }
 
 impl ParsedCell {
     /// The module.
     pub(crate) fn module(&self) -> &ModModule {
         self.parsed.as_ref().expect("present until drop").syntax()
+    }
+
+    /// Whether the cell has an `async` or `await` keyword: without one, nothing in it can make
+    /// the module a coroutine.
+    pub(crate) fn has_async_keywords(&self) -> bool {
+        self.async_keywords
+    }
+
+    /// Whether the cell has a `global` statement, an assignment expression (`:=`) or one of
+    /// [`crate::bindings::NAMESPACE_NAMES`]: without them, expressions and code in nested
+    /// scopes cannot bind module-level names nor write the namespace dynamically.
+    pub(crate) fn bindings_need_full_walk(&self) -> bool {
+        self.global_or_walrus || self.namespace_names
+    }
+
+    /// Whether the cell has none of `global`, `nonlocal`, `:=`, `yield`, `async`, `await` and
+    /// `import *`: the only keywords that make CPython's symbol table refuse a module (besides
+    /// a duplicate parameter) or mark a scope a coroutine or a generator.
+    pub(crate) fn has_simple_scopes(&self) -> bool {
+        self.simple_scopes
     }
 
     /// The parse result (tokens, errors).
@@ -69,7 +97,7 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
     } else {
         ParserMode::Module
     };
-    if let Some(at) = source.bytes().position(|b| b == 0) {
+    if let Some(at) = source.find('\0') {
         // `compile()` refuses NUL bytes before tokenizing anything.
         return Err(ParseFailure {
             kind: "SyntaxError",
@@ -90,10 +118,23 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         let depth = measure_depth(parsed.syntax());
         stack::drop_deep(std::mem::replace(&mut parsed, fixed), depth);
     }
-    let depth = measure_depth(parsed.syntax());
+    let (scan, tokenizer_error) = scan_tokens(source, &parsed);
+    // The token bound stands in for the depth (dropping, and the limit below) when it is small;
+    // trees with errors and long logical lines are measured by walking them.
+    let depth = if scan.depth_bound < DROP_DEEP_FROM && !has_errors(&parsed) {
+        // Every test (the standard library and corpus included) checks the bound in debug builds.
+        debug_assert!(measure_depth(parsed.syntax()) <= scan.depth_bound);
+        scan.depth_bound
+    } else {
+        measure_depth(parsed.syntax())
+    };
     let cell = ParsedCell {
         parsed: Some(parsed),
         depth,
+        async_keywords: scan.async_keywords,
+        global_or_walrus: scan.global_or_walrus,
+        namespace_names: scan.namespace_names,
+        simple_scopes: scan.simple_scopes,
     };
     let p = cell.parsed();
     let first_error = p
@@ -111,7 +152,6 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
     // parser errors that come later in the cell, and over a generic "invalid syntax" anywhere.
     let parser_error =
         first_error.map(|(range, message)| cpython_failure(source, p, range, &message));
-    let tokenizer_error = tokenizer_failure(source, p);
     match (parser_error, tokenizer_error) {
         // CPython reports an unclosed bracket instead of the parser's error only when its parser
         // fetched the end of the input inside the bracket, or when the parser's error is on a
@@ -151,7 +191,11 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         (None, Some(te)) => return Err(te),
         (None, None) => {}
     }
-    if let Some(at) = fstring_nested_too_deeply(p) {
+    if let Some(at) = scan
+        .fstring_spec_fields
+        .then(|| fstring_nested_too_deeply(p))
+        .flatten()
+    {
         return Err(ParseFailure {
             kind: "SyntaxError",
             message: "f-string: expressions nested too deeply".to_string(),
@@ -604,13 +648,6 @@ fn fstring_nested_too_deeply(parsed: &Parsed<ModModule>) -> Option<u32> {
             stack::guard(|| visitor::walk_expr(self, expr));
         }
     }
-    if !parsed
-        .tokens()
-        .iter()
-        .any(|t| t.kind() == TokenKind::FStringStart)
-    {
-        return None;
-    }
     let mut f = Find(None);
     f.visit_body(&parsed.syntax().body);
     f.0
@@ -926,79 +963,6 @@ fn fstring_fields(source: &str, start: usize) -> Option<(usize, Vec<TextRange>, 
     None
 }
 
-/// CPython's tokenizer errors, checked on ruff's tokens: bracket and indentation limits,
-/// unmatched and mismatched brackets, brackets never closed.
-fn tokenizer_failure(source: &str, parsed: &Parsed<ModModule>) -> Option<ParseFailure> {
-    let mut brackets: Vec<(TokenKind, TextRange)> = Vec::new();
-    let mut indents = 0usize;
-    let fail = |message: String, range: TextRange, too_deep: bool| ParseFailure {
-        kind: if message.contains("indentation") {
-            "IndentationError"
-        } else {
-            "SyntaxError"
-        },
-        message,
-        span: Span::empty(range.start().to_u32()),
-        too_deep,
-    };
-    let tokens = parsed.tokens();
-    for tok in tokens.iter() {
-        match tok.kind() {
-            TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
-                if brackets.len() >= MAX_BRACKET_DEPTH {
-                    return Some(fail(
-                        "too many nested parentheses".to_string(),
-                        tok.range(),
-                        true,
-                    ));
-                }
-                brackets.push((tok.kind(), tok.range()));
-            }
-            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
-                let close = bracket_char(tok.kind());
-                match brackets.pop() {
-                    None => {
-                        return Some(fail(format!("unmatched '{close}'"), tok.range(), false));
-                    }
-                    Some((open, _)) if matching(open) != tok.kind() => {
-                        return Some(fail(
-                            format!(
-                                "closing parenthesis '{close}' does not match opening parenthesis '{}'",
-                                bracket_char(open)
-                            ),
-                            tok.range(),
-                            false,
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
-            TokenKind::Indent => {
-                indents += 1;
-                if indents >= MAX_INDENT_DEPTH {
-                    return Some(fail(
-                        "too many levels of indentation".to_string(),
-                        tok.range(),
-                        true,
-                    ));
-                }
-            }
-            TokenKind::Dedent => indents = indents.saturating_sub(1),
-            _ => {}
-        }
-    }
-    if let Some(f) = tab_failure(source, parsed) {
-        return Some(f);
-    }
-    brackets.last().map(|(open, range)| {
-        fail(
-            format!("'{}' was never closed", bracket_char(*open)),
-            *range,
-            false,
-        )
-    })
-}
-
 /// CPython's tokenizer measures each logical line's indentation twice, with tabs to multiples of
 /// 8 and with tabs as one column, and raises `TabError` when the two disagree about the block
 /// structure.
@@ -1110,6 +1074,178 @@ fn matching(open: TokenKind) -> TokenKind {
     }
 }
 
+/// Trees at least this deep (or whose depth is unknown) are dropped on a stack sized for them.
+const DROP_DEEP_FROM: usize = 512;
+
+fn has_errors(parsed: &Parsed<ModModule>) -> bool {
+    !parsed.errors().is_empty() || !parsed.unsupported_syntax_errors().is_empty()
+}
+
+/// What one pass over the tokens tells about the tree, so that most cells need no extra walk.
+struct TokenScan {
+    /// An upper bound of [`measure_depth`] for a tree parsed without errors.
+    ///
+    /// Statements nest only through indented blocks (a compound statement's body on its header's
+    /// line holds simple statements only), so a statement is at most `indents + 2` statements
+    /// deep. Expressions nest only within one logical line, and every expression node strictly
+    /// contains its child expressions plus at least one token of its own (an operator, a bracket,
+    /// a keyword, a comma, ...), so an expression inside a logical line of `n` tokens is at most
+    /// `n` deep. The bound doubles that and adds slack, to stay an upper bound if a node ever
+    /// shares all its tokens with a child.
+    depth_bound: usize,
+    /// Some f-string has a `{` nested three deep inside it: only then can a replacement field sit
+    /// in the format spec of a replacement field in a format spec ([`fstring_nested_too_deeply`]).
+    fstring_spec_fields: bool,
+    /// An `async` or `await` keyword.
+    async_keywords: bool,
+    /// A `global` keyword or a `:=`.
+    global_or_walrus: bool,
+    /// A name of [`crate::bindings::NAMESPACE_NAMES`].
+    namespace_names: bool,
+    /// No `global`, `nonlocal`, `:=`, `yield`, `async`, `await`, `import *`.
+    simple_scopes: bool,
+}
+
+/// One pass over the tokens: the [`TokenScan`], and CPython's tokenizer errors checked on
+/// ruff's tokens (bracket and indentation limits, unmatched and mismatched brackets, brackets
+/// never closed, inconsistent tabs).
+fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<ParseFailure>) {
+    let fail = |message: String, range: TextRange, too_deep: bool| ParseFailure {
+        kind: if message.contains("indentation") {
+            "IndentationError"
+        } else {
+            "SyntaxError"
+        },
+        message,
+        span: Span::empty(range.start().to_u32()),
+        too_deep,
+    };
+    let mut brackets: Vec<(TokenKind, TextRange)> = Vec::new();
+    let mut failure = None;
+    let mut indents = 0usize;
+    let mut max_indents = 0usize;
+    let mut line_tokens = 0usize;
+    let mut max_line_tokens = 0usize;
+    // Open f-strings, and `{` open inside them.
+    let mut fstrings = 0usize;
+    let mut braces = 0usize;
+    let mut fstring_spec_fields = false;
+    let mut async_keywords = false;
+    let mut global_or_walrus = false;
+    let mut namespace_names = false;
+    let mut scope_keywords = false;
+    let mut prev = TokenKind::Unknown;
+    for tok in parsed.tokens().iter() {
+        line_tokens += 1;
+        let kind = tok.kind();
+        scope_keywords |= kind == TokenKind::Nonlocal
+            || kind == TokenKind::Yield
+            || (kind == TokenKind::Star && prev == TokenKind::Import);
+        prev = kind;
+        match kind {
+            TokenKind::Newline => {
+                max_line_tokens = max_line_tokens.max(line_tokens);
+                line_tokens = 0;
+            }
+            TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
+                if brackets.len() >= MAX_BRACKET_DEPTH {
+                    failure = Some(fail(
+                        "too many nested parentheses".to_string(),
+                        tok.range(),
+                        true,
+                    ));
+                    break;
+                }
+                brackets.push((kind, tok.range()));
+                if kind == TokenKind::Lbrace && fstrings > 0 {
+                    braces += 1;
+                    fstring_spec_fields |= braces >= 3;
+                }
+            }
+            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
+                let close = bracket_char(kind);
+                match brackets.pop() {
+                    None => {
+                        failure = Some(fail(format!("unmatched '{close}'"), tok.range(), false));
+                        break;
+                    }
+                    Some((open, _)) if matching(open) != kind => {
+                        failure = Some(fail(
+                            format!(
+                                "closing parenthesis '{close}' does not match opening parenthesis '{}'",
+                                bracket_char(open)
+                            ),
+                            tok.range(),
+                            false,
+                        ));
+                        break;
+                    }
+                    Some(_) => {}
+                }
+                if kind == TokenKind::Rbrace && fstrings > 0 {
+                    braces = braces.saturating_sub(1);
+                }
+            }
+            TokenKind::Indent => {
+                indents += 1;
+                if indents >= MAX_INDENT_DEPTH {
+                    failure = Some(fail(
+                        "too many levels of indentation".to_string(),
+                        tok.range(),
+                        true,
+                    ));
+                    break;
+                }
+                max_indents = max_indents.max(indents);
+            }
+            TokenKind::Dedent => indents = indents.saturating_sub(1),
+            TokenKind::FStringStart | TokenKind::TStringStart => fstrings += 1,
+            TokenKind::FStringEnd | TokenKind::TStringEnd => {
+                fstrings = fstrings.saturating_sub(1);
+                if fstrings == 0 {
+                    braces = 0;
+                }
+            }
+            TokenKind::Async | TokenKind::Await => async_keywords = true,
+            TokenKind::Global | TokenKind::ColonEqual => global_or_walrus = true,
+            // The lengths of the names in `NAMESPACE_NAMES` (checked by a test).
+            TokenKind::Name
+                if !namespace_names && matches!(tok.range().len().to_u32(), 4 | 6 | 7) =>
+            {
+                namespace_names = source
+                    .get(tok.range().to_std_range())
+                    .is_some_and(|n| crate::bindings::NAMESPACE_NAMES.contains(&n));
+            }
+            _ => {}
+        }
+    }
+    max_line_tokens = max_line_tokens.max(line_tokens);
+    let complete = failure.is_none();
+    let failure = failure.or_else(|| tab_failure(source, parsed)).or_else(|| {
+        brackets.last().map(|(open, range)| {
+            fail(
+                format!("'{}' was never closed", bracket_char(*open)),
+                *range,
+                false,
+            )
+        })
+    });
+    let scan = TokenScan {
+        // A scan cut short bounds nothing: the tree is then measured.
+        depth_bound: if complete {
+            max_indents + 4 + 2 * max_line_tokens
+        } else {
+            usize::MAX
+        },
+        fstring_spec_fields,
+        async_keywords,
+        global_or_walrus,
+        namespace_names,
+        simple_scopes: !(scope_keywords || async_keywords || global_or_walrus),
+    };
+    (scan, failure)
+}
+
 /// Maximum nesting depth of statements and expressions.
 fn measure_depth(module: &ModModule) -> usize {
     struct Depth {
@@ -1214,6 +1350,66 @@ mod tests {
             let src = parts.concat();
             let mut state = crate::SessionState::new();
             let _ = crate::analyze_cell(&src, &mut state);
+        }
+    }
+
+    #[test]
+    fn fstring_fields_nested_in_format_specs_like_cpython() {
+        // (source, CPython 3.11 refuses it)
+        for (src, refused) in [
+            ("f'{x:{y:{z}}}'", true),
+            ("f'{x:{y!r:{z}}}'", true),
+            ("f'{x:{y}}'", false),
+            ("f'{ {1:{2:{3}}} }'", false),
+            ("f'{x:{f\"{y:{z}}\"}}'", false),
+        ] {
+            let err = parse_cell(src, false).err();
+            assert_eq!(err.is_some(), refused, "{src}: {err:?}");
+            if let Some(e) = err {
+                assert_eq!(
+                    e.message, "f-string: expressions nested too deeply",
+                    "{src}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn depth_bound_from_tokens_is_an_upper_bound() {
+        for src in [
+            "x = 1\n",
+            "-(-(-(-x)))\n",
+            "a.b.c.d[1][2](3)(4)\n",
+            "if a:\n    if b:\n        while c: d = not not e\n",
+            "f = lambda: lambda: lambda: x if y else z\n",
+            "y = f'{a:{b}}' 'c' f'{d!r}'\n",
+            "@d(1)\ndef f(a=-1, *, b: int = [[1]]) -> g(h): return (yield)\n",
+            "match p:\n    case [1, {'k': (2 | 3) as z}, *r]: pass\n",
+            "x = [y for y in (z for z in w if z) if not y]\n",
+        ] {
+            let cell = parse_cell(src, false).expect("valid");
+            let bound = scan_tokens(src, cell.parsed()).0.depth_bound;
+            let depth = measure_depth(cell.module());
+            assert!(depth <= bound, "{src}: {depth} > {bound}");
+            assert_eq!(cell.depth, bound, "{src}");
+        }
+    }
+
+    #[test]
+    fn namespace_names_have_the_lengths_the_scan_looks_at() {
+        for n in crate::bindings::NAMESPACE_NAMES {
+            assert!(matches!(n.len(), 4 | 6 | 7), "{n}");
+        }
+        for (src, full) in [
+            ("x = 1\n", false),
+            ("def f():\n    return vars()\n", true),
+            ("import sys\nsys.modules[__name__].x = 1\n", true),
+            ("exec('x = 1')\n", true),
+            ("y = (z := 2)\n", true),
+            ("def f():\n    global g\n    g = 1\n", true),
+        ] {
+            let cell = parse_cell(src, false).expect("valid");
+            assert_eq!(cell.bindings_need_full_walk(), full, "{src}");
         }
     }
 

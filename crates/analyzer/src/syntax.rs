@@ -40,8 +40,27 @@ pub(crate) struct CompileError {
 
 /// Check `module` for errors CPython's compiler (symtable and codegen) raises with the
 /// top-level-await flag set.
-pub(crate) fn check(module: &ModModule, ctx: &CellContext<'_>) -> Option<CompileError> {
-    let failure = compile_failure(module, ctx.source, ctx.line_index)?;
+///
+/// `simple_scopes` says the cell has no `global`, `nonlocal`, `:=`, `yield`, `async`, `await`
+/// nor `import *` ([`crate::parse::ParsedCell::has_simple_scopes`]): then the symbol table can
+/// only refuse duplicate parameters, and its scope flags are all false, so a code-generation
+/// walk that also looks for duplicate parameters decides alone whether the module compiles.
+/// The full passes run only when that walk finds something, for CPython's first error.
+pub(crate) fn check(
+    module: &ModModule,
+    ctx: &CellContext<'_>,
+    simple_scopes: bool,
+) -> Option<CompileError> {
+    let failure = compile_failure(module, ctx.source, ctx.line_index, simple_scopes);
+    // Every test that analyzes a cell checks that the short path agrees with the full one.
+    #[cfg(debug_assertions)]
+    if simple_scopes {
+        debug_assert_eq!(
+            failure,
+            compile_failure(module, ctx.source, ctx.line_index, false)
+        );
+    }
+    let failure = failure?;
     let span = Span::from(failure.range);
     let reason = match failure.fix {
         Fix::MakeAsync(what) => Diagnostic::new(
@@ -152,11 +171,29 @@ fn compile_failure(
     module: &ModModule,
     source: &str,
     lines: &crate::span::LineIndex,
+    simple_scopes: bool,
 ) -> Option<Failure> {
     let future = match scan_future(module, lines) {
         Ok(f) => f,
         Err(e) => return Some(e),
     };
+    if simple_scopes {
+        let mut cg = Codegen {
+            st: None,
+            source,
+            lines,
+            future_lineno: future.lineno,
+            future_annotations: future.annotations,
+            units: Vec::new(),
+            fblocks: Vec::new(),
+            depth: 0,
+            find_duplicate_params: true,
+            duplicate_params: false,
+        };
+        if cg.module(module).is_ok() && !cg.duplicate_params {
+            return None;
+        }
+    }
     let mut st = Symtable::new(source, future.annotations);
     if let Err(e) = st.build(module) {
         return Some(e);
@@ -165,7 +202,7 @@ fn compile_failure(
         return Some(e);
     }
     let mut cg = Codegen {
-        st: &st,
+        st: Some(&st),
         source,
         lines,
         future_lineno: future.lineno,
@@ -173,6 +210,8 @@ fn compile_failure(
         units: Vec::new(),
         fblocks: Vec::new(),
         depth: 0,
+        find_duplicate_params: false,
+        duplicate_params: false,
     };
     cg.module(module).err()
 }
@@ -1243,7 +1282,8 @@ struct Unit {
 }
 
 struct Codegen<'s, 'a> {
-    st: &'s Symtable<'a>,
+    /// The symbol table, for the scope flags; `None` when they are all false (see [`check`]).
+    st: Option<&'s Symtable<'a>>,
     source: &'a str,
     lines: &'s crate::span::LineIndex,
     future_lineno: u32,
@@ -1253,6 +1293,10 @@ struct Codegen<'s, 'a> {
     fblocks: Vec<FBlock>,
     /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
     depth: u32,
+    /// Look for a parameter listed twice (the symbol table's error) when there is no table.
+    find_duplicate_params: bool,
+    /// Some function or lambda lists a parameter twice.
+    duplicate_params: bool,
 }
 
 impl<'a> Codegen<'_, 'a> {
@@ -1263,7 +1307,7 @@ impl<'a> Codegen<'_, 'a> {
     fn enter(&mut self, kind: UnitKind, node: usize) {
         let (coroutine, generator) = self
             .st
-            .scope_of(node)
+            .and_then(|st| st.scope_of(node))
             .map(|s| (s.coroutine, s.generator))
             .unwrap_or((false, false));
         self.units.push(Unit {
@@ -1354,7 +1398,14 @@ impl<'a> Codegen<'_, 'a> {
         Ok(())
     }
 
-    fn check_debug_args(&self, p: &Parameters, loc: TextRange) -> Res {
+    fn check_debug_args(&mut self, p: &Parameters, loc: TextRange) -> Res {
+        if self.find_duplicate_params {
+            let names: Vec<&str> = p.iter().map(|a| a.name().as_str()).collect();
+            self.duplicate_params |= names
+                .iter()
+                .enumerate()
+                .any(|(i, n)| names[..i].contains(n));
+        }
         for name in p.iter().map(|a| a.name().as_str()) {
             self.forbidden(name, ExprContext::Store, loc)?;
         }
@@ -2327,7 +2378,10 @@ mod tests {
     fn err(src: &str) -> Option<(String, u32, u32)> {
         let parsed = crate::parse::parse_cell(src, false).ok()?;
         let lines = LineIndex::new(src);
-        compile_failure(parsed.module(), src, &lines).map(|f| {
+        let full = compile_failure(parsed.module(), src, &lines, false);
+        let short = compile_failure(parsed.module(), src, &lines, parsed.has_simple_scopes());
+        assert_eq!(full, short, "{src}");
+        full.map(|f| {
             let p = lines.cpython(f.range.start().to_u32());
             (f.message, p.line, p.col + 1)
         })
