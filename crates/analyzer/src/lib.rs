@@ -207,6 +207,8 @@ pub(crate) struct CellContext<'a> {
     pub(crate) source: &'a str,
     pub(crate) line_index: &'a LineIndex,
     pub(crate) options: &'a CellOptions,
+    /// Depth of the cell's syntax tree (an upper bound), for copying parts of it safely.
+    pub(crate) tree_depth: usize,
 }
 
 #[allow(dead_code)]
@@ -296,10 +298,11 @@ fn analyze_inner(
     allow_transform: bool,
 ) -> CellAnalysis {
     let line_index = LineIndex::new(source);
-    let ctx = CellContext {
+    let mut ctx = CellContext {
         source,
         line_index: &line_index,
         options,
+        tree_depth: 0,
     };
     let cell = match parse::parse_cell(source, options.ipython) {
         Ok(cell) => cell,
@@ -319,6 +322,7 @@ fn analyze_inner(
             return syntax_error_analysis(error, reason, line_index);
         }
     };
+    ctx.tree_depth = cell.depth();
     let module = cell.module();
 
     let compile_error = syntax::check(module, &ctx, cell.has_simple_scopes());

@@ -46,6 +46,11 @@ pub(crate) struct ParsedCell {
 }
 
 impl ParsedCell {
+    /// The depth of the tree (an upper bound when it was not measured exactly).
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
+
     /// The module.
     pub(crate) fn module(&self) -> &ModModule {
         self.parsed.as_ref().expect("present until drop").syntax()

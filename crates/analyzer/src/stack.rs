@@ -14,6 +14,18 @@ pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(RED_ZONE, SEGMENT, f)
 }
 
+/// Clone a piece of a syntax tree at most `depth` levels deep, with enough stack for it.
+///
+/// The derived `Clone` of ruff's tree recurses once per level without a guard; a cell of a
+/// thousand nested lambdas (valid Python) overflowed the stack of a test thread when the
+/// blocking walker copied a lambda (a fuzz finding). Shallow trees clone in place; deeper ones
+/// first get a stack segment sized for their depth.
+pub(crate) fn clone_deep<T: Clone>(value: &T, depth: usize) -> T {
+    // A level of derived `Clone` takes well under 4 KiB of stack, even in debug builds.
+    let needed = depth.saturating_mul(4096).saturating_add(64 * 1024);
+    stacker::maybe_grow(needed, needed.saturating_add(SEGMENT), || value.clone())
+}
+
 /// Drop `value` with enough stack for a tree `depth` levels deep.
 ///
 /// Dropping a syntax tree recurses once per level; for deep (rejected) trees we drop on a stack

@@ -860,7 +860,7 @@ impl<'c, 's> Walker<'c, 's> {
             .filter(|_| self.chain.is_empty());
         let body = match local.and_then(|d| self.source_body(d)) {
             Some(src) => FuncBody::Source(src),
-            None => FuncBody::Def(Arc::new(def.clone())),
+            None => FuncBody::Def(Arc::new(stack::clone_deep(def, self.ctx.tree_depth))),
         };
         let info = Arc::new(FuncInfo {
             name: def.name.id.clone(),
@@ -1173,7 +1173,7 @@ impl<'c, 's> Walker<'c, 's> {
                     is_static: false,
                     is_property: false,
                     defaults: Vec::new(),
-                    body: FuncBody::Lambda(Arc::new(l.clone())),
+                    body: FuncBody::Lambda(Arc::new(stack::clone_deep(l, self.ctx.tree_depth))),
                     cell: self.current_cell(),
                     closure: self.closure_snapshot(),
                 }))
