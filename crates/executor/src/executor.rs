@@ -697,29 +697,17 @@ impl Executor {
                             .bind(py)
                             .call1((e.into_value(py), Vec::<String>::new(), true))?
                             .extract()?;
-                        let outcome = ExecOutcome {
-                            execution_id: id,
-                            status: Status::Error,
-                            mode: Mode::SyntaxError,
-                            predicted_mode: analysis.mode,
-                            result_repr: None,
-                            result: None,
-                            error: Some(ExecError {
+                        let outcome = not_compiled(
+                            id,
+                            analysis,
+                            ExecError {
                                 type_name,
                                 message,
                                 traceback,
                                 notes,
-                            }),
-                            output: Vec::new(),
-                            warnings: Vec::new(),
-                            duration: started.elapsed(),
-                            changes: Changes {
-                                context: format!("execution {id} (syntax_error)"),
-                                ..Changes::default()
                             },
-                            transforms: Vec::new(),
-                            analysis: analysis.clone(),
-                        };
+                            started,
+                        );
                         let facts = Facts {
                             disagreement: analysis.mode != Mode::SyntaxError,
                             ..Facts::default()
@@ -1373,29 +1361,17 @@ fn refused(
             notes,
         ))?
         .extract()?;
-    Ok(Some(ExecOutcome {
-        execution_id: id,
-        status: Status::Error,
-        mode: Mode::SyntaxError,
-        predicted_mode: analysis.mode,
-        result_repr: None,
-        result: None,
-        error: Some(ExecError {
+    Ok(Some(not_compiled(
+        id,
+        analysis,
+        ExecError {
             type_name,
             message,
             traceback,
             notes,
-        }),
-        output: Vec::new(),
-        warnings: Vec::new(),
-        duration: started.elapsed(),
-        changes: Changes {
-            context: format!("execution {id} (syntax_error)"),
-            ..Changes::default()
         },
-        transforms: Vec::new(),
-        analysis: analysis.clone(),
-    }))
+        started,
+    )))
 }
 
 /// The body of the loop thread (GIL held; `run_forever` releases it while idle).
@@ -1448,4 +1424,31 @@ fn loop_thread(
         .shutdown_loop
         .bind(py)
         .call1((&event_loop, grace.as_secs_f64()));
+}
+
+/// The outcome of a cell that never ran because it does not compile (or its rewrite was refused).
+fn not_compiled(
+    id: u64,
+    analysis: &CellAnalysis,
+    error: ExecError,
+    started: Instant,
+) -> ExecOutcome {
+    ExecOutcome {
+        execution_id: id,
+        status: Status::Error,
+        mode: Mode::SyntaxError,
+        predicted_mode: analysis.mode,
+        result_repr: None,
+        result: None,
+        error: Some(error),
+        output: Vec::new(),
+        warnings: Vec::new(),
+        duration: started.elapsed(),
+        changes: Changes {
+            context: format!("execution {id} (syntax_error)"),
+            ..Changes::default()
+        },
+        transforms: Vec::new(),
+        analysis: analysis.clone(),
+    }
 }

@@ -690,28 +690,6 @@ fn execute(
     })));
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
-    }
-    out
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(2) {
-        return None;
-    }
-    bytes
-        .chunks(2)
-        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
-        .collect()
-}
-
 /// The wire form of a checkpoint: JSON with each pickle in hex.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct WireCheckpoint {
@@ -727,7 +705,7 @@ fn checkpoint(executor: &Executor) -> CheckpointReply {
                 pickled: cp
                     .pickled
                     .iter()
-                    .map(|(name, bytes)| (name.clone(), hex(bytes)))
+                    .map(|(name, bytes)| (name.clone(), hex::encode(bytes)))
                     .collect(),
                 modules: cp.modules.clone(),
             };
@@ -771,7 +749,7 @@ fn restore(executor: &Executor, text: &str) -> RestoreReply {
         ..Checkpoint::default()
     };
     for (name, hexed) in wire.pickled {
-        match unhex(&hexed) {
+        match hex::decode(&hexed).ok() {
             Some(bytes) => cp.pickled.push((name, bytes)),
             None => skipped.push(SkippedName {
                 name,
@@ -794,18 +772,5 @@ fn restore(executor: &Executor, text: &str) -> RestoreReply {
             }
         }
         Err(e) => failed(e.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_round_trip() {
-        let bytes: Vec<u8> = (0..=255).collect();
-        assert_eq!(unhex(&hex(&bytes)).unwrap(), bytes);
-        assert!(unhex("abc").is_none());
-        assert!(unhex("zz").is_none());
     }
 }

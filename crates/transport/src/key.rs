@@ -51,7 +51,7 @@ impl Key {
 
     /// The key as 64 lowercase hex digits, for handing it over in an environment variable or pipe.
     pub fn to_hex(&self) -> String {
-        hex_encode(&self.0)
+        hex::encode(self.0)
     }
 
     /// Parses 64 hex digits (surrounding whitespace is ignored).
@@ -63,7 +63,7 @@ impl Key {
                 expected: 2 * KEY_LEN,
             });
         }
-        let bytes = hex_decode(text).ok_or(KeyError::NotHex)?;
+        let bytes = hex::decode(text).map_err(|_| KeyError::NotHex)?;
         let mut key = [0u8; KEY_LEN];
         key.copy_from_slice(&bytes);
         Ok(Key(key))
@@ -117,35 +117,6 @@ impl Key {
     }
 }
 
-fn hex_encode(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
-    }
-    out
-}
-
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(2) {
-        return None;
-    }
-    bytes
-        .chunks(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,7 +146,7 @@ mod tests {
         mac.update(b"what do ya want for nothing?");
         let tag: [u8; 32] = mac.finalize().into_bytes().into();
         assert_eq!(
-            hex_encode(&tag),
+            hex::encode(tag),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         let key = Key::from_bytes([7; 32]);
