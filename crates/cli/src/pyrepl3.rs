@@ -16,6 +16,7 @@
 //! Exit status of `run`: 0 when every cell succeeded, 1 otherwise, 2 for usage or I/O errors
 //! (one line on standard error). The REPL exits 0.
 
+use pyrepl3_transport::session::Limits;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,15 @@ pub enum Command {
         /// cells see the names as they were before the crashing cell (off: they start afresh).
         #[arg(long, conflicts_with = "in_process")]
         checkpoint: bool,
+        /// Limit the worker's address space (`RLIMIT_AS`) to this many MiB: a cell that allocates
+        /// past it gets `MemoryError`; a worker that dies of it is reported as `WorkerDied`.
+        #[arg(long, value_name = "MIB", conflicts_with = "in_process", value_parser = clap::value_parser!(u64).range(64..))]
+        memory_limit: Option<u64>,
+        /// Limit the worker's CPU time (`RLIMIT_CPU`) to this many seconds over its life; past it
+        /// the worker is killed (`SIGXCPU`), the cell reports `WorkerDied` and a fresh worker runs
+        /// the next cell.
+        #[arg(long, value_name = "SECONDS", conflicts_with = "in_process", value_parser = clap::value_parser!(u64).range(1..))]
+        cpu_limit: Option<u64>,
     },
     /// The worker process of a session (started by `pyrepl3` itself; not for people).
     #[command(hide = true)]
@@ -122,11 +132,19 @@ fn dispatch(cli: Cli) -> u8 {
             timeout,
             in_process,
             checkpoint,
+            memory_limit,
+            cpu_limit,
         }) => {
             let backend = if in_process {
                 Backend::InProcess
             } else {
-                Backend::Worker { checkpoint }
+                Backend::Worker {
+                    checkpoint,
+                    limits: Limits {
+                        memory_bytes: memory_limit.map(|mib| mib.saturating_mul(1024 * 1024)),
+                        cpu_seconds: cpu_limit,
+                    },
+                }
             };
             let cells = match crate::run::load(&file) {
                 Ok(c) => c,
@@ -171,7 +189,13 @@ fn dispatch(cli: Cli) -> u8 {
 }
 
 /// The default session: a worker process, no checkpointing.
-const WORKER: Backend = Backend::Worker { checkpoint: false };
+const WORKER: Backend = Backend::Worker {
+    checkpoint: false,
+    limits: Limits {
+        memory_bytes: None,
+        cpu_seconds: None,
+    },
+};
 
 fn repl(backend: Backend) -> u8 {
     let (session, interrupt) = match crate::repl::start_session(backend) {

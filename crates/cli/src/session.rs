@@ -202,6 +202,8 @@ pub enum Backend {
         /// Checkpoint the namespace before each cell and restore it into the fresh worker after
         /// a crash (off: the fresh worker starts with an empty namespace).
         checkpoint: bool,
+        /// Memory and CPU-time limits of the worker process.
+        limits: pyrepl3_transport::session::Limits,
     },
 }
 
@@ -209,9 +211,9 @@ pub enum Backend {
 pub fn start(backend: Backend, config: SessionConfig) -> Result<Box<dyn Session>, SessionError> {
     match backend {
         Backend::InProcess => Ok(Box::new(InProcess::start(config)?)),
-        Backend::Worker { checkpoint } => Ok(Box::new(crate::worker_session::Worker::start(
-            config, checkpoint,
-        )?)),
+        Backend::Worker { checkpoint, limits } => Ok(Box::new(
+            crate::worker_session::Worker::start(config, checkpoint, limits)?,
+        )),
     }
 }
 

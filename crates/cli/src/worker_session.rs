@@ -95,10 +95,14 @@ pub struct Worker {
 impl Worker {
     /// Start a worker (`<this executable> worker`) and complete the handshake. `checkpointing`:
     /// restore the namespace into the fresh worker after a crash.
-    pub fn start(config: SessionConfig, checkpointing: bool) -> Result<Self, SessionError> {
+    pub fn start(
+        config: SessionConfig,
+        checkpointing: bool,
+        limits: transport::Limits,
+    ) -> Result<Self, SessionError> {
         let exe = std::env::current_exe()
             .map_err(|e| SessionError(format!("cannot find the pyrepl3 executable: {e}")))?;
-        Self::start_program(exe, config, checkpointing)
+        Self::start_program(exe, config, checkpointing, limits)
     }
 
     /// [`Worker::start`] with `program worker` as the worker (`program`: a `pyrepl3` binary;
@@ -107,9 +111,12 @@ impl Worker {
         program: std::path::PathBuf,
         config: SessionConfig,
         checkpointing: bool,
+        limits: transport::Limits,
     ) -> Result<Self, SessionError> {
         let command = WorkerCommand::new(program).arg("worker");
-        let session_config = transport::SessionConfig::new(command).checkpointing(checkpointing);
+        let session_config = transport::SessionConfig::new(command)
+            .checkpointing(checkpointing)
+            .limits(limits);
         let session = BlockingSession::start(session_config)
             .map_err(|e| SessionError(format!("cannot start a worker: {e}")))?;
         let interrupter = session.interrupter();

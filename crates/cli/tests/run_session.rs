@@ -17,7 +17,7 @@ fn pyrepl3() -> PathBuf {
 
 fn start(worker: bool, config: SessionConfig) -> Box<dyn Session> {
     if worker {
-        Box::new(Worker::start_program(pyrepl3(), config, false).unwrap())
+        Box::new(Worker::start_program(pyrepl3(), config, false, Default::default()).unwrap())
     } else {
         session::start(Backend::InProcess, config).unwrap()
     }

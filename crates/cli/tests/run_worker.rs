@@ -327,3 +327,38 @@ fn checkpoint_and_in_process_do_not_go_together() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn memory_and_cpu_limits_are_clear_errors_and_the_run_goes_on() {
+    // Past the memory limit the cell gets MemoryError in the same worker.
+    let source = "# %%\nx = 1\n# %%\nbig = bytearray(2 * 1024**3)\n# %%\nx + 1\n";
+    let (out, records) = run_jsonl(source, &["--memory-limit", "512"], "");
+    let mem = cells(&records, 3);
+    assert_eq!(mem[1]["status"], "error", "{}", stderr(&out));
+    assert_eq!(mem[1]["error"]["type"], "MemoryError");
+    assert_eq!(mem[2]["status"], "ok");
+    assert_eq!(mem[2]["result"], "2", "the same worker keeps its names");
+    assert_eq!(out.status.code(), Some(1));
+
+    // Past the CPU-time limit the worker dies (SIGXCPU); the next cell runs in a fresh one.
+    let source = "# %%\nwhile True:\n    pass\n# %%\n40 + 2\n";
+    let (out, records) = run_jsonl(source, &["--cpu-limit", "1"], "");
+    let cpu = cells(&records, 2);
+    assert_eq!(cpu[0]["status"], "error", "{}", stderr(&out));
+    assert_eq!(cpu[0]["error"]["type"], "WorkerDied");
+    let message = cpu[0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("SIGXCPU") || message.contains("SIGKILL"),
+        "{message}"
+    );
+    assert_eq!(cpu[1]["status"], "ok");
+    assert_eq!(cpu[1]["result"], "42");
+
+    // The limits need a worker.
+    let status = Command::new(env!("CARGO_BIN_EXE_pyrepl3"))
+        .args(["run", "x.py", "--in-process", "--memory-limit", "512"])
+        .output()
+        .unwrap()
+        .status;
+    assert_eq!(status.code(), Some(2));
+}
