@@ -303,7 +303,55 @@ pub(crate) fn render(
     run: &Arc<CellRun>,
     result: PyResult<Option<Py<PyAny>>>,
 ) -> Rendered {
-    render_inner(py, run, result).unwrap_or_else(internal_error)
+    render_inner(py, run, result).unwrap_or_else(|e| {
+        stopped_while_rendering(py, run, &e).unwrap_or_else(|| internal_error(e))
+    })
+}
+
+/// A stop (interrupt or timeout) of this cell that arrived while its outcome was being rendered
+/// (a second `SIGINT`, say, while its exception was described) still means the cell stopped: it
+/// is reported as such, without running more Python, never as a runtime failure.
+fn stopped_while_rendering(py: Python<'_>, run: &Arc<CellRun>, e: &PyErr) -> Option<Rendered> {
+    let reason = run.guard.requested()?;
+    if !is_stop(py, e).ok()? {
+        return None;
+    }
+    let elapsed = run.started.elapsed().as_secs_f64();
+    let (status, type_name, message, note) = match reason {
+        StopReason::Interrupt => (
+            Status::Interrupted,
+            "KeyboardInterrupt".to_string(),
+            String::new(),
+            format!(
+                "pyrepl3: execution {} interrupted after {elapsed:.3}s (mode {})",
+                run.id, run.mode
+            ),
+        ),
+        StopReason::Timeout => {
+            let timeout = run.timeout.unwrap_or_default().as_secs_f64();
+            (
+                Status::Timeout,
+                "pyrepl3.CellTimeout".to_string(),
+                format!("execution {} exceeded its timeout of {timeout:.3}s", run.id),
+                format!(
+                    "pyrepl3: execution {} timed out after {elapsed:.3}s (timeout {timeout:.3}s, mode {})",
+                    run.id, run.mode
+                ),
+            )
+        }
+    };
+    Some(Rendered {
+        status,
+        value: None,
+        repr: None,
+        error: Some(ExecError {
+            type_name,
+            message,
+            traceback: String::new(),
+            notes: vec![note],
+        }),
+        warnings: Vec::new(),
+    })
 }
 
 fn is_stop(py: Python<'_>, e: &PyErr) -> PyResult<bool> {
@@ -419,7 +467,7 @@ pub(crate) fn complete(py: Python<'_>, run: &Arc<CellRun>, rendered: Rendered) {
     let done = match completion(py, run, rendered) {
         Ok(done) => done,
         Err(e) => {
-            let r = internal_error(e);
+            let r = stopped_while_rendering(py, run, &e).unwrap_or_else(|| internal_error(e));
             Done {
                 status: r.status,
                 result: None,
