@@ -414,6 +414,23 @@ fn cpython_message(
     {
         return ("f-string: empty expression not allowed".into(), span);
     }
+    if let Some(found) = message
+        .strip_prefix("Expected `,`, found `")
+        .and_then(|f| f.strip_suffix('`'))
+        && found.ends_with('=')
+        && found.len() >= 2
+        && !matches!(found, "==" | "!=" | "<=" | ">=")
+    {
+        // `a, b += 1`: an augmented assignment to a tuple.
+        let ls = line_start(source, start);
+        let first = source[ls..]
+            .find(|c: char| !matches!(c, ' ' | '\t' | '\x0c'))
+            .map_or(start, |i| ls + i);
+        return (
+            "'tuple' is an illegal expression for augmented assignment".into(),
+            Span::empty(first as u32),
+        );
+    }
     if message.starts_with("Expected `:`, found") {
         return ("expected ':'".into(), Span::empty(span.start));
     }
