@@ -275,3 +275,20 @@ fn deep_trees_do_not_overflow_small_stacks() {
         .expect("spawn");
     handle.join().expect("no stack overflow");
 }
+
+/// Found by the proptest above: a byte-order mark directly before the first statement.
+#[test]
+fn wrapping_a_cell_that_starts_with_a_byte_order_mark() {
+    use pyrepl3_analyzer::SessionState;
+    use pyrepl3_analyzer::transform::{TransformOptions, transform_cell};
+    let out = transform_cell(
+        "\u{feff}f()",
+        &mut SessionState::new(),
+        &TransformOptions { wrap: true },
+    );
+    assert!(out.refused.is_none(), "{:?}", out.refused);
+    let text = out.transformed_source.expect("wrapped");
+    assert!(text.starts_with('\u{feff}'), "{text:?}");
+    assert!(text.contains("async def __pyrepl3_cell__"), "{text:?}");
+    assert!(pyrepl3_analyzer::transform::parses(&text), "{text:?}");
+}

@@ -162,7 +162,9 @@ pub(crate) fn wrap(
             let line = lines.line_of(st);
             let line_start = lines.starts[line];
             let anchor = Span::new(st, st);
-            if source[line_start as usize..st as usize].trim().is_empty() {
+            // Only white space (or the byte-order mark at the very start) before the statement.
+            let before = &source[line_start as usize..st as usize];
+            if kept == 0 || before.trim_start_matches('\u{feff}').trim().is_empty() {
                 // Own line: the header goes before it (lines before belong to kept statements).
                 let bom = if source.starts_with('\u{feff}') { 3 } else { 0 };
                 let at = if kept == 0 { bom } else { line_start.max(bom) };
