@@ -46,6 +46,7 @@
 
 mod cache;
 mod executor;
+mod fd_capture;
 mod guard;
 mod outcome;
 mod port;

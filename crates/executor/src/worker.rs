@@ -51,6 +51,7 @@ use pyrepl3_transport::{
     BlockingConnection, BlockingSender, Config, Envelope, Header, Key, Message,
 };
 
+use crate::fd_capture::{FdCapture, PumpGuard};
 use crate::{ExecOptions, Executor, InputRequest, OutputEvent, Status, Stream};
 
 /// Largest piece of text sent in one `stream` message (a huge write becomes several).
@@ -143,6 +144,9 @@ struct State {
     ids: Mutex<HashMap<u64, (String, String)>>,
     current: Mutex<Option<Current>>,
     input: Arc<Mutex<Option<PendingInput>>>,
+    /// Descriptor 1 read by the worker itself (`None` if the pipe could not be set up: then
+    /// descriptor 1 stays the pipe to the session, unordered with the socket).
+    fd: Option<FdCapture>,
 }
 
 impl State {
@@ -157,7 +161,8 @@ impl State {
         }
     }
 
-    /// Output of the executor, streamed as it is written (called without the GIL).
+    /// Output of the executor, streamed as it is written (called without the GIL). What is
+    /// already in descriptor 1's pipe goes first, so the order of writes is kept.
     fn output(&self, event: OutputEvent) {
         let owner = event
             .execution_id
@@ -166,15 +171,57 @@ impl State {
             Stream::Stdout => StreamName::Stdout,
             Stream::Stderr => StreamName::Stderr,
         };
-        for piece in chunk_text(&event.text, STREAM_CHUNK) {
+        let _order = self.drain_fd();
+        self.send_stream(owner.as_ref(), name, &event.text);
+    }
+
+    /// Sends `text` as `stream` messages of `owner`'s execution (late output without one).
+    fn send_stream(&self, owner: Option<&(String, String)>, name: StreamName, text: &str) {
+        for piece in chunk_text(text, STREAM_CHUNK) {
             let mut env = Envelope::new(Message::Stream(WireStream {
                 name,
                 text: piece.to_owned(),
             }));
-            if let Some((id, parent)) = &owner {
+            if let Some((id, parent)) = owner {
                 env = env.with_execution(id.clone()).with_parent(parent.clone());
             }
             self.send(env);
+        }
+    }
+
+    /// Sends what descriptor 1's pipe holds now, as output of the running cell, and returns the
+    /// ordering lock so the caller's own message follows it. `None` without the pipe.
+    fn drain_fd(&self) -> Option<PumpGuard<'_>> {
+        let fd = self.fd.as_ref()?;
+        let mut guard = fd.lock();
+        if let Some(text) = fd.pump(&mut guard)
+            && !text.is_empty()
+        {
+            self.send_stream(self.current_owner().as_ref(), StreamName::Stdout, &text);
+        }
+        Some(guard)
+    }
+
+    /// The running cell's (execution id, request msg_id), which descriptor 1's bytes belong to.
+    fn current_owner(&self) -> Option<(String, String)> {
+        lock(&self.current)
+            .as_ref()
+            .map(|c| (c.id.clone(), c.parent.clone()))
+    }
+
+    /// Forwards descriptor 1's bytes as they come (its own thread, no GIL needed).
+    fn forward_fd(&self) {
+        let Some(fd) = self.fd.as_ref() else { return };
+        loop {
+            fd.wait_readable();
+            let mut guard = fd.lock();
+            match fd.pump(&mut guard) {
+                Some(text) if !text.is_empty() => {
+                    self.send_stream(self.current_owner().as_ref(), StreamName::Stdout, &text);
+                }
+                Some(_) => {}
+                None => return,
+            }
         }
     }
 
@@ -260,12 +307,21 @@ fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
         BlockingConnection::with_hook(stream, Config::new(key).with_peer("session"), Some(hook))
             .map_err(WorkerError::Io)?;
     let (sender, receiver) = conn.split();
+    // Descriptor 1 becomes a pipe this worker reads, so its bytes travel in order with the rest.
+    let fd = FdCapture::install()
+        .map_err(|e| eprintln!("pyrepl3 worker: descriptor 1 stays unordered: {e}"))
+        .ok();
     let state = Arc::new(State {
         sender,
         ids: Mutex::new(HashMap::new()),
         current: Mutex::new(None),
         input,
+        fd,
     });
+    let fd_state = state.clone();
+    std::thread::Builder::new()
+        .name("pyrepl3-worker-fd1".into())
+        .spawn(move || fd_state.forward_fd())?;
     let sink_state = state.clone();
     let input_state = state.clone();
     let executor = Arc::new(
@@ -334,6 +390,7 @@ fn serve(stream: UnixStream, key: Key) -> Result<(), WorkerError> {
     // as CPython does when it exits (pyo3 never finalises Python). A handler that hangs is
     // killed with the worker after the session's grace.
     crate::run_atexit_handlers();
+    drop(state.drain_fd());
     let _ = state.sender.flush(Duration::from_secs(2));
     Ok(())
 }
@@ -415,7 +472,10 @@ fn prepare_process(py: Python<'_>, state: &Arc<State>) -> PyResult<()> {
                   -> PyResult<Py<PyAny>> {
                 let py = args.py();
                 let state = flush_state.clone();
-                py.detach(move || state.sender.flush(Duration::from_secs(2)));
+                py.detach(move || {
+                    drop(state.drain_fd());
+                    state.sender.flush(Duration::from_secs(2))
+                });
                 original.bind(py).call(args, kwargs).map(Bound::unbind)
             },
         )?;
@@ -608,6 +668,8 @@ fn execute(
         first_line: req.first_line.unwrap_or(1).max(1),
     };
     let outcome = executor.execute(&req.code, &options);
+    // What the cell wrote to descriptor 1 belongs to it and comes before its result and reply.
+    drop(state.drain_fd());
     *lock(&state.current) = None;
     state.cancel_input();
     let reply_env = |m: Message| {

@@ -418,6 +418,64 @@ pub fn chunk_text(text: &str, max_bytes: usize) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Turns bytes read in arbitrary pieces (from a pipe) into text: only whole UTF-8 characters
+/// come out, an incomplete character at the end waits for the next piece, and bytes that are not
+/// UTF-8 become U+FFFD, as `String::from_utf8_lossy` would make them.
+///
+/// ```
+/// use pyrepl3_transport::message::Utf8Decoder;
+/// let mut d = Utf8Decoder::default();
+/// assert_eq!(d.push(b"caf\xc3"), "caf");
+/// assert_eq!(d.push(b"\xa9 \xff!"), "\u{e9} \u{fffd}!");
+/// assert_eq!(d.push(b"\xe2\x82"), "");
+/// assert_eq!(d.finish(), "\u{fffd}");
+/// ```
+#[derive(Debug, Default)]
+pub struct Utf8Decoder {
+    carry: Vec<u8>,
+}
+
+impl Utf8Decoder {
+    /// Adds `bytes` and returns the text they complete.
+    pub fn push(&mut self, bytes: &[u8]) -> String {
+        self.carry.extend_from_slice(bytes);
+        let mut out = String::new();
+        let mut start = 0;
+        while start < self.carry.len() {
+            match std::str::from_utf8(&self.carry[start..]) {
+                Ok(text) => {
+                    out.push_str(text);
+                    start = self.carry.len();
+                }
+                Err(e) => {
+                    let valid = start + e.valid_up_to();
+                    if let Ok(text) = std::str::from_utf8(&self.carry[start..valid]) {
+                        out.push_str(text);
+                    }
+                    start = valid;
+                    match e.error_len() {
+                        Some(n) => {
+                            out.push(char::REPLACEMENT_CHARACTER);
+                            start += n;
+                        }
+                        // An incomplete character at the end: wait for the rest.
+                        None => break,
+                    }
+                }
+            }
+        }
+        self.carry.drain(..start);
+        out
+    }
+
+    /// The input ended: returns what is left, an incomplete character as U+FFFD.
+    pub fn finish(&mut self) -> String {
+        let text = String::from_utf8_lossy(&self.carry).into_owned();
+        self.carry.clear();
+        text
+    }
+}
+
 /// `execute_result`: the value of a cell's trailing expression as a MIME bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecuteResult {

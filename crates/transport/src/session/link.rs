@@ -484,7 +484,7 @@ where
 {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 8192];
-        let mut carry: Vec<u8> = Vec::new();
+        let mut decoder = crate::message::Utf8Decoder::default();
         loop {
             let n = match pipe.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
@@ -493,16 +493,7 @@ where
             if name == StreamName::Stderr {
                 shared.remember_stderr(&buf[..n]);
             }
-            carry.extend_from_slice(&buf[..n]);
-            // Deliver whole UTF-8 characters; keep an incomplete one for the next read.
-            let valid = match std::str::from_utf8(&carry) {
-                Ok(_) => carry.len(),
-                Err(e) if e.error_len().is_none() => e.valid_up_to(),
-                Err(_) => carry.len(),
-            };
-            let rest = carry.split_off(valid);
-            let text = String::from_utf8_lossy(&carry).into_owned();
-            carry = rest;
+            let text = decoder.push(&buf[..n]);
             if !text.is_empty() {
                 let current = lock(&shared.routes)
                     .current
@@ -511,8 +502,8 @@ where
                 shared.output(current, name, text).await;
             }
         }
-        if !carry.is_empty() {
-            let text = String::from_utf8_lossy(&carry).into_owned();
+        let text = decoder.finish();
+        if !text.is_empty() {
             shared.output(None, name, text).await;
         }
     })
