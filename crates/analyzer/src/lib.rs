@@ -24,6 +24,7 @@
 mod bindings;
 mod blocking;
 pub mod diagnostic;
+pub mod encoding;
 mod escape_guard;
 mod ipython;
 pub mod mode;
@@ -238,36 +239,32 @@ pub fn analyze_cell_with(
     analysis
 }
 
-/// Analyze raw bytes as CPython reads a source file: a UTF-8 BOM is skipped and invalid UTF-8
-/// is a syntax error (spans then refer to the text after the BOM).
+/// Analyze raw bytes as CPython's `compile(bytes, ...)` reads them: a UTF-8 BOM is skipped, a
+/// PEP 263 coding declaration on the first two lines is honoured, and bytes CPython cannot
+/// decode are a syntax error. Spans refer to [`encoding::decode_source`]'s text.
 pub fn analyze_bytes(
     bytes: &[u8],
     state: &mut SessionState,
     options: &CellOptions,
 ) -> CellAnalysis {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => analyze_cell_with(text, state, options),
-        Err(e) => {
-            let valid = e.valid_up_to();
-            // Analyze nothing; report where decoding failed, in terms of the valid prefix.
-            let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
-            let line_index = LineIndex::new(prefix);
-            let span = Span::empty(valid as u32);
-            let message = format!(
-                "(unicode error) 'utf-8' codec can't decode byte 0x{:02x} in position {valid}: invalid start byte",
-                bytes[valid]
-            );
+    match encoding::decode_source(bytes) {
+        Ok(text) => analyze_cell_with(&text, state, options),
+        Err(error) => {
+            // Analyze nothing; positions count in what decodes as UTF-8 (the error is at or
+            // before the first byte that does not).
+            let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            let line_index = LineIndex::new(&String::from_utf8_lossy(body));
             state.cells += 1;
-            syntax_error_analysis(
-                CellError {
-                    kind: "SyntaxError".into(),
-                    message,
-                    span,
-                },
-                Diagnostic::new(SyntaxErrorRule::meta(), "the cell is not valid UTF-8", span),
-                line_index,
+            let reason = Diagnostic::new(
+                SyntaxErrorRule::meta(),
+                format!("the source cannot be decoded: {}", error.message),
+                error.span,
             )
+            .with_help(
+                "CPython decodes source bytes as UTF-8 unless a coding declaration on the first \
+                 two lines names another encoding",
+            );
+            syntax_error_analysis(error, reason, line_index)
         }
     }
 }

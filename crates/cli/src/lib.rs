@@ -11,7 +11,6 @@ pub mod analyze;
 pub mod args;
 pub mod cells;
 pub mod complete;
-pub mod encoding;
 pub mod explain;
 #[allow(unsafe_code)]
 pub mod fdio;

@@ -481,16 +481,35 @@ pub fn analyze_file_with(
     let mut cells = Vec::new();
     match kind {
         Kind::Python => {
-            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            let bytes = &*crate::encoding::to_utf8(bytes);
-            for (index, cell) in split_percent(bytes).into_iter().enumerate() {
+            let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            let decoded = pyrepl3_analyzer::encoding::decode_source(bytes);
+            let text: &[u8] = match &decoded {
+                Ok(text) => text.as_bytes(),
+                // Not UTF-8 and no declaration: the cells that are UTF-8 are still analyzed,
+                // the others report where decoding failed.
+                Err(_) if pyrepl3_analyzer::encoding::declared(body).is_none() => body,
+                // CPython refuses the whole file (unknown or undecodable declared encoding).
+                Err(_) => {
+                    let options = CellOptions::default();
+                    cells.push(CellReport {
+                        index: 0,
+                        line: 1,
+                        notebook_position: None,
+                        source: String::from_utf8_lossy(body).into_owned(),
+                        analysis: pyrepl3_analyzer::analyze_bytes(bytes, &mut state, &options),
+                        transform: CellTransform::default(),
+                    });
+                    return Ok(FileReport { path, kind, cells });
+                }
+            };
+            for (index, cell) in split_percent(text).into_iter().enumerate() {
                 let options = CellOptions {
                     first_line: cell.line,
                     ipython: false,
                     ..CellOptions::default()
                 };
                 let (source, analysis, transform) =
-                    analyze_cell(&bytes[cell.range], &mut state, &options, report);
+                    analyze_cell(&text[cell.range], &mut state, &options, report);
                 cells.push(CellReport {
                     index,
                     line: cell.line,

@@ -73,14 +73,7 @@ pub fn load(path: &Path) -> Result<Vec<SourceCell>, String> {
 
 /// Split the bytes of a file into cells, decoding it as CPython would (BOM, coding declaration).
 pub fn split_source(bytes: &[u8]) -> Result<Vec<SourceCell>, String> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let bytes = crate::encoding::to_utf8(bytes);
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        format!(
-            "not valid UTF-8 (byte offset {}) and no coding declaration says otherwise",
-            e.valid_up_to()
-        )
-    })?;
+    let text = pyrepl3_analyzer::encoding::decode_source(bytes).map_err(|e| e.message)?;
     Ok(split_percent(text.as_bytes())
         .into_iter()
         .map(|c| SourceCell {
@@ -399,8 +392,13 @@ mod tests {
     #[test]
     fn split_source_rejects_invalid_utf8_in_one_line() {
         let err = split_source(b"x = '\xff'\n").unwrap_err();
-        assert!(err.contains("not valid UTF-8"), "{err}");
+        assert!(
+            err.contains("'utf-8' codec can't decode byte 0xff"),
+            "{err}"
+        );
         assert!(!err.contains('\n'));
+        let err = split_source(b"# coding: uft-8\nx = 1\n").unwrap_err();
+        assert_eq!(err, "unknown encoding: uft-8");
     }
 
     #[test]

@@ -310,7 +310,11 @@ fn usage_and_io_errors_exit_2_with_one_line() {
     std::fs::write(&bad, b"x = '\xff\xfe'\n").unwrap();
     let out = pyrepl3().arg("run").arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("UTF-8"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("'utf-8' codec can't decode byte 0xff"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(stderr(&out).trim().lines().count(), 1);
 }
 
