@@ -762,6 +762,21 @@ fn build() -> FxHashMap<&'static str, Entry> {
         for m in CURSOR_BLOCKING {
             add(leak3(cur, ".", m), bt(Database, cur));
         }
+        // The fetches return rows (a tuple or a list), not the cursor: iterating them is free.
+        for m in ["fetchone", "fetchmany", "fetchall"] {
+            add(leak3(cur, ".", m), b(Database));
+        }
+    }
+    // These cursors' `execute` returns `None` or a row count, not the cursor.
+    for cur in [
+        "psycopg2.extensions.cursor",
+        "pymysql.cursors.Cursor",
+        "MySQLdb.cursors.Cursor",
+        "mysql.connector.cursor.MySQLCursor",
+    ] {
+        for m in ["execute", "executemany"] {
+            add(leak3(cur, ".", m), b(Database));
+        }
     }
     add(
         "psycopg2.pool.SimpleConnectionPool",
