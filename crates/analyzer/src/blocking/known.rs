@@ -636,6 +636,13 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("dbm.open", b(FileIo));
     add("PIL.Image.open", bt(FileIo, "PIL.Image.Image"));
     add("PIL.Image.Image.save", b(FileIo));
+    // `Image.open` reads the header only; `load()` reads the pixels from the file.
+    add("PIL.Image.Image.load", b(FileIo));
+    add("PIL.Image.new", t("PIL.Image.Image"));
+    add("PIL.Image.fromarray", t("PIL.Image.Image"));
+    for m in ["convert", "resize", "crop", "rotate", "copy", "transpose"] {
+        add(leak2("PIL.Image.Image.", m), t("PIL.Image.Image"));
+    }
     add("tempfile.TemporaryFile", bt(FileIo, RANDOM));
     add("tempfile.NamedTemporaryFile", bt(FileIo, RANDOM));
     add(
