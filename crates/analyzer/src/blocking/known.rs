@@ -632,6 +632,21 @@ fn build() -> FxHashMap<&'static str, Entry> {
     ] {
         add(leak2("tarfile.TarFile.", m), b(FileIo));
     }
+    // Logging handlers that open their file when made (unless `delay=True`).
+    for h in [
+        "logging.FileHandler",
+        "logging.handlers.RotatingFileHandler",
+        "logging.handlers.TimedRotatingFileHandler",
+        "logging.handlers.WatchedFileHandler",
+    ] {
+        add(h, b(FileIo));
+    }
+    // `basicConfig` opens a file only when given `filename=`.
+    add(
+        "logging.basicConfig",
+        e(Block(FileIo), None, Guard::NeedsArg("filename")),
+    );
+    add("logging.config.fileConfig", b(FileIo));
     add("shelve.open", b(FileIo));
     add("dbm.open", b(FileIo));
     add("PIL.Image.open", bt(FileIo, "PIL.Image.Image"));
