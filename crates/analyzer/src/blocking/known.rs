@@ -647,6 +647,9 @@ fn build() -> FxHashMap<&'static str, Entry> {
         e(Block(FileIo), None, Guard::NeedsArg("filename")),
     );
     add("logging.config.fileConfig", b(FileIo));
+    // `.env` files: read (and, by default, searched for up the directory tree).
+    add("dotenv.load_dotenv", b(FileIo));
+    add("dotenv.dotenv_values", b(FileIo));
     add("shelve.open", b(FileIo));
     add("dbm.open", b(FileIo));
     add("PIL.Image.open", bt(FileIo, "PIL.Image.Image"));
@@ -674,6 +677,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         add(leak2("os.", f), b(Filesystem));
     }
     add("os.scandir", bt(Filesystem, "os.ScandirIter"));
+    add("os.chdir", b(Filesystem));
     for f in OS_PATH_FS {
         add(leak2("os.path.", f), b(Filesystem));
     }
@@ -1559,9 +1563,11 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("__import__", e(ImportModule, None, Guard::Always));
     add("getattr", e(GetAttr, None, Guard::Always));
     // Decorators whose meaning the engine uses.
-    for f in ["property", "staticmethod", "classmethod"] {
+    for f in ["property", "classmethod"] {
         add(f, pure);
     }
+    // `fetch = staticmethod(requests.get)` in a class body: calling it calls the argument.
+    add("staticmethod", e(Partial, None, Guard::Always));
     add(
         "importlib.import_module",
         e(ImportModule, None, Guard::Always),
