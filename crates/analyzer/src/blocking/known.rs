@@ -87,7 +87,8 @@ pub(crate) enum Guard {
     /// `open`: the return type depends on the mode.
     OpenMode,
     /// Blocks when the argument at `pos` (or keyword `kw`) is an open file
-    /// (`json.dump(obj, f)`, `print(x, file=f)`); `pos` 255 means keyword only.
+    /// (`json.dump(obj, f)`, `print(x, file=f)`); `pos` 255 means keyword only. On a `Pure`
+    /// entry: the call returns its type only over an open file (`csv.writer(f)`).
     FileArg(u8, &'static str),
 }
 
@@ -648,6 +649,22 @@ fn build() -> FxHashMap<&'static str, Entry> {
     );
     add("logging.config.fileConfig", b(FileIo));
     // `.env` files: read (and, by default, searched for up the directory tree).
+    // csv readers and writers over an open file: iterating and writing do the file's I/O.
+    for ty in [
+        "csv.writer",
+        "csv.DictWriter",
+        "csv.reader",
+        "csv.DictReader",
+    ] {
+        add(ty, e(Pure, Some(ty), Guard::FileArg(0, "f")));
+    }
+    for m in ["writerow", "writerows"] {
+        add(leak2("csv.writer.", m), b(FileIo));
+        add(leak2("csv.DictWriter.", m), b(FileIo));
+    }
+    add("csv.DictWriter.writeheader", b(FileIo));
+    add("csv.reader.__iter__", b(FileIo));
+    add("csv.DictReader.__iter__", b(FileIo));
     add("dotenv.load_dotenv", b(FileIo));
     add("dotenv.dotenv_values", b(FileIo));
     add("shelve.open", b(FileIo));

@@ -1786,6 +1786,19 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 ret(entry.ret)
             }
+            // `csv.writer(f)`: typed (its writes block) only over an open file.
+            Kind::Pure if matches!(entry.guard, Guard::FileArg(..)) => {
+                let over_file = match (entry.guard, syntax) {
+                    (Guard::FileArg(pos, kw), Some(a)) => arg(a, usize::from(pos), kw)
+                        .is_some_and(|e| matches!(self.peek(e), Value::Instance(ty, _) if known::is_file_type(ty))),
+                    _ => false,
+                };
+                if over_file {
+                    ret(entry.ret)
+                } else {
+                    Value::Plain
+                }
+            }
             Kind::Pure => ret(entry.ret),
             Kind::Async => Value::Async,
             Kind::LoopBound => {
