@@ -143,6 +143,11 @@ pub(crate) enum Value {
     /// `super()` in a method: the instance's class, the class that defines the method, and
     /// the instance.
     Super(Arc<ClassInfo>, Name, Box<Value>),
+    /// A list, set or dict display or comprehension whose items (a dict's keys) are all
+    /// instances of one known type (`[ex.submit(f, x) for x in xs]`): iterating it gives an
+    /// item, and so does a subscript when the flag is set (lists; not dicts, whose
+    /// subscripts give values).
+    Items(Box<Value>, bool),
 }
 
 /// Attributes of a user object, by name.

@@ -453,6 +453,14 @@ impl<'c, 's> Walker<'c, 's> {
                         let via = self.assign_via(n.id.as_str(), rhs);
                         Value::Qual(q, if via.is_none() { old } else { via })
                     }
+                    // `threads = [Thread(...) for ...]`: the items say where they came from.
+                    Value::Items(item, index) if rhs.is_some() && self.local() => match *item {
+                        Value::Instance(ty, _) => {
+                            let via = self.assign_via(n.id.as_str(), rhs);
+                            Value::Items(Box::new(Value::Instance(ty, via)), index)
+                        }
+                        other => Value::Items(Box::new(other), index),
+                    },
                     other => other,
                 };
                 self.bind(&n.id, v);
@@ -1070,12 +1078,16 @@ impl<'c, 's> Walker<'c, 's> {
             Value::Instance(ty, via) if known::item_type(ty).is_some() => {
                 Value::Instance(ty, via.clone())
             }
+            Value::Items(item, _) => Value::Items(item.clone(), true),
             _ => Value::Plain,
         }
     }
 
     /// The item of `for x in <v>`, reporting blocking iteration (files, cursors).
     fn iterate(&mut self, v: &Value, range: TextRange) -> Value {
+        if let Some(item) = same_items(v) {
+            return item;
+        }
         if let Value::Instance(ty, via) = v {
             let mut q = QBuf::new();
             q.push(ty);
@@ -1196,9 +1208,13 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Expr::Dict(d) => {
                 let mut known: Option<Attrs> = None;
+                let mut keys = ItemType::default();
                 for item in &d.items {
                     if let Some(k) = &item.key {
-                        self.eval(k);
+                        let kv = self.eval(k);
+                        keys.add(kv, false);
+                    } else {
+                        keys.add(Value::Unknown, true);
                     }
                     let v = self.eval(&item.value);
                     if let Some(Expr::StringLiteral(k)) = &item.key
@@ -1211,20 +1227,24 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 match known {
                     Some(entries) => Value::Dict(Arc::new(entries)),
-                    None => Value::Plain,
+                    None => keys.value(false),
                 }
             }
             Expr::Set(s) => {
-                s.elts.iter().for_each(|e| {
-                    self.eval(e);
-                });
-                Value::Plain
+                let mut items = ItemType::default();
+                for e in &s.elts {
+                    let v = self.eval(e);
+                    items.add(v, matches!(e, Expr::Starred(_)));
+                }
+                items.value(false)
             }
             Expr::List(l) => {
-                l.elts.iter().for_each(|e| {
-                    self.eval(e);
-                });
-                Value::Plain
+                let mut items = ItemType::default();
+                for e in &l.elts {
+                    let v = self.eval(e);
+                    items.add(v, matches!(e, Expr::Starred(_)));
+                }
+                items.value(true)
             }
             Expr::Tuple(t) => {
                 let mut items: Option<Vec<Value>> = None;
@@ -1246,12 +1266,14 @@ impl<'c, 's> Walker<'c, 's> {
                     _ => Value::Plain,
                 }
             }
-            Expr::ListComp(c) => self.comprehension(&c.generators, &[&c.elt]),
-            Expr::SetComp(c) => self.comprehension(&c.generators, &[&c.elt]),
-            Expr::Generator(c) => self.comprehension(&c.generators, &[&c.elt]),
+            Expr::ListComp(c) => self.comprehension(&c.generators, &[&c.elt]).value(true),
+            Expr::SetComp(c) => self.comprehension(&c.generators, &[&c.elt]).value(false),
+            Expr::Generator(c) => self.comprehension(&c.generators, &[&c.elt]).value(false),
             Expr::DictComp(c) => match &c.key {
-                Some(k) => self.comprehension(&c.generators, &[k, &c.value]),
-                None => self.comprehension(&c.generators, &[&c.value]),
+                Some(k) => self
+                    .comprehension(&c.generators, &[k, &c.value])
+                    .value(false),
+                None => self.comprehension(&c.generators, &[&c.value]).value(false),
             },
             Expr::Await(a) => {
                 let v = self.eval(&a.value);
@@ -1341,6 +1363,11 @@ impl<'c, 's> Walker<'c, 's> {
                         Some(t) => Value::Instance(t, via),
                         None => Value::Unknown,
                     },
+                    // `futs[0]` gives a future, `futs[1:]` a list of them.
+                    Value::Items(item, true) => match &*s.slice {
+                        Expr::Slice(_) => Value::Items(item, true),
+                        _ => *item,
+                    },
                     Value::Async => Value::Async,
                     Value::Plain => Value::Plain,
                     _ => Value::Unknown,
@@ -1373,7 +1400,8 @@ impl<'c, 's> Walker<'c, 's> {
         })
     }
 
-    fn comprehension(&mut self, generators: &[ast::Comprehension], elts: &[&Expr]) -> Value {
+    /// Run a comprehension; returns the type of the items its first element expression makes.
+    fn comprehension(&mut self, generators: &[ast::Comprehension], elts: &[&Expr]) -> ItemType {
         let parent = self.frames.len().checked_sub(1);
         let mut pushed = false;
         for (i, g) in generators.iter().enumerate() {
@@ -1389,13 +1417,17 @@ impl<'c, 's> Walker<'c, 's> {
                 self.eval(cond);
             }
         }
-        for e in elts {
-            self.eval(e);
+        let mut items = ItemType::default();
+        for (i, e) in elts.iter().enumerate() {
+            let v = self.eval(e);
+            if i == 0 {
+                items.add(v, false);
+            }
         }
         if pushed {
             self.frames.pop();
         }
-        Value::Plain
+        items
     }
 
     /// Evaluate the receiver of an attribute chain.
@@ -1504,7 +1536,8 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Value::Class(cls) => cls.lookup(attr).cloned().unwrap_or(Value::Unknown),
             Value::Async => Value::Async,
-            Value::Plain => Value::Plain,
+            // Methods of a list, set or dict (`append`, `items`), as for any plain container.
+            Value::Plain | Value::Items(..) => Value::Plain,
             _ => Value::Unknown,
         }
     }
@@ -2040,7 +2073,8 @@ impl<'c, 's> Walker<'c, 's> {
             | Value::Gather(_)
             | Value::Dict(_)
             | Value::Tuple(_)
-            | Value::Super(..) => Value::Unknown,
+            | Value::Super(..)
+            | Value::Items(..) => Value::Unknown,
         }
     }
 
@@ -2334,6 +2368,52 @@ fn bind_params(
     }
     if let Some(p) = &params.kwarg {
         frame.locals.insert(p.name.id.clone(), Value::Plain);
+    }
+}
+
+/// The common type of the items of a display or comprehension: known only while every item
+/// is an instance of one type.
+#[derive(Default)]
+struct ItemType {
+    item: Option<Value>,
+    mixed: bool,
+}
+
+impl ItemType {
+    /// Add an item (`unknown` for a starred or `**` item, whose items are not seen).
+    fn add(&mut self, v: Value, unknown: bool) {
+        match (&self.item, v) {
+            _ if unknown || self.mixed => self.mixed = true,
+            (None, v @ Value::Instance(..)) => self.item = Some(v),
+            (Some(Value::Instance(a, _)), Value::Instance(b, _)) if *a == b => {}
+            _ => self.mixed = true,
+        }
+    }
+
+    /// `Items` of the common type, else a plain container.
+    fn value(self, index: bool) -> Value {
+        match self.item {
+            Some(item) if !self.mixed => Value::Items(Box::new(item), index),
+            _ => Value::Plain,
+        }
+    }
+}
+
+/// The item of iterating `v` when all its items have one known type (typed lists, tuples of
+/// instances of one type).
+fn same_items(v: &Value) -> Option<Value> {
+    match v {
+        Value::Items(item, _) => Some((**item).clone()),
+        Value::Tuple(items) => {
+            let first @ Value::Instance(ty, _) = items.first()? else {
+                return None;
+            };
+            items
+                .iter()
+                .all(|i| matches!(i, Value::Instance(t, _) if t == ty))
+                .then(|| first.clone())
+        }
+        _ => None,
     }
 }
 
