@@ -148,6 +148,8 @@ pub(crate) enum Value {
     /// item, and so does a subscript when the flag is set (lists; not dicts, whose
     /// subscripts give values).
     Items(Box<Value>, bool),
+    /// `map(f, xs)` bound to a name: iterating it calls `f`.
+    Mapped(Box<Value>),
 }
 
 /// Attributes of a user object, by name.

@@ -1088,6 +1088,9 @@ impl<'c, 's> Walker<'c, 's> {
         if let Some(item) = same_items(v) {
             return item;
         }
+        if let Value::Mapped(f) = v {
+            return self.call_value((**f).clone(), Args::default(), None, Span::from(range));
+        }
         if let Value::Instance(ty, via) = v {
             let mut q = QBuf::new();
             q.push(ty);
@@ -1868,6 +1871,13 @@ impl<'c, 's> Walker<'c, 's> {
                 Some(f) => Value::Partial(Box::new(f)),
                 None => Value::Unknown,
             },
+            // `m = map(f, xs)`: nothing runs until `m` is iterated.
+            Kind::CallsArg0 if q == "map" && self.lazy_site == Some(span.start) => {
+                match args.pos.into_iter().next() {
+                    Some(Value::Unknown | Value::Plain | Value::Async) | None => Value::Unknown,
+                    Some(f) => Value::Mapped(Box::new(f)),
+                }
+            }
             Kind::CallsArg0 => {
                 if self.lazy_site != Some(span.start)
                     && let Some(f) = args.pos.into_iter().next()
@@ -2074,7 +2084,8 @@ impl<'c, 's> Walker<'c, 's> {
             | Value::Dict(_)
             | Value::Tuple(_)
             | Value::Super(..)
-            | Value::Items(..) => Value::Unknown,
+            | Value::Items(..)
+            | Value::Mapped(_) => Value::Unknown,
         }
     }
 
