@@ -1212,6 +1212,7 @@ impl<'c, 's> Walker<'c, 's> {
             Expr::Dict(d) => {
                 let mut known: Option<Attrs> = None;
                 let mut keys = ItemType::default();
+                let mut complete = true;
                 for item in &d.items {
                     if let Some(k) = &item.key {
                         let kv = self.eval(k);
@@ -1226,10 +1227,12 @@ impl<'c, 's> Walker<'c, 's> {
                         known
                             .get_or_insert_with(Attrs::default)
                             .insert(Name::new(k.value.to_str()), v);
+                    } else {
+                        complete = false;
                     }
                 }
                 match known {
-                    Some(entries) => Value::Dict(Arc::new(entries)),
+                    Some(entries) => Value::Dict(Arc::new(entries), complete),
                     None => keys.value(false),
                 }
             }
@@ -1355,11 +1358,13 @@ impl<'c, 's> Walker<'c, 's> {
                             .unwrap_or(Value::Unknown),
                         _ => Value::Unknown,
                     },
-                    Value::Dict(entries) => match &*s.slice {
+                    Value::Dict(entries, complete) => match &*s.slice {
                         Expr::StringLiteral(k) => entries
                             .get(k.value.to_str())
                             .cloned()
                             .unwrap_or(Value::Unknown),
+                        // `TOOLS[name]`: whichever value the key picks.
+                        _ if complete => Value::AnyOf(entries.values().cloned().collect()),
                         _ => Value::Unknown,
                     },
                     Value::Instance(ty, via) => match known::attr_type(ty, None) {
@@ -2081,12 +2086,54 @@ impl<'c, 's> Walker<'c, 's> {
             Value::Unknown
             | Value::Coro(..)
             | Value::Gather(_)
-            | Value::Dict(_)
+            | Value::Dict(..)
             | Value::Tuple(_)
             | Value::Super(..)
             | Value::Items(..)
             | Value::Mapped(_) => Value::Unknown,
+            Value::AnyOf(choices) => self.call_any_of(&choices, args, syntax, span),
         }
+    }
+
+    /// Call one of several values chosen at run time: it blocks only when every choice does,
+    /// and then each choice's blocking calls are reported.
+    fn call_any_of(
+        &mut self,
+        choices: &[Value],
+        args: Args<'_>,
+        syntax: Option<&Arguments>,
+        span: Span,
+    ) -> Value {
+        let calls = std::mem::take(&mut self.report.calls);
+        let reasons = std::mem::take(&mut self.report.reasons);
+        let (mut found, mut why) = (Vec::new(), Vec::new());
+        let mut all = true;
+        for c in choices {
+            let a = Args {
+                pos: args.pos.clone(),
+                kw: args.kw.clone(),
+            };
+            self.call_value(c.clone(), a, syntax, span);
+            all &= !self.report.calls.is_empty();
+            found.append(&mut self.report.calls);
+            why.append(&mut self.report.reasons);
+        }
+        self.report.calls = calls;
+        self.report.reasons = reasons;
+        if all {
+            for (c, r) in found.into_iter().zip(why) {
+                if !self
+                    .report
+                    .calls
+                    .iter()
+                    .any(|x| x.span == c.span && x.name == c.name)
+                {
+                    self.report.calls.push(c);
+                    self.report.reasons.push(r);
+                }
+            }
+        }
+        Value::Unknown
     }
 
     /// What awaiting (or running to completion) a value does.
