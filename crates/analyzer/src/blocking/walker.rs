@@ -523,6 +523,19 @@ impl<'c, 's> Walker<'c, 's> {
             Expr::Subscript(s) => {
                 self.eval(&s.value);
                 self.eval(&s.slice);
+                // `TOOLS["x"] = f`: the table may now hold a value that is not followed.
+                if let Expr::Name(n) = &*s.value
+                    && let Some((Value::Dict(entries, true), frame)) = self.lookup(&n.id)
+                {
+                    let v = Value::Dict(entries, false);
+                    let slot = match frame {
+                        Some(i) => self.frames[i].locals.get_mut(&n.id),
+                        None => self.t.globals.get_mut(&n.id),
+                    };
+                    if let Some(slot) = slot {
+                        *slot = v;
+                    }
+                }
             }
             _ => {}
         })
