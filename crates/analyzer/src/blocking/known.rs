@@ -1577,6 +1577,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
     for f in ["list", "tuple", "set", "frozenset", "reversed", "iter"] {
         add(f, e(Passthrough, None, Guard::Always));
     }
+    add("enumerate", e(Passthrough, None, Guard::Always));
     add("__import__", e(ImportModule, None, Guard::Always));
     add("getattr", e(GetAttr, None, Guard::Always));
     // Decorators whose meaning the engine uses.

@@ -1911,6 +1911,17 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 items
             }
+            // `enumerate(xs)`: pairs of an index and an item of `xs`.
+            Kind::Passthrough if q == "enumerate" => match args.pos.first() {
+                Some(Value::Items(item, _)) => {
+                    let pair = Value::Tuple(Arc::from([Value::Plain, (**item).clone()]));
+                    Value::Items(Box::new(pair), false)
+                }
+                v => {
+                    self.consume(v, span);
+                    Value::Plain
+                }
+            },
             Kind::Passthrough => self.consume(args.pos.first(), span),
             Kind::GetAttr => {
                 let name = syntax.and_then(|a| a.args.get(1)).and_then(|e| match e {
