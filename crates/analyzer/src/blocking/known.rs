@@ -87,7 +87,8 @@ pub(crate) enum Guard {
     /// `open`: the return type depends on the mode.
     OpenMode,
     /// Blocks when the argument at `pos` (or keyword `kw`) is an open file
-    /// (`json.dump(obj, f)`, `print(x, file=f)`); `pos` 255 means keyword only.
+    /// (`json.dump(obj, f)`, `print(x, file=f)`); `pos` 255 means keyword only. On a `Pure`
+    /// entry: the call returns its type only over an open file (`csv.writer(f)`).
     FileArg(u8, &'static str),
 }
 
@@ -632,10 +633,51 @@ fn build() -> FxHashMap<&'static str, Entry> {
     ] {
         add(leak2("tarfile.TarFile.", m), b(FileIo));
     }
+    // Logging handlers that open their file when made (unless `delay=True`).
+    for h in [
+        "logging.FileHandler",
+        "logging.handlers.RotatingFileHandler",
+        "logging.handlers.TimedRotatingFileHandler",
+        "logging.handlers.WatchedFileHandler",
+    ] {
+        add(h, b(FileIo));
+    }
+    // `basicConfig` opens a file only when given `filename=`.
+    add(
+        "logging.basicConfig",
+        e(Block(FileIo), None, Guard::NeedsArg("filename")),
+    );
+    add("logging.config.fileConfig", b(FileIo));
+    // `.env` files: read (and, by default, searched for up the directory tree).
+    // csv readers and writers over an open file: iterating and writing do the file's I/O.
+    for ty in [
+        "csv.writer",
+        "csv.DictWriter",
+        "csv.reader",
+        "csv.DictReader",
+    ] {
+        add(ty, e(Pure, Some(ty), Guard::FileArg(0, "f")));
+    }
+    for m in ["writerow", "writerows"] {
+        add(leak2("csv.writer.", m), b(FileIo));
+        add(leak2("csv.DictWriter.", m), b(FileIo));
+    }
+    add("csv.DictWriter.writeheader", b(FileIo));
+    add("csv.reader.__iter__", b(FileIo));
+    add("csv.DictReader.__iter__", b(FileIo));
+    add("dotenv.load_dotenv", b(FileIo));
+    add("dotenv.dotenv_values", b(FileIo));
     add("shelve.open", b(FileIo));
     add("dbm.open", b(FileIo));
     add("PIL.Image.open", bt(FileIo, "PIL.Image.Image"));
     add("PIL.Image.Image.save", b(FileIo));
+    // `Image.open` reads the header only; `load()` reads the pixels from the file.
+    add("PIL.Image.Image.load", b(FileIo));
+    add("PIL.Image.new", t("PIL.Image.Image"));
+    add("PIL.Image.fromarray", t("PIL.Image.Image"));
+    for m in ["convert", "resize", "crop", "rotate", "copy", "transpose"] {
+        add(leak2("PIL.Image.Image.", m), t("PIL.Image.Image"));
+    }
     add("tempfile.TemporaryFile", bt(FileIo, RANDOM));
     add("tempfile.NamedTemporaryFile", bt(FileIo, RANDOM));
     add(
@@ -652,6 +694,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         add(leak2("os.", f), b(Filesystem));
     }
     add("os.scandir", bt(Filesystem, "os.ScandirIter"));
+    add("os.chdir", b(Filesystem));
     for f in OS_PATH_FS {
         add(leak2("os.path.", f), b(Filesystem));
     }
@@ -761,6 +804,21 @@ fn build() -> FxHashMap<&'static str, Entry> {
         add(leak2(conn, ".cursor"), t(cur));
         for m in CURSOR_BLOCKING {
             add(leak3(cur, ".", m), bt(Database, cur));
+        }
+        // The fetches return rows (a tuple or a list), not the cursor: iterating them is free.
+        for m in ["fetchone", "fetchmany", "fetchall"] {
+            add(leak3(cur, ".", m), b(Database));
+        }
+    }
+    // These cursors' `execute` returns `None` or a row count, not the cursor.
+    for cur in [
+        "psycopg2.extensions.cursor",
+        "pymysql.cursors.Cursor",
+        "MySQLdb.cursors.Cursor",
+        "mysql.connector.cursor.MySQLCursor",
+    ] {
+        for m in ["execute", "executemany"] {
+            add(leak3(cur, ".", m), b(Database));
         }
     }
     add(
@@ -1519,12 +1577,15 @@ fn build() -> FxHashMap<&'static str, Entry> {
     for f in ["list", "tuple", "set", "frozenset", "reversed", "iter"] {
         add(f, e(Passthrough, None, Guard::Always));
     }
+    add("enumerate", e(Passthrough, None, Guard::Always));
     add("__import__", e(ImportModule, None, Guard::Always));
     add("getattr", e(GetAttr, None, Guard::Always));
     // Decorators whose meaning the engine uses.
-    for f in ["property", "staticmethod", "classmethod"] {
+    for f in ["property", "classmethod"] {
         add(f, pure);
     }
+    // `fetch = staticmethod(requests.get)` in a class body: calling it calls the argument.
+    add("staticmethod", e(Partial, None, Guard::Always));
     add(
         "importlib.import_module",
         e(ImportModule, None, Guard::Always),

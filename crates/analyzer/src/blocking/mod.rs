@@ -136,13 +136,23 @@ pub(crate) enum Value {
     /// An awaitable that runs several coroutines (`asyncio.gather(...)`).
     Gather(Arc<[Value]>),
     /// A dict display with string keys, some of whose values pyrepl3 can follow
-    /// (`handlers = {"x": fetch}`).
-    Dict(Arc<Attrs>),
+    /// (`handlers = {"x": fetch}`), and whether those are all of its values.
+    Dict(Arc<Attrs>, bool),
     /// A tuple display with at least one value pyrepl3 can follow (`return conn, cur`).
     Tuple(Arc<[Value]>),
     /// `super()` in a method: the instance's class, the class that defines the method, and
     /// the instance.
     Super(Arc<ClassInfo>, Name, Box<Value>),
+    /// A list, set or dict display or comprehension whose items (a dict's keys) are all
+    /// instances of one known type (`[ex.submit(f, x) for x in xs]`): iterating it gives an
+    /// item, and so does a subscript when the flag is set (lists; not dicts, whose
+    /// subscripts give values).
+    Items(Box<Value>, bool),
+    /// `map(f, xs)` bound to a name: iterating it calls `f`.
+    Mapped(Box<Value>),
+    /// One of several values, chosen at run time (`TOOLS[name]` of a dict all of whose values
+    /// pyrepl3 can follow): calling it blocks when calling every one of them does.
+    AnyOf(Arc<[Value]>),
 }
 
 /// Attributes of a user object, by name.

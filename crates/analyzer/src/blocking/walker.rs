@@ -453,6 +453,14 @@ impl<'c, 's> Walker<'c, 's> {
                         let via = self.assign_via(n.id.as_str(), rhs);
                         Value::Qual(q, if via.is_none() { old } else { via })
                     }
+                    // `threads = [Thread(...) for ...]`: the items say where they came from.
+                    Value::Items(item, index) if rhs.is_some() && self.local() => match *item {
+                        Value::Instance(ty, _) => {
+                            let via = self.assign_via(n.id.as_str(), rhs);
+                            Value::Items(Box::new(Value::Instance(ty, via)), index)
+                        }
+                        other => Value::Items(Box::new(other), index),
+                    },
                     other => other,
                 };
                 self.bind(&n.id, v);
@@ -515,6 +523,19 @@ impl<'c, 's> Walker<'c, 's> {
             Expr::Subscript(s) => {
                 self.eval(&s.value);
                 self.eval(&s.slice);
+                // `TOOLS["x"] = f`: the table may now hold a value that is not followed.
+                if let Expr::Name(n) = &*s.value
+                    && let Some((Value::Dict(entries, true), frame)) = self.lookup(&n.id)
+                {
+                    let v = Value::Dict(entries, false);
+                    let slot = match frame {
+                        Some(i) => self.frames[i].locals.get_mut(&n.id),
+                        None => self.t.globals.get_mut(&n.id),
+                    };
+                    if let Some(slot) = slot {
+                        *slot = v;
+                    }
+                }
             }
             _ => {}
         })
@@ -1070,12 +1091,19 @@ impl<'c, 's> Walker<'c, 's> {
             Value::Instance(ty, via) if known::item_type(ty).is_some() => {
                 Value::Instance(ty, via.clone())
             }
+            Value::Items(item, _) => Value::Items(item.clone(), true),
             _ => Value::Plain,
         }
     }
 
     /// The item of `for x in <v>`, reporting blocking iteration (files, cursors).
     fn iterate(&mut self, v: &Value, range: TextRange) -> Value {
+        if let Some(item) = same_items(v) {
+            return item;
+        }
+        if let Value::Mapped(f) = v {
+            return self.call_value((**f).clone(), Args::default(), None, Span::from(range));
+        }
         if let Value::Instance(ty, via) = v {
             let mut q = QBuf::new();
             q.push(ty);
@@ -1196,9 +1224,14 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Expr::Dict(d) => {
                 let mut known: Option<Attrs> = None;
+                let mut keys = ItemType::default();
+                let mut complete = true;
                 for item in &d.items {
                     if let Some(k) = &item.key {
-                        self.eval(k);
+                        let kv = self.eval(k);
+                        keys.add(kv, false);
+                    } else {
+                        keys.add(Value::Unknown, true);
                     }
                     let v = self.eval(&item.value);
                     if let Some(Expr::StringLiteral(k)) = &item.key
@@ -1207,24 +1240,30 @@ impl<'c, 's> Walker<'c, 's> {
                         known
                             .get_or_insert_with(Attrs::default)
                             .insert(Name::new(k.value.to_str()), v);
+                    } else {
+                        complete = false;
                     }
                 }
                 match known {
-                    Some(entries) => Value::Dict(Arc::new(entries)),
-                    None => Value::Plain,
+                    Some(entries) => Value::Dict(Arc::new(entries), complete),
+                    None => keys.value(false),
                 }
             }
             Expr::Set(s) => {
-                s.elts.iter().for_each(|e| {
-                    self.eval(e);
-                });
-                Value::Plain
+                let mut items = ItemType::default();
+                for e in &s.elts {
+                    let v = self.eval(e);
+                    items.add(v, matches!(e, Expr::Starred(_)));
+                }
+                items.value(false)
             }
             Expr::List(l) => {
-                l.elts.iter().for_each(|e| {
-                    self.eval(e);
-                });
-                Value::Plain
+                let mut items = ItemType::default();
+                for e in &l.elts {
+                    let v = self.eval(e);
+                    items.add(v, matches!(e, Expr::Starred(_)));
+                }
+                items.value(true)
             }
             Expr::Tuple(t) => {
                 let mut items: Option<Vec<Value>> = None;
@@ -1246,12 +1285,14 @@ impl<'c, 's> Walker<'c, 's> {
                     _ => Value::Plain,
                 }
             }
-            Expr::ListComp(c) => self.comprehension(&c.generators, &[&c.elt]),
-            Expr::SetComp(c) => self.comprehension(&c.generators, &[&c.elt]),
-            Expr::Generator(c) => self.comprehension(&c.generators, &[&c.elt]),
+            Expr::ListComp(c) => self.comprehension(&c.generators, &[&c.elt]).value(true),
+            Expr::SetComp(c) => self.comprehension(&c.generators, &[&c.elt]).value(false),
+            Expr::Generator(c) => self.comprehension(&c.generators, &[&c.elt]).value(false),
             Expr::DictComp(c) => match &c.key {
-                Some(k) => self.comprehension(&c.generators, &[k, &c.value]),
-                None => self.comprehension(&c.generators, &[&c.value]),
+                Some(k) => self
+                    .comprehension(&c.generators, &[k, &c.value])
+                    .value(false),
+                None => self.comprehension(&c.generators, &[&c.value]).value(false),
             },
             Expr::Await(a) => {
                 let v = self.eval(&a.value);
@@ -1330,16 +1371,23 @@ impl<'c, 's> Walker<'c, 's> {
                             .unwrap_or(Value::Unknown),
                         _ => Value::Unknown,
                     },
-                    Value::Dict(entries) => match &*s.slice {
+                    Value::Dict(entries, complete) => match &*s.slice {
                         Expr::StringLiteral(k) => entries
                             .get(k.value.to_str())
                             .cloned()
                             .unwrap_or(Value::Unknown),
+                        // `TOOLS[name]`: whichever value the key picks.
+                        _ if complete => Value::AnyOf(entries.values().cloned().collect()),
                         _ => Value::Unknown,
                     },
                     Value::Instance(ty, via) => match known::attr_type(ty, None) {
                         Some(t) => Value::Instance(t, via),
                         None => Value::Unknown,
+                    },
+                    // `futs[0]` gives a future, `futs[1:]` a list of them.
+                    Value::Items(item, true) => match &*s.slice {
+                        Expr::Slice(_) => Value::Items(item, true),
+                        _ => *item,
                     },
                     Value::Async => Value::Async,
                     Value::Plain => Value::Plain,
@@ -1373,7 +1421,8 @@ impl<'c, 's> Walker<'c, 's> {
         })
     }
 
-    fn comprehension(&mut self, generators: &[ast::Comprehension], elts: &[&Expr]) -> Value {
+    /// Run a comprehension; returns the type of the items its first element expression makes.
+    fn comprehension(&mut self, generators: &[ast::Comprehension], elts: &[&Expr]) -> ItemType {
         let parent = self.frames.len().checked_sub(1);
         let mut pushed = false;
         for (i, g) in generators.iter().enumerate() {
@@ -1389,13 +1438,17 @@ impl<'c, 's> Walker<'c, 's> {
                 self.eval(cond);
             }
         }
-        for e in elts {
-            self.eval(e);
+        let mut items = ItemType::default();
+        for (i, e) in elts.iter().enumerate() {
+            let v = self.eval(e);
+            if i == 0 {
+                items.add(v, false);
+            }
         }
         if pushed {
             self.frames.pop();
         }
-        Value::Plain
+        items
     }
 
     /// Evaluate the receiver of an attribute chain.
@@ -1504,7 +1557,8 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Value::Class(cls) => cls.lookup(attr).cloned().unwrap_or(Value::Unknown),
             Value::Async => Value::Async,
-            Value::Plain => Value::Plain,
+            // Methods of a list, set or dict (`append`, `items`), as for any plain container.
+            Value::Plain | Value::Items(..) => Value::Plain,
             _ => Value::Unknown,
         }
     }
@@ -1786,6 +1840,19 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 ret(entry.ret)
             }
+            // `csv.writer(f)`: typed (its writes block) only over an open file.
+            Kind::Pure if matches!(entry.guard, Guard::FileArg(..)) => {
+                let over_file = match (entry.guard, syntax) {
+                    (Guard::FileArg(pos, kw), Some(a)) => arg(a, usize::from(pos), kw)
+                        .is_some_and(|e| matches!(self.peek(e), Value::Instance(ty, _) if known::is_file_type(ty))),
+                    _ => false,
+                };
+                if over_file {
+                    ret(entry.ret)
+                } else {
+                    Value::Plain
+                }
+            }
             Kind::Pure => ret(entry.ret),
             Kind::Async => Value::Async,
             Kind::LoopBound => {
@@ -1822,6 +1889,13 @@ impl<'c, 's> Walker<'c, 's> {
                 Some(f) => Value::Partial(Box::new(f)),
                 None => Value::Unknown,
             },
+            // `m = map(f, xs)`: nothing runs until `m` is iterated.
+            Kind::CallsArg0 if q == "map" && self.lazy_site == Some(span.start) => {
+                match args.pos.into_iter().next() {
+                    Some(Value::Unknown | Value::Plain | Value::Async) | None => Value::Unknown,
+                    Some(f) => Value::Mapped(Box::new(f)),
+                }
+            }
             Kind::CallsArg0 => {
                 if self.lazy_site != Some(span.start)
                     && let Some(f) = args.pos.into_iter().next()
@@ -1837,6 +1911,17 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 items
             }
+            // `enumerate(xs)`: pairs of an index and an item of `xs`.
+            Kind::Passthrough if q == "enumerate" => match args.pos.first() {
+                Some(Value::Items(item, _)) => {
+                    let pair = Value::Tuple(Arc::from([Value::Plain, (**item).clone()]));
+                    Value::Items(Box::new(pair), false)
+                }
+                v => {
+                    self.consume(v, span);
+                    Value::Plain
+                }
+            },
             Kind::Passthrough => self.consume(args.pos.first(), span),
             Kind::GetAttr => {
                 let name = syntax.and_then(|a| a.args.get(1)).and_then(|e| match e {
@@ -2025,10 +2110,54 @@ impl<'c, 's> Walker<'c, 's> {
             Value::Unknown
             | Value::Coro(..)
             | Value::Gather(_)
-            | Value::Dict(_)
+            | Value::Dict(..)
             | Value::Tuple(_)
-            | Value::Super(..) => Value::Unknown,
+            | Value::Super(..)
+            | Value::Items(..)
+            | Value::Mapped(_) => Value::Unknown,
+            Value::AnyOf(choices) => self.call_any_of(&choices, args, syntax, span),
         }
+    }
+
+    /// Call one of several values chosen at run time: it blocks only when every choice does,
+    /// and then each choice's blocking calls are reported.
+    fn call_any_of(
+        &mut self,
+        choices: &[Value],
+        args: Args<'_>,
+        syntax: Option<&Arguments>,
+        span: Span,
+    ) -> Value {
+        let calls = std::mem::take(&mut self.report.calls);
+        let reasons = std::mem::take(&mut self.report.reasons);
+        let (mut found, mut why) = (Vec::new(), Vec::new());
+        let mut all = true;
+        for c in choices {
+            let a = Args {
+                pos: args.pos.clone(),
+                kw: args.kw.clone(),
+            };
+            self.call_value(c.clone(), a, syntax, span);
+            all &= !self.report.calls.is_empty();
+            found.append(&mut self.report.calls);
+            why.append(&mut self.report.reasons);
+        }
+        self.report.calls = calls;
+        self.report.reasons = reasons;
+        if all {
+            for (c, r) in found.into_iter().zip(why) {
+                if !self
+                    .report
+                    .calls
+                    .iter()
+                    .any(|x| x.span == c.span && x.name == c.name)
+                {
+                    self.report.calls.push(c);
+                    self.report.reasons.push(r);
+                }
+            }
+        }
+        Value::Unknown
     }
 
     /// What awaiting (or running to completion) a value does.
@@ -2321,6 +2450,52 @@ fn bind_params(
     }
     if let Some(p) = &params.kwarg {
         frame.locals.insert(p.name.id.clone(), Value::Plain);
+    }
+}
+
+/// The common type of the items of a display or comprehension: known only while every item
+/// is an instance of one type.
+#[derive(Default)]
+struct ItemType {
+    item: Option<Value>,
+    mixed: bool,
+}
+
+impl ItemType {
+    /// Add an item (`unknown` for a starred or `**` item, whose items are not seen).
+    fn add(&mut self, v: Value, unknown: bool) {
+        match (&self.item, v) {
+            _ if unknown || self.mixed => self.mixed = true,
+            (None, v @ Value::Instance(..)) => self.item = Some(v),
+            (Some(Value::Instance(a, _)), Value::Instance(b, _)) if *a == b => {}
+            _ => self.mixed = true,
+        }
+    }
+
+    /// `Items` of the common type, else a plain container.
+    fn value(self, index: bool) -> Value {
+        match self.item {
+            Some(item) if !self.mixed => Value::Items(Box::new(item), index),
+            _ => Value::Plain,
+        }
+    }
+}
+
+/// The item of iterating `v` when all its items have one known type (typed lists, tuples of
+/// instances of one type).
+fn same_items(v: &Value) -> Option<Value> {
+    match v {
+        Value::Items(item, _) => Some((**item).clone()),
+        Value::Tuple(items) => {
+            let first @ Value::Instance(ty, _) = items.first()? else {
+                return None;
+            };
+            items
+                .iter()
+                .all(|i| matches!(i, Value::Instance(t, _) if t == ty))
+                .then(|| first.clone())
+        }
+        _ => None,
     }
 }
 
