@@ -26,8 +26,8 @@ pub(crate) use known::Family;
 
 /// How a binding came about, for the `via` of blocking calls: `import time (line 1)`.
 ///
-/// Imports are kept as parts and only rendered when a blocking call is reported, so that
-/// binding an import allocates nothing for the common modules.
+/// Imports and assignments are kept as parts and only rendered when a blocking call is
+/// reported, so that binding them allocates nothing in the common case.
 #[derive(Debug, Clone, Default)]
 pub(crate) enum Via {
     /// Not known (a builtin, or a value made on the spot).
@@ -48,6 +48,10 @@ pub(crate) enum Via {
         name: Name,
         asname: Option<Name>,
     },
+    /// `{target} = {text} (line {line})`, where `text` is the short form of the assigned value.
+    Assign { line: u32, target: Name, text: Name },
+    /// `with {text} as {target} (line {line})`.
+    With { line: u32, target: Name, text: Name },
 }
 
 impl Via {
@@ -78,6 +82,8 @@ impl Via {
             Via::From {
                 line, module, name, ..
             } => format!("from {} import {name} (line {line})", module.as_str()),
+            Via::Assign { line, target, text } => format!("{target} = {text} (line {line})"),
+            Via::With { line, target, text } => format!("with {text} as {target} (line {line})"),
         })
     }
 }

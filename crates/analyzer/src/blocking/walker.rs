@@ -64,7 +64,9 @@ impl QBuf {
         if self.overflow {
             return None;
         }
-        std::str::from_utf8(&self.buf[..self.len]).ok()
+        // SAFETY: `push` only ever appends whole `&str`s and ASCII dots, so the first `len`
+        // bytes are always valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(&self.buf[..self.len]) })
     }
 }
 
@@ -203,6 +205,10 @@ pub(crate) struct Walker<'c, 's> {
     call_root: Option<Name>,
     report: BlockingReport,
     notes: Vec<Diagnostic>,
+    /// Where the stack was at the last full stack check (see [`stack::Mark`]).
+    stack_mark: stack::Mark,
+    /// Emptied local maps of finished frames, for the next frames (no allocation per call).
+    spare: Vec<Attrs>,
 }
 
 impl<'c, 's> Walker<'c, 's> {
@@ -230,6 +236,8 @@ impl<'c, 's> Walker<'c, 's> {
             call_root: None,
             report: BlockingReport::default(),
             notes: Vec::new(),
+            stack_mark: stack::Mark::default(),
+            spare: Vec::new(),
         }
     }
 
@@ -251,6 +259,30 @@ impl<'c, 's> Walker<'c, 's> {
         report.reasons.append(&mut self.notes);
         report.loop_bound.sort_by_key(|(s, _)| s.start);
         report
+    }
+
+    /// Run `f` one level deeper in a recursive walk, with enough stack for it (the full check
+    /// only runs once the stack has moved far from where it last ran, see [`stack::Mark`]).
+    #[inline(always)]
+    fn guarded<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        stack::Mark::guard(self, |w| &mut w.stack_mark, f)
+    }
+
+    /// A frame for a function or comprehension, reusing the map of a finished one.
+    fn new_frame(&mut self, kind: FrameKind, parent: Option<usize>) -> Frame {
+        let mut frame = Frame::new(kind, parent);
+        if let Some(locals) = self.spare.pop() {
+            frame.locals = locals;
+        }
+        frame
+    }
+
+    /// Keep the map of a finished frame for [`Self::new_frame`].
+    fn recycle(&mut self, mut locals: Attrs) {
+        if locals.capacity() > 0 && locals.capacity() <= 64 && self.spare.len() < 16 {
+            locals.clear();
+            self.spare.push(locals);
+        }
     }
 
     // ----- positions and source text -------------------------------------------------------
@@ -275,19 +307,33 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// A short rendering of an expression for `via` strings: `sqlite3.connect(...)`.
     fn short(&self, e: &Expr) -> Option<String> {
-        let mut s = match e {
-            Expr::Call(c) => format!("{}(...)", self.text(c.func.range())?),
-            _ => self.text(e.range())?.to_string(),
+        Some(self.short_parts(e)?.concat())
+    }
+
+    /// [`Self::short`] as a name (kept inline, without allocating, when it is short).
+    fn short_name(&self, e: &Expr) -> Option<Name> {
+        Some(Name::concat(&self.short_parts(e)?))
+    }
+
+    /// The pieces of [`Self::short`]: the source text of `e` (of the callee, for a call) and
+    /// `(...)` for a call, cut to 57 bytes and followed by `...` when longer than 60.
+    fn short_parts(&self, e: &Expr) -> Option<[&'c str; 3]> {
+        let (text, suffix) = match e {
+            Expr::Call(c) => (self.text(c.func.range())?, "(...)"),
+            _ => (self.text(e.range())?, ""),
         };
-        if s.len() > 60 {
-            let mut cut = 57;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            s.truncate(cut);
-            s.push_str("...");
+        if text.len() + suffix.len() <= 60 {
+            return Some([text, suffix, ""]);
         }
-        Some(s)
+        let mut cut = 57;
+        if cut >= text.len() {
+            // The cut falls in the (ASCII) suffix.
+            return Some([text, &suffix[..cut - text.len()], "..."]);
+        }
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        Some([&text[..cut], "", "..."])
     }
 
     // ----- reporting -----------------------------------------------------------------------
@@ -437,20 +483,24 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// Bind an assignment target. `rhs` is the assigned expression (for `via` strings).
     fn bind_target(&mut self, target: &Expr, v: Value, rhs: Option<&Expr>) {
-        stack::guard(|| match target {
+        self.guarded(|this| this.bind_target_inner(target, v, rhs))
+    }
+
+    fn bind_target_inner(&mut self, target: &Expr, v: Value, rhs: Option<&Expr>) {
+        match target {
             Expr::Name(n) => {
                 let v = match v {
                     Value::Instance(ty, _) | Value::Qual(QStr::Static(ty), _)
                         if rhs.is_some() && self.local() =>
                     {
-                        let via = self.assign_via(n.id.as_str(), rhs);
+                        let via = self.assign_via(&n.id, rhs);
                         match v {
                             Value::Instance(..) => Value::Instance(ty, via),
                             _ => Value::Qual(QStr::Static(ty), via),
                         }
                     }
                     Value::Qual(q, old) if rhs.is_some() && self.local() => {
-                        let via = self.assign_via(n.id.as_str(), rhs);
+                        let via = self.assign_via(&n.id, rhs);
                         Value::Qual(q, if via.is_none() { old } else { via })
                     }
                     other => other,
@@ -517,17 +567,21 @@ impl<'c, 's> Walker<'c, 's> {
                 self.eval(&s.slice);
             }
             _ => {}
-        })
+        }
     }
 
-    fn assign_via(&self, target: &str, rhs: Option<&Expr>) -> Via {
+    fn assign_via(&self, target: &Name, rhs: Option<&Expr>) -> Via {
         let Some(rhs) = rhs else {
             return Via::None;
         };
-        let Some(text) = self.short(rhs) else {
+        let Some(text) = self.short_name(rhs) else {
             return Via::None;
         };
-        Via::Text(format!("{target} = {text} (line {})", self.line(rhs.range())).into())
+        Via::Assign {
+            line: self.line(rhs.range()),
+            target: target.clone(),
+            text,
+        }
     }
 
     /// The value of an expression that was already evaluated (no calls are reported again):
@@ -555,7 +609,7 @@ impl<'c, 's> Walker<'c, 's> {
             }
             self.work -= 1;
         }
-        stack::guard(|| self.stmt_inner(s))
+        self.guarded(|this| this.stmt_inner(s))
     }
 
     fn stmt_inner(&mut self, s: &Stmt) {
@@ -662,13 +716,13 @@ impl<'c, 's> Walker<'c, 's> {
                     if let Some(target) = &item.optional_vars {
                         let entered = match (entered, &**target) {
                             (Value::Instance(ty, _), Expr::Name(n)) if self.local() => {
-                                let via = self.short(&item.context_expr).map_or(Via::None, |c| {
-                                    Via::Text(Arc::from(format!(
-                                        "with {c} as {} (line {})",
-                                        n.id,
-                                        self.line(item.range())
-                                    )))
-                                });
+                                let via =
+                                    self.short_name(&item.context_expr)
+                                        .map_or(Via::None, |text| Via::With {
+                                            line: self.line(item.range()),
+                                            target: n.id.clone(),
+                                            text,
+                                        });
                                 Value::Instance(ty, via)
                             }
                             (v, _) => v,
@@ -789,7 +843,11 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn pattern(&mut self, p: &Pattern) {
-        stack::guard(|| match p {
+        self.guarded(|this| this.pattern_inner(p))
+    }
+
+    fn pattern_inner(&mut self, p: &Pattern) {
+        match p {
             Pattern::MatchValue(v) => {
                 self.eval(&v.value);
             }
@@ -822,7 +880,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Pattern::MatchOr(o) => o.patterns.iter().for_each(|p| self.pattern(p)),
-        })
+        }
     }
 
     fn function_def(&mut self, def: &ast::StmtFunctionDef) {
@@ -1128,7 +1186,19 @@ impl<'c, 's> Walker<'c, 's> {
             }
             self.work -= 1;
         }
-        stack::guard(|| self.eval_inner(e))
+        match e {
+            // Leaves: no calls, no bindings, no recursion.
+            Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_)
+            | Expr::TString(_) => Value::Plain,
+            Expr::Name(n) => self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v),
+            _ => self.guarded(|this| this.eval_inner(e)),
+        }
     }
 
     fn eval_inner(&mut self, e: &Expr) -> Value {
@@ -1361,16 +1431,16 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn interpolation(&mut self, el: &InterpolatedStringElement) {
-        stack::guard(|| {
-            if let InterpolatedStringElement::Interpolation(i) = el {
-                self.eval(&i.expression);
-                if let Some(spec) = &i.format_spec {
+        if let InterpolatedStringElement::Interpolation(i) = el {
+            self.eval(&i.expression);
+            if let Some(spec) = &i.format_spec {
+                self.guarded(|this| {
                     for el in spec.elements.iter() {
-                        self.interpolation(el);
+                        this.interpolation(el);
                     }
-                }
+                });
             }
-        })
+        }
     }
 
     fn comprehension(&mut self, generators: &[ast::Comprehension], elts: &[&Expr]) -> Value {
@@ -1379,8 +1449,8 @@ impl<'c, 's> Walker<'c, 's> {
         for (i, g) in generators.iter().enumerate() {
             let it = self.eval(&g.iter);
             if i == 0 {
-                self.frames
-                    .push(Frame::new(FrameKind::Comprehension, parent));
+                let frame = self.new_frame(FrameKind::Comprehension, parent);
+                self.frames.push(frame);
                 pushed = true;
             }
             let item = self.iterate(&it, g.iter.range());
@@ -1392,15 +1462,19 @@ impl<'c, 's> Walker<'c, 's> {
         for e in elts {
             self.eval(e);
         }
-        if pushed {
-            self.frames.pop();
+        if pushed && let Some(frame) = self.frames.pop() {
+            self.recycle(frame.locals);
         }
         Value::Plain
     }
 
     /// Evaluate the receiver of an attribute chain.
     fn recv<'e>(&mut self, e: &'e Expr) -> Recv<'e> {
-        stack::guard(|| match e {
+        self.guarded(|this| this.recv_inner(e))
+    }
+
+    fn recv_inner<'e>(&mut self, e: &'e Expr) -> Recv<'e> {
+        match e {
             Expr::Name(n) => match self.lookup(&n.id) {
                 Some((Value::Qual(q, via), _)) => Recv::Path(q, via, Segs::new()),
                 Some((v, _)) => Recv::Val(v),
@@ -1417,7 +1491,7 @@ impl<'c, 's> Walker<'c, 's> {
                 Value::Qual(q, via) => Recv::Path(q, via, Segs::new()),
                 v => Recv::Val(v),
             },
-        })
+        }
     }
 
     /// `super()` inside a method run for an instance of a user class.
@@ -1523,22 +1597,24 @@ impl<'c, 's> Walker<'c, 's> {
             return v;
         }
         let callee = self.callee(&call.func);
+        let entry = match &callee {
+            Callee::Known { qname, .. } => qname.as_str().and_then(known::lookup),
+            _ => None,
+        };
         let wants_args = match &callee {
-            Callee::Known { qname, .. } => {
-                qname.as_str().and_then(known::lookup).is_some_and(|e| {
-                    matches!(
-                        e.kind,
-                        Kind::Partial
-                            | Kind::CallsArg0
-                            | Kind::CallsKey
-                            | Kind::RunsCoroutine
-                            | Kind::RunsCallable
-                            | Kind::Gathers
-                            | Kind::Passthrough
-                            | Kind::GetAttr
-                    )
-                })
-            }
+            Callee::Known { .. } => entry.is_some_and(|e| {
+                matches!(
+                    e.kind,
+                    Kind::Partial
+                        | Kind::CallsArg0
+                        | Kind::CallsKey
+                        | Kind::RunsCoroutine
+                        | Kind::RunsCallable
+                        | Kind::Gathers
+                        | Kind::Passthrough
+                        | Kind::GetAttr
+                )
+            }),
             Callee::Value(v) => !matches!(v, Value::Unknown | Value::Plain | Value::Async),
             _ => false,
         };
@@ -1549,7 +1625,7 @@ impl<'c, 's> Walker<'c, 's> {
             None
         };
         let saved = std::mem::replace(&mut self.call_root, root);
-        let result = self.dispatch(call, callee, args, span);
+        let result = self.dispatch(call, callee, entry, args, span);
         self.call_root = saved;
         result
     }
@@ -1558,6 +1634,7 @@ impl<'c, 's> Walker<'c, 's> {
         &mut self,
         call: &'e ExprCall,
         callee: Callee<'e>,
+        entry: Option<Entry>,
         args: Args<'e>,
         span: Span,
     ) -> Value {
@@ -1566,11 +1643,11 @@ impl<'c, 's> Walker<'c, 's> {
                 let Some(q) = qname.as_str() else {
                     return Value::Unknown;
                 };
-                if let (Some((root, _)), Some((_, method))) =
-                    (q.split_once('.'), q.rsplit_once('.'))
+                if entry.is_none()
+                    && let (Some((root, _)), Some((_, method))) =
+                        (q.split_once('.'), q.rsplit_once('.'))
                     && known::suspicious_method(method)
                     && known::static_name(root).is_none()
-                    && known::lookup(q).is_none()
                 {
                     // `mylib.db.execute(...)`: a module pyrepl3 knows nothing about.
                     self.note(span, || {
@@ -1579,7 +1656,7 @@ impl<'c, 's> Walker<'c, 's> {
                         )
                     });
                 }
-                self.call_known(q, &via, recv, args, Some(&call.arguments), span)
+                self.call_known_entry(q, entry, &via, recv, args, Some(&call.arguments), span)
             }
             Callee::Value(v @ Value::Method(..)) => {
                 // `obj.method()` may set attributes on `obj`: keep them on the binding.
@@ -1738,6 +1815,21 @@ impl<'c, 's> Walker<'c, 's> {
         syntax: Option<&Arguments>,
         span: Span,
     ) -> Value {
+        self.call_known_entry(q, known::lookup(q), via, recv, args, syntax, span)
+    }
+
+    /// [`Self::call_known`] with the entry of `q` already looked up.
+    #[allow(clippy::too_many_arguments)]
+    fn call_known_entry(
+        &mut self,
+        q: &str,
+        entry: Option<Entry>,
+        via: &Via,
+        recv: Option<&Expr>,
+        args: Args<'_>,
+        syntax: Option<&Arguments>,
+        span: Span,
+    ) -> Value {
         if !self.t.patched.is_empty() {
             if let Some(v) = self.t.patched.get(q).cloned() {
                 return match v {
@@ -1754,7 +1846,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
         }
-        let Some(entry) = known::lookup(q) else {
+        let Some(entry) = entry else {
             return Value::Unknown;
         };
         let ret = |ty: Option<&'static str>| match ty {
@@ -1939,7 +2031,7 @@ impl<'c, 's> Walker<'c, 's> {
         syntax: Option<&Arguments>,
         span: Span,
     ) -> Value {
-        stack::guard(|| self.call_value_inner(v, args, syntax, span))
+        self.guarded(|this| this.call_value_inner(v, args, syntax, span))
     }
 
     fn call_value_inner(
@@ -2033,7 +2125,7 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// What awaiting (or running to completion) a value does.
     fn awaited(&mut self, v: Value, span: Span) -> Value {
-        stack::guard(|| self.awaited_inner(v, span))
+        self.guarded(|this| this.awaited_inner(v, span))
     }
 
     fn awaited_inner(&mut self, v: Value, span: Span) -> Value {
@@ -2101,7 +2193,7 @@ impl<'c, 's> Walker<'c, 's> {
             self.foreign += 1;
         }
         self.chain.push(f.clone());
-        let mut frame = Frame::new(FrameKind::Function, None);
+        let mut frame = self.new_frame(FrameKind::Function, None);
         frame.closure = f.closure.clone();
         let base = self.frames.len();
 
@@ -2134,6 +2226,7 @@ impl<'c, 's> Walker<'c, 's> {
                 if !attrs.is_empty() {
                     self.last_self_attrs = Some(attrs.clone());
                 }
+                self.recycle(frame.locals);
                 (ret, attrs)
             }
             Some(BodyRef::Lambda(l)) => {
@@ -2142,7 +2235,10 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 self.frames.push(frame);
                 let v = self.eval(&l.body);
-                self.frames.truncate(base);
+                self.frames.truncate(base + 1);
+                if let Some(frame) = self.frames.pop() {
+                    self.recycle(frame.locals);
+                }
                 (v, Attrs::default())
             }
             None => (Value::Unknown, Attrs::default()),
@@ -2160,41 +2256,64 @@ impl<'c, 's> Walker<'c, 's> {
 /// functions), by address.
 fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFunctionDef>) {
     for s in body {
-        stack::guard(|| match s {
+        match s {
             Stmt::FunctionDef(d) => {
                 out.insert(std::ptr::from_ref(d) as usize, d);
             }
-            Stmt::ClassDef(c) => collect_defs(&c.body, out),
-            Stmt::If(i) => {
-                collect_defs(&i.body, out);
-                for c in &i.elif_else_clauses {
-                    collect_defs(&c.body, out);
-                }
-            }
-            Stmt::For(f) => {
-                collect_defs(&f.body, out);
-                collect_defs(&f.orelse, out);
-            }
-            Stmt::While(w) => {
-                collect_defs(&w.body, out);
-                collect_defs(&w.orelse, out);
-            }
-            Stmt::With(w) => collect_defs(&w.body, out),
-            Stmt::Try(t) => {
-                collect_defs(&t.body, out);
-                for ast::ExceptHandler::ExceptHandler(h) in &t.handlers {
-                    collect_defs(&h.body, out);
-                }
-                collect_defs(&t.orelse, out);
-                collect_defs(&t.finalbody, out);
-            }
-            Stmt::Match(m) => {
-                for c in &m.cases {
-                    collect_defs(&c.body, out);
-                }
-            }
+            s if is_compound(s) => stack::guard(|| collect_nested_defs(s, out)),
             _ => {}
-        });
+        }
+    }
+}
+
+/// `true` for statements with bodies (the ones a walk over statements recurses into).
+fn is_compound(s: &Stmt) -> bool {
+    matches!(
+        s,
+        Stmt::FunctionDef(_)
+            | Stmt::ClassDef(_)
+            | Stmt::If(_)
+            | Stmt::For(_)
+            | Stmt::While(_)
+            | Stmt::With(_)
+            | Stmt::Try(_)
+            | Stmt::Match(_)
+    )
+}
+
+/// [`collect_defs`] in the bodies of a compound statement.
+fn collect_nested_defs<'c>(s: &'c Stmt, out: &mut FxHashMap<usize, &'c ast::StmtFunctionDef>) {
+    match s {
+        Stmt::ClassDef(c) => collect_defs(&c.body, out),
+        Stmt::If(i) => {
+            collect_defs(&i.body, out);
+            for c in &i.elif_else_clauses {
+                collect_defs(&c.body, out);
+            }
+        }
+        Stmt::For(f) => {
+            collect_defs(&f.body, out);
+            collect_defs(&f.orelse, out);
+        }
+        Stmt::While(w) => {
+            collect_defs(&w.body, out);
+            collect_defs(&w.orelse, out);
+        }
+        Stmt::With(w) => collect_defs(&w.body, out),
+        Stmt::Try(t) => {
+            collect_defs(&t.body, out);
+            for ast::ExceptHandler::ExceptHandler(h) in &t.handlers {
+                collect_defs(&h.body, out);
+            }
+            collect_defs(&t.orelse, out);
+            collect_defs(&t.finalbody, out);
+        }
+        Stmt::Match(m) => {
+            for c in &m.cases {
+                collect_defs(&c.body, out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -2206,66 +2325,73 @@ fn binding_site(body: &[Stmt], name: &str, before: u32) -> Option<(Span, &'stati
         if s.range().start().to_u32() >= before {
             break;
         }
-        let here = stack::guard(|| {
-            match s {
-            Stmt::Import(i) => i
-                .names
-                .iter()
-                .rev()
-                .find(|a| {
-                    let bound = a.asname.as_ref().map_or_else(
-                        || a.name.as_str().split('.').next().unwrap_or(""),
-                        |n| n.as_str(),
-                    );
-                    bound == name
-                })
-                .map(|a| (Span::from(a.range()), "imported here")),
-            Stmt::ImportFrom(i) => i
-                .names
-                .iter()
-                .rev()
-                .find(|a| a.asname.as_ref().unwrap_or(&a.name).as_str() == name)
-                .map(|a| (Span::from(a.range()), "imported here")),
-            Stmt::Assign(a) => a
-                .targets
-                .iter()
-                .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == name))
-                .then(|| (Span::from(s.range()), "bound here")),
-            Stmt::AnnAssign(a) => matches!(&*a.target, Expr::Name(n) if n.id.as_str() == name)
-                .then(|| (Span::from(s.range()), "bound here")),
-            Stmt::FunctionDef(d) => {
-                (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
-            }
-            Stmt::ClassDef(d) => {
-                (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
-            }
-            Stmt::With(w) => w
-                .items
-                .iter()
-                .find(|i| {
-                    matches!(i.optional_vars.as_deref(), Some(Expr::Name(n)) if n.id.as_str() == name)
-                })
-                .map(|i| (Span::from(i.range()), "bound here"))
-                .or_else(|| binding_site(&w.body, name, before)),
-            Stmt::If(i) => binding_site(&i.body, name, before).or_else(|| {
-                i.elif_else_clauses
-                    .iter()
-                    .rev()
-                    .find_map(|c| binding_site(&c.body, name, before))
-            }),
-            Stmt::Try(t) => binding_site(&t.body, name, before)
-                .or_else(|| binding_site(&t.orelse, name, before))
-                .or_else(|| binding_site(&t.finalbody, name, before)),
-            Stmt::For(f) => binding_site(&f.body, name, before),
-            Stmt::While(w) => binding_site(&w.body, name, before),
-            _ => None,
-        }
-        });
+        let here = if is_compound(s) {
+            stack::guard(|| binding_site_in(s, name, before))
+        } else {
+            binding_site_in(s, name, before)
+        };
         if here.is_some() {
             found = here;
         }
     }
     found
+}
+
+/// [`binding_site`] for one statement.
+fn binding_site_in(s: &Stmt, name: &str, before: u32) -> Option<(Span, &'static str)> {
+    match s {
+        Stmt::Import(i) => i
+            .names
+            .iter()
+            .rev()
+            .find(|a| {
+                let bound = a.asname.as_ref().map_or_else(
+                    || a.name.as_str().split('.').next().unwrap_or(""),
+                    |n| n.as_str(),
+                );
+                bound == name
+            })
+            .map(|a| (Span::from(a.range()), "imported here")),
+        Stmt::ImportFrom(i) => i
+            .names
+            .iter()
+            .rev()
+            .find(|a| a.asname.as_ref().unwrap_or(&a.name).as_str() == name)
+            .map(|a| (Span::from(a.range()), "imported here")),
+        Stmt::Assign(a) => a
+            .targets
+            .iter()
+            .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == name))
+            .then(|| (Span::from(s.range()), "bound here")),
+        Stmt::AnnAssign(a) => matches!(&*a.target, Expr::Name(n) if n.id.as_str() == name)
+            .then(|| (Span::from(s.range()), "bound here")),
+        Stmt::FunctionDef(d) => {
+            (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
+        }
+        Stmt::ClassDef(d) => {
+            (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
+        }
+        Stmt::With(w) => w
+            .items
+            .iter()
+            .find(|i| {
+                matches!(i.optional_vars.as_deref(), Some(Expr::Name(n)) if n.id.as_str() == name)
+            })
+            .map(|i| (Span::from(i.range()), "bound here"))
+            .or_else(|| binding_site(&w.body, name, before)),
+        Stmt::If(i) => binding_site(&i.body, name, before).or_else(|| {
+            i.elif_else_clauses
+                .iter()
+                .rev()
+                .find_map(|c| binding_site(&c.body, name, before))
+        }),
+        Stmt::Try(t) => binding_site(&t.body, name, before)
+            .or_else(|| binding_site(&t.orelse, name, before))
+            .or_else(|| binding_site(&t.finalbody, name, before)),
+        Stmt::For(f) => binding_site(&f.body, name, before),
+        Stmt::While(w) => binding_site(&w.body, name, before),
+        _ => None,
+    }
 }
 
 /// The name an attribute chain starts from (`time` in `time.sleep`).
