@@ -158,11 +158,46 @@ pub(crate) type Attrs = FxHashMap<Name, Value>;
 #[derive(Debug)]
 pub(crate) enum FuncBody {
     /// A copy of the syntax (functions defined inside called functions, lambdas).
-    Def(Arc<StmtFunctionDef>),
-    Lambda(Arc<ExprLambda>),
+    Def(Arc<DeepTree<StmtFunctionDef>>),
+    Lambda(Arc<DeepTree<ExprLambda>>),
     /// The source text of a module-level definition, parsed again on its first call from a
     /// later cell (within its own cell the cell's tree is used directly).
     Source(SourceBody),
+}
+
+/// A copy of a piece of syntax that is dropped with enough stack for its depth (the derived
+/// drop recurses once per level: a lambda a few thousand levels deep overflowed a 256 KiB
+/// thread stack when the walker dropped its copy).
+#[derive(Debug)]
+pub(crate) struct DeepTree<T> {
+    /// Always `Some` until dropped.
+    tree: Option<T>,
+    depth: usize,
+}
+
+impl<T: Clone> DeepTree<T> {
+    /// A copy of `tree`, a tree at most `depth` levels deep.
+    pub(crate) fn copy(tree: &T, depth: usize) -> Self {
+        Self {
+            tree: Some(crate::stack::clone_deep(tree, depth)),
+            depth,
+        }
+    }
+}
+
+impl<T> DeepTree<T> {
+    /// The syntax.
+    pub(crate) fn get(&self) -> Option<&T> {
+        self.tree.as_ref()
+    }
+}
+
+impl<T> Drop for DeepTree<T> {
+    fn drop(&mut self) {
+        if let Some(tree) = self.tree.take() {
+            crate::stack::drop_deep(tree, self.depth);
+        }
+    }
 }
 
 /// The text of a `def` and, once needed, its syntax.
@@ -327,6 +362,43 @@ pub(crate) fn analyze(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_trees_on_the_execution_path_are_walked_on_a_small_stack() {
+        // Each walk recurses ~3000 levels (in the cell, in a called function, in a lambda
+        // run by `map`, through an attribute chain); the walker checks the stack only every
+        // few levels, which must still move it to fresh segments in time.
+        let sources = [
+            format!("import time\nx = {}time.sleep(1)", "-".repeat(2900)),
+            format!(
+                "import time\ndef f():\n    return {}time.sleep(1)\nf()",
+                "y + ".repeat(2900)
+            ),
+            format!(
+                "import time\nfor _ in map(lambda: {}time.sleep(1), []): pass",
+                "not ".repeat(2900)
+            ),
+            format!("import time\nx = time.sleep(1){}", ".a".repeat(2900)),
+        ];
+        for src in sources {
+            let handle = std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    let a = crate::analyze_cell(&src, &mut crate::SessionState::new());
+                    (
+                        a.mode,
+                        a.blocking_calls
+                            .into_iter()
+                            .map(|c| c.name)
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .expect("thread");
+            let (mode, calls) = handle.join().expect("no stack overflow");
+            assert_eq!(mode, crate::Mode::BlockingSync);
+            assert_eq!(calls, ["time.sleep"]);
+        }
+    }
 
     #[test]
     fn session_state_can_move_between_threads() {

@@ -12,7 +12,8 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::known::{self, Entry, Guard, Kind};
 use super::{
-    Attrs, BlockingReport, ClassInfo, FuncBody, FuncInfo, QStr, SourceBody, SymbolTable, Value, Via,
+    Attrs, BlockingReport, ClassInfo, DeepTree, FuncBody, FuncInfo, QStr, SourceBody, SymbolTable,
+    Value, Via,
 };
 use crate::diagnostic::Diagnostic;
 use crate::rules::blocking::for_family;
@@ -918,7 +919,7 @@ impl<'c, 's> Walker<'c, 's> {
             .filter(|_| self.chain.is_empty());
         let body = match local.and_then(|d| self.source_body(d)) {
             Some(src) => FuncBody::Source(src),
-            None => FuncBody::Def(Arc::new(stack::clone_deep(def, self.ctx.tree_depth))),
+            None => FuncBody::Def(Arc::new(DeepTree::copy(def, self.ctx.tree_depth))),
         };
         let info = Arc::new(FuncInfo {
             name: def.name.id.clone(),
@@ -1243,7 +1244,7 @@ impl<'c, 's> Walker<'c, 's> {
                     is_static: false,
                     is_property: false,
                     defaults: Vec::new(),
-                    body: FuncBody::Lambda(Arc::new(stack::clone_deep(l, self.ctx.tree_depth))),
+                    body: FuncBody::Lambda(Arc::new(DeepTree::copy(l, self.ctx.tree_depth))),
                     cell: self.current_cell(),
                     closure: self.closure_snapshot(),
                 }))
@@ -2136,7 +2137,7 @@ impl<'c, 's> Walker<'c, 's> {
                     kw: Vec::new(),
                 };
                 let this = if matches!(a.pos.first(), Some(Value::UserInstance(..)))
-                    && matches!(&f.body, FuncBody::Def(d) if first_param_is_self(d))
+                    && matches!(&f.body, FuncBody::Def(d) if d.get().is_some_and(first_param_is_self))
                 {
                     Some(a.pos.remove(0))
                 } else {
@@ -2182,8 +2183,8 @@ impl<'c, 's> Walker<'c, 's> {
         let f2 = f.clone();
         let body = match (local, &f2.body) {
             (Some(d), _) => Some(BodyRef::Def(d)),
-            (None, FuncBody::Def(d)) => Some(BodyRef::Def(d)),
-            (None, FuncBody::Lambda(l)) => Some(BodyRef::Lambda(l)),
+            (None, FuncBody::Def(d)) => d.get().map(BodyRef::Def),
+            (None, FuncBody::Lambda(l)) => l.get().map(BodyRef::Lambda),
             (None, FuncBody::Source(src)) => src.def().map(BodyRef::Def),
         };
         // Spans of a tree parsed again from text are not this cell's.
