@@ -68,24 +68,51 @@ impl Via {
                 line,
                 module,
                 asname: Some(a),
-            } => format!("import {} as {a} (line {line})", module.as_str()),
-            Via::Import { line, module, .. } => format!("import {} (line {line})", module.as_str()),
+            } => with_line(&["import ", module.as_str(), " as ", a], *line),
+            Via::Import { line, module, .. } => with_line(&["import ", module.as_str()], *line),
             Via::From {
                 line,
                 module,
                 name,
                 asname: Some(a),
-            } => format!(
-                "from {} import {name} as {a} (line {line})",
-                module.as_str()
+            } => with_line(
+                &["from ", module.as_str(), " import ", name, " as ", a],
+                *line,
             ),
             Via::From {
                 line, module, name, ..
-            } => format!("from {} import {name} (line {line})", module.as_str()),
-            Via::Assign { line, target, text } => format!("{target} = {text} (line {line})"),
-            Via::With { line, target, text } => format!("with {text} as {target} (line {line})"),
+            } => with_line(&["from ", module.as_str(), " import ", name], *line),
+            Via::Assign { line, target, text } => with_line(&[target, " = ", text], *line),
+            Via::With { line, target, text } => with_line(&["with ", text, " as ", target], *line),
         })
     }
+}
+
+/// `parts` joined, then ` (line {line})`, in one allocation (this runs for every reported
+/// blocking call).
+pub(crate) fn with_line(parts: &[&str], line: u32) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 18);
+    parts.iter().for_each(|p| s.push_str(p));
+    s.push_str(" (line ");
+    push_u32(&mut s, line);
+    s.push(')');
+    s
+}
+
+/// Append the decimal digits of `n` (as `{n}` formats it).
+pub(crate) fn push_u32(s: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[i..].iter().for_each(|&d| s.push(char::from(d)));
 }
 
 /// A qualified name: static (from pyrepl3's tables) or shared (from the user's imports).
@@ -260,18 +287,23 @@ pub(crate) struct FuncInfo {
 
 impl FuncInfo {
     /// How to name it in `via` strings: `def fetch()`, `async def main()`, `lambda`.
-    pub(crate) fn label(&self) -> String {
+    pub(crate) fn push_label(&self, s: &mut String) {
         if matches!(self.body, FuncBody::Lambda(_)) {
-            return "lambda".to_string();
+            return s.push_str("lambda");
         }
         if self.name.as_str() == "<exec>" {
-            return "exec(...)".to_string();
+            return s.push_str("exec(...)");
         }
-        let a = if self.is_async { "async " } else { "" };
-        match &self.class {
-            Some(c) => format!("{a}def {c}.{}()", self.name),
-            None => format!("{a}def {}()", self.name),
+        if self.is_async {
+            s.push_str("async ");
         }
+        s.push_str("def ");
+        if let Some(c) = &self.class {
+            s.push_str(c);
+            s.push('.');
+        }
+        s.push_str(&self.name);
+        s.push_str("()");
     }
 }
 
@@ -398,6 +430,17 @@ mod tests {
             assert_eq!(mode, crate::Mode::BlockingSync);
             assert_eq!(calls, ["time.sleep"]);
         }
+    }
+
+    #[test]
+    fn lines_are_written_as_format_writes_them() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, u32::MAX] {
+            let mut s = String::from("x");
+            push_u32(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
+        assert_eq!(with_line(&["import ", "time"], 7), "import time (line 7)");
+        assert_eq!(with_line(&[], 12), " (line 12)");
     }
 
     #[test]

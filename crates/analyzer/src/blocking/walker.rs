@@ -1,7 +1,6 @@
 //! The walk over a cell's execution path: evaluates expressions to abstract values, resolves
 //! calls, runs the bodies of called user functions, and records blocking calls.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use ruff_python_ast::name::Name;
@@ -306,17 +305,13 @@ impl<'c, 's> Walker<'c, 's> {
             .get(range.start().to_usize()..range.end().to_usize())
     }
 
-    /// A short rendering of an expression for `via` strings: `sqlite3.connect(...)`.
-    fn short(&self, e: &Expr) -> Option<String> {
-        Some(self.short_parts(e)?.concat())
-    }
-
-    /// [`Self::short`] as a name (kept inline, without allocating, when it is short).
+    /// A short rendering of an expression for `via` strings (`sqlite3.connect(...)`) as a
+    /// name (kept inline, without allocating, when it is short).
     fn short_name(&self, e: &Expr) -> Option<Name> {
         Some(Name::concat(&self.short_parts(e)?))
     }
 
-    /// The pieces of [`Self::short`]: the source text of `e` (of the callee, for a call) and
+    /// The pieces of the short rendering of `e`: the source text of `e` (of the callee, for a call) and
     /// `(...)` for a call, cut to 57 bytes and followed by `...` when longer than 60.
     fn short_parts(&self, e: &Expr) -> Option<[&'c str; 3]> {
         let (text, suffix) = match e {
@@ -349,14 +344,18 @@ impl<'c, 's> Walker<'c, 's> {
         let (span, via) = if self.chain.is_empty() {
             (span, via(self))
         } else {
-            let mut s = String::new();
+            let mut s = String::with_capacity(48 * self.chain.len() + name.len());
             for (i, f) in self.chain.iter().enumerate() {
                 if i > 0 {
                     s.push_str(" → ");
                 }
-                let _ = write!(s, "{} (line {})", f.label(), f.line);
+                f.push_label(&mut s);
+                s.push_str(" (line ");
+                super::push_u32(&mut s, f.line);
+                s.push(')');
             }
-            let _ = write!(s, " calls {name}");
+            s.push_str(" calls ");
+            s.push_str(name);
             (self.site, s)
         };
         if self
@@ -368,8 +367,10 @@ impl<'c, 's> Walker<'c, 's> {
             return;
         }
         let (rule, desc) = for_family(family);
-        let mut reason =
-            Diagnostic::new(rule, format!("`{name}` blocks ({desc}); via {via}"), span);
+        let parts = ["`", name, "` blocks (", desc, "); via ", &via];
+        let mut message = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.iter().for_each(|p| message.push_str(p));
+        let mut reason = Diagnostic::new(rule, message, span);
         if self.chain.is_empty()
             && let Some(root) = &self.call_root
             && let Some((at, label)) = binding_site(&self.module.body, root, span.start)
@@ -1803,8 +1804,8 @@ impl<'c, 's> Walker<'c, 's> {
             return Some(v);
         }
         let r = recv?;
-        let text = self.short(r)?;
-        Some(format!("{text} (line {})", self.line(r.range())))
+        let text = self.short_parts(r)?;
+        Some(super::with_line(&text, self.line(r.range())))
     }
 
     fn call_known(
@@ -2345,12 +2346,14 @@ fn binding_site_in(s: &Stmt, name: &str, before: u32) -> Option<(Span, &'static 
             .names
             .iter()
             .rev()
-            .find(|a| {
-                let bound = a.asname.as_ref().map_or_else(
-                    || a.name.as_str().split('.').next().unwrap_or(""),
-                    |n| n.as_str(),
-                );
-                bound == name
+            .find(|a| match &a.asname {
+                Some(n) => n.as_str() == name,
+                // `import a.b` binds `a`, the first segment (`name` is an identifier).
+                None => a
+                    .name
+                    .as_str()
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.')),
             })
             .map(|a| (Span::from(a.range()), "imported here")),
         Stmt::ImportFrom(i) => i
