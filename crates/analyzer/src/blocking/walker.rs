@@ -565,8 +565,8 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Expr::Subscript(s) => {
-                self.eval(&s.value);
-                self.eval(&s.slice);
+                self.exec(&s.value);
+                self.exec(&s.slice);
             }
             _ => {}
         }
@@ -631,7 +631,7 @@ impl<'c, 's> Walker<'c, 's> {
                     match t {
                         Expr::Name(n) => self.unbind(&n.id),
                         other => {
-                            self.eval(other);
+                            self.exec(other);
                         }
                     }
                 }
@@ -644,7 +644,7 @@ impl<'c, 's> Walker<'c, 's> {
                     // iterable is evaluated now.
                     Expr::Generator(g) => {
                         if let Some(first) = g.generators.first() {
-                            self.eval(&first.iter);
+                            self.exec(&first.iter);
                         }
                         Value::Unknown
                     }
@@ -692,13 +692,13 @@ impl<'c, 's> Walker<'c, 's> {
                     self.stmts(&w.orelse);
                     return;
                 }
-                self.eval(&w.test);
+                self.exec(&w.test);
                 self.stmts(&w.body);
                 self.stmts(&w.orelse);
             }
             Stmt::If(i) => {
                 if !is_false(&i.test) {
-                    self.eval(&i.test);
+                    self.exec(&i.test);
                     self.stmts(&i.body);
                 }
                 for clause in &i.elif_else_clauses {
@@ -706,7 +706,7 @@ impl<'c, 's> Walker<'c, 's> {
                         if is_false(test) {
                             continue;
                         }
-                        self.eval(test);
+                        self.exec(test);
                     }
                     self.stmts(&clause.body);
                 }
@@ -735,21 +735,21 @@ impl<'c, 's> Walker<'c, 's> {
                 self.stmts(&w.body);
             }
             Stmt::Match(m) => {
-                self.eval(&m.subject);
+                self.exec(&m.subject);
                 for case in &m.cases {
                     self.pattern(&case.pattern);
                     if let Some(g) = &case.guard {
-                        self.eval(g);
+                        self.exec(g);
                     }
                     self.stmts(&case.body);
                 }
             }
             Stmt::Raise(r) => {
                 if let Some(e) = &r.exc {
-                    self.eval(e);
+                    self.exec(e);
                 }
                 if let Some(e) = &r.cause {
-                    self.eval(e);
+                    self.exec(e);
                 }
             }
             Stmt::Try(t) => {
@@ -757,7 +757,7 @@ impl<'c, 's> Walker<'c, 's> {
                 for h in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
                     if let Some(ty) = &h.type_ {
-                        self.eval(ty);
+                        self.exec(ty);
                     }
                     if let Some(name) = &h.name {
                         self.bind(&name.id, Value::Plain);
@@ -768,9 +768,9 @@ impl<'c, 's> Walker<'c, 's> {
                 self.stmts(&t.finalbody);
             }
             Stmt::Assert(a) => {
-                self.eval(&a.test);
+                self.exec(&a.test);
                 if let Some(m) = &a.msg {
-                    self.eval(m);
+                    self.exec(m);
                 }
             }
             Stmt::Import(imp) => {
@@ -839,7 +839,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Stmt::Expr(e) => {
-                self.eval(&e.value);
+                self.exec(&e.value);
             }
         }
     }
@@ -851,7 +851,7 @@ impl<'c, 's> Walker<'c, 's> {
     fn pattern_inner(&mut self, p: &Pattern) {
         match p {
             Pattern::MatchValue(v) => {
-                self.eval(&v.value);
+                self.exec(&v.value);
             }
             Pattern::MatchSingleton(_) => {}
             Pattern::MatchSequence(s) => s.patterns.iter().for_each(|p| self.pattern(p)),
@@ -1013,7 +1013,7 @@ impl<'c, 's> Walker<'c, 's> {
 
     fn class_def(&mut self, def: &ast::StmtClassDef) {
         for d in &def.decorator_list {
-            self.eval(&d.expression);
+            self.exec(&d.expression);
         }
         let mut bases = Vec::new();
         let mut lib_base = None;
@@ -1030,7 +1030,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             for k in &args.keywords {
-                self.eval(&k.value);
+                self.exec(&k.value);
             }
         }
         // The class body runs now, in its own scope.
@@ -1203,6 +1203,29 @@ impl<'c, 's> Walker<'c, 's> {
         }
     }
 
+    /// Evaluate `e` for its effects only, its value being unused. Names and literals have
+    /// none and are skipped (still counted as walked nodes, as [`Self::eval`] counts them).
+    fn exec(&mut self, e: &Expr) {
+        match e {
+            Expr::Name(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_)
+            | Expr::TString(_) => {
+                if !self.chain.is_empty() && self.work > 0 {
+                    self.work -= 1;
+                }
+            }
+            _ => {
+                self.eval(e);
+            }
+        }
+    }
+
     fn eval_inner(&mut self, e: &Expr) -> Value {
         match e {
             Expr::BoolOp(b) => {
@@ -1226,14 +1249,14 @@ impl<'c, 's> Walker<'c, 's> {
                 binop(l, b.op, r)
             }
             Expr::UnaryOp(u) => {
-                self.eval(&u.operand);
+                self.exec(&u.operand);
                 Value::Plain
             }
             Expr::Lambda(l) => {
                 if let Some(params) = &l.parameters {
                     for p in params.iter_non_variadic_params() {
                         if let Some(d) = &p.default {
-                            self.eval(d);
+                            self.exec(d);
                         }
                     }
                 }
@@ -1257,7 +1280,7 @@ impl<'c, 's> Walker<'c, 's> {
                 if is_true(&i.test) {
                     return self.eval(&i.body);
                 }
-                self.eval(&i.test);
+                self.exec(&i.test);
                 let a = self.eval(&i.body);
                 let b = self.eval(&i.orelse);
                 if matches!(a, Value::Unknown | Value::Plain) {
@@ -1270,7 +1293,7 @@ impl<'c, 's> Walker<'c, 's> {
                 let mut known: Option<Attrs> = None;
                 for item in &d.items {
                     if let Some(k) = &item.key {
-                        self.eval(k);
+                        self.exec(k);
                     }
                     let v = self.eval(&item.value);
                     if let Some(Expr::StringLiteral(k)) = &item.key
@@ -1288,13 +1311,13 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Expr::Set(s) => {
                 s.elts.iter().for_each(|e| {
-                    self.eval(e);
+                    self.exec(e);
                 });
                 Value::Plain
             }
             Expr::List(l) => {
                 l.elts.iter().for_each(|e| {
-                    self.eval(e);
+                    self.exec(e);
                 });
                 Value::Plain
             }
@@ -1331,18 +1354,18 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Expr::Yield(y) => {
                 if let Some(v) = &y.value {
-                    self.eval(v);
+                    self.exec(v);
                 }
                 Value::Unknown
             }
             Expr::YieldFrom(y) => {
-                self.eval(&y.value);
+                self.exec(&y.value);
                 Value::Unknown
             }
             Expr::Compare(c) => {
-                self.eval(&c.left);
+                self.exec(&c.left);
                 for e in &c.comparators {
-                    self.eval(e);
+                    self.exec(e);
                 }
                 Value::Plain
             }
@@ -1374,7 +1397,7 @@ impl<'c, 's> Walker<'c, 's> {
             },
             Expr::Subscript(s) => {
                 let v = self.eval(&s.value);
-                self.eval(&s.slice);
+                self.exec(&s.slice);
                 // `sys.modules["time"]`, `globals()["time"]`: a module or global by literal name.
                 if let Expr::StringLiteral(key) = &*s.slice {
                     let key = key.value.to_str();
@@ -1419,13 +1442,13 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Expr::Starred(s) => {
-                self.eval(&s.value);
+                self.exec(&s.value);
                 Value::Unknown
             }
             Expr::Name(n) => self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v),
             Expr::Slice(s) => {
                 for p in [&s.lower, &s.upper, &s.step].into_iter().flatten() {
-                    self.eval(p);
+                    self.exec(p);
                 }
                 Value::Plain
             }
@@ -1434,7 +1457,7 @@ impl<'c, 's> Walker<'c, 's> {
 
     fn interpolation(&mut self, el: &InterpolatedStringElement) {
         if let InterpolatedStringElement::Interpolation(i) = el {
-            self.eval(&i.expression);
+            self.exec(&i.expression);
             if let Some(spec) = &i.format_spec {
                 self.guarded(|this| {
                     for el in spec.elements.iter() {
@@ -1458,11 +1481,11 @@ impl<'c, 's> Walker<'c, 's> {
             let item = self.iterate(&it, g.iter.range());
             self.bind_target(&g.target, item, None);
             for cond in &g.ifs {
-                self.eval(cond);
+                self.exec(cond);
             }
         }
         for e in elts {
-            self.eval(e);
+            self.exec(e);
         }
         if pushed && let Some(frame) = self.frames.pop() {
             self.recycle(frame.locals);
@@ -1780,18 +1803,24 @@ impl<'c, 's> Walker<'c, 's> {
     fn args<'e>(&mut self, arguments: &'e Arguments, keep: bool) -> Args<'e> {
         let mut out = Args::default();
         for a in &arguments.args {
-            let v = self.eval(a);
-            if keep {
-                out.pos.push(if matches!(a, Expr::Starred(_)) {
-                    Value::Unknown
-                } else {
-                    v
-                });
+            if !keep {
+                self.exec(a);
+                continue;
             }
+            let v = self.eval(a);
+            out.pos.push(if matches!(a, Expr::Starred(_)) {
+                Value::Unknown
+            } else {
+                v
+            });
         }
         for k in &arguments.keywords {
+            if !keep {
+                self.exec(&k.value);
+                continue;
+            }
             let v = self.eval(&k.value);
-            if keep && let Some(name) = &k.arg {
+            if let Some(name) = &k.arg {
                 out.kw.push((name.as_str(), v));
             }
         }
