@@ -1204,9 +1204,29 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     /// Evaluate `e` for its effects only, its value being unused. Names and literals have
-    /// none and are skipped (still counted as walked nodes, as [`Self::eval`] counts them).
+    /// none and are skipped, and operators and displays only run their operands for their
+    /// effects; every node still counts as walked, as [`Self::eval`] counts it (so the work
+    /// budget of called functions runs out at the same place).
     fn exec(&mut self, e: &Expr) {
         match e {
+            Expr::BoolOp(_)
+            | Expr::BinOp(_)
+            | Expr::UnaryOp(_)
+            | Expr::If(_)
+            | Expr::Dict(_)
+            | Expr::Set(_)
+            | Expr::List(_)
+            | Expr::Tuple(_)
+            | Expr::Compare(_)
+            | Expr::Subscript(_) => {
+                if !self.chain.is_empty() {
+                    if self.work == 0 {
+                        return;
+                    }
+                    self.work -= 1;
+                }
+                self.guarded(|this| this.exec_inner(e));
+            }
             Expr::Name(_)
             | Expr::StringLiteral(_)
             | Expr::BytesLiteral(_)
@@ -1222,6 +1242,52 @@ impl<'c, 's> Walker<'c, 's> {
             }
             _ => {
                 self.eval(e);
+            }
+        }
+    }
+
+    /// The operands of an operator or display, in the order [`Self::eval_inner`] evaluates
+    /// them, for their effects only (what it computes from their values has none).
+    fn exec_inner(&mut self, e: &Expr) {
+        match e {
+            Expr::BoolOp(b) => b.values.iter().for_each(|v| self.exec(v)),
+            Expr::BinOp(b) => {
+                self.exec(&b.left);
+                self.exec(&b.right);
+            }
+            Expr::UnaryOp(u) => self.exec(&u.operand),
+            Expr::If(i) => {
+                if is_false(&i.test) {
+                    self.exec(&i.orelse);
+                } else if is_true(&i.test) {
+                    self.exec(&i.body);
+                } else {
+                    self.exec(&i.test);
+                    self.exec(&i.body);
+                    self.exec(&i.orelse);
+                }
+            }
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(k) = &item.key {
+                        self.exec(k);
+                    }
+                    self.exec(&item.value);
+                }
+            }
+            Expr::Set(ast::ExprSet { elts, .. })
+            | Expr::List(ast::ExprList { elts, .. })
+            | Expr::Tuple(ast::ExprTuple { elts, .. }) => elts.iter().for_each(|e| self.exec(e)),
+            Expr::Compare(c) => {
+                self.exec(&c.left);
+                c.comparators.iter().for_each(|e| self.exec(e));
+            }
+            Expr::Subscript(s) => {
+                self.exec(&s.value);
+                self.exec(&s.slice);
+            }
+            other => {
+                self.eval_inner(other);
             }
         }
     }
