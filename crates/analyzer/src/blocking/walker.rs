@@ -466,11 +466,8 @@ impl<'c, 's> Walker<'c, 's> {
             f.locals.insert(name.clone(), v);
             return;
         }
-        if let Some(slot) = self.t.globals.get_mut(name) {
-            *slot = v;
-        } else {
-            self.t.globals.insert(name.clone(), v);
-        }
+        // One hash: an existing entry keeps its key and gets the new value.
+        self.t.globals.insert(name.clone(), v);
     }
 
     fn unbind(&mut self, name: &str) {
@@ -2417,24 +2414,19 @@ fn collect_nested_defs<'c>(s: &'c Stmt, out: &mut FxHashMap<usize, &'c ast::Stmt
 /// The last module-level statement of the cell before `before` that binds `name`, and how
 /// (`imported here`, `bound here`, `defined here`). Only called when a reason is made.
 fn binding_site(body: &[Stmt], name: &str, before: u32) -> Option<(Span, &'static str)> {
-    let mut found = None;
-    for s in body {
-        if s.range().start().to_u32() >= before {
-            break;
-        }
-        let here = if is_compound(s) {
+    // The statements before `before`, latest first: the first that binds `name` is the last.
+    let end = body.partition_point(|s| s.range().start().to_u32() < before);
+    body[..end].iter().rev().find_map(|s| {
+        if is_compound(s) {
             stack::guard(|| binding_site_in(s, name, before))
         } else {
             binding_site_in(s, name, before)
-        };
-        if here.is_some() {
-            found = here;
         }
-    }
-    found
+    })
 }
 
 /// [`binding_site`] for one statement.
+#[inline(always)]
 fn binding_site_in(s: &Stmt, name: &str, before: u32) -> Option<(Span, &'static str)> {
     match s {
         Stmt::Import(i) => i
