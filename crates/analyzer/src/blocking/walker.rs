@@ -243,9 +243,14 @@ impl<'c, 's> Walker<'c, 's> {
 
     pub(crate) fn finish(mut self) -> BlockingReport {
         let mut report = std::mem::take(&mut self.report);
-        let mut order: Vec<usize> = (0..report.calls.len()).collect();
-        order.sort_by_key(|&i| (report.calls[i].span.start, i));
-        if order.windows(2).any(|w| w[0] > w[1]) {
+        // Calls in source order (stable): only reorder when they are not already.
+        if report
+            .calls
+            .windows(2)
+            .any(|w| w[0].span.start > w[1].span.start)
+        {
+            let mut order: Vec<usize> = (0..report.calls.len()).collect();
+            order.sort_by_key(|&i| (report.calls[i].span.start, i));
             let calls = std::mem::take(&mut report.calls);
             let reasons = std::mem::take(&mut report.reasons);
             let mut calls: Vec<Option<BlockingCall>> = calls.into_iter().map(Some).collect();
@@ -786,18 +791,26 @@ impl<'c, 's> Walker<'c, 's> {
                         }
                         None => {
                             let top = full.split('.').next().unwrap_or(full);
+                            let module = QStr::new(full);
+                            let (top, top_q) = if top.len() == full.len() {
+                                (alias.name.id.clone(), module.clone())
+                            } else {
+                                (Name::new(top), QStr::new(top))
+                            };
                             let via = Via::Import {
                                 line,
-                                module: QStr::new(full),
+                                module,
                                 asname: None,
                             };
-                            self.bind(&Name::new(top), Value::Qual(QStr::new(top), via));
+                            self.bind(&top, Value::Qual(top_q, via));
                         }
                     }
                 }
             }
             Stmt::ImportFrom(imp) => {
                 let module = imp.module.as_ref().map_or("", |m| m.as_str());
+                // Made on first use, then shared by the names imported from it.
+                let mut module_q: Option<QStr> = None;
                 for alias in &imp.names {
                     let name = alias.name.as_str();
                     if name == "*" {
@@ -823,7 +836,7 @@ impl<'c, 's> Walker<'c, 's> {
                     };
                     let via = Via::From {
                         line: self.line(alias.range()),
-                        module: QStr::new(module),
+                        module: module_q.get_or_insert_with(|| QStr::new(module)).clone(),
                         name: alias.name.id.clone(),
                         asname: alias.asname.as_ref().map(|a| a.id.clone()),
                     };
