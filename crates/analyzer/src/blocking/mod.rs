@@ -41,11 +41,11 @@ pub(crate) enum Via {
         module: QStr,
         asname: Option<Name>,
     },
-    /// `from {module} import {name} [as {asname}] (line {line})`.
+    /// `from {module} import {name} [as {asname}] (line {line})`, kept as the qualified name
+    /// `{module}.{name}` (a name has no dots, so the last dot splits them again).
     From {
         line: u32,
-        module: QStr,
-        name: Name,
+        qname: QStr,
         asname: Option<Name>,
     },
     /// `{target} = {text} (line {line})`, where `text` is the short form of the assigned value.
@@ -72,16 +72,18 @@ impl Via {
             Via::Import { line, module, .. } => with_line(&["import ", module.as_str()], *line),
             Via::From {
                 line,
-                module,
-                name,
-                asname: Some(a),
-            } => with_line(
-                &["from ", module.as_str(), " import ", name, " as ", a],
-                *line,
-            ),
-            Via::From {
-                line, module, name, ..
-            } => with_line(&["from ", module.as_str(), " import ", name], *line),
+                qname,
+                asname,
+            } => {
+                let (module, name) = qname
+                    .as_str()
+                    .rsplit_once('.')
+                    .unwrap_or(("", qname.as_str()));
+                match asname {
+                    Some(a) => with_line(&["from ", module, " import ", name, " as ", a], *line),
+                    None => with_line(&["from ", module, " import ", name], *line),
+                }
+            }
             Via::Assign { line, target, text } => with_line(&[target, " = ", text], *line),
             Via::With { line, target, text } => with_line(&["with ", text, " as ", target], *line),
         })
@@ -115,27 +117,32 @@ pub(crate) fn push_u32(s: &mut String, n: u32) {
     digits[i..].iter().for_each(|&d| s.push(char::from(d)));
 }
 
-/// A qualified name: static (from pyrepl3's tables) or shared (from the user's imports).
+/// A qualified name: static (from pyrepl3's tables) or the user's own (inline when short,
+/// else shared); a `Name`, so as small as a fat pointer and cloned without allocating.
 #[derive(Debug, Clone)]
-pub(crate) enum QStr {
-    Static(&'static str),
-    Shared(Arc<str>),
-}
+pub(crate) struct QStr(Name);
 
 impl QStr {
-    /// A static name when pyrepl3's tables know it, else a shared copy.
+    /// A static name when pyrepl3's tables know it, else a copy.
     pub(crate) fn new(s: &str) -> Self {
         match known::static_name(s) {
-            Some(st) => QStr::Static(st),
-            None => QStr::Shared(s.into()),
+            Some(st) => QStr(Name::new_static(st)),
+            None => QStr(Name::new(s)),
         }
     }
 
+    /// A name from pyrepl3's tables.
+    pub(crate) fn from_static(s: &'static str) -> Self {
+        QStr(Name::new_static(s))
+    }
+
     pub(crate) fn as_str(&self) -> &str {
-        match self {
-            QStr::Static(s) => s,
-            QStr::Shared(s) => s,
-        }
+        self.0.as_str()
+    }
+
+    /// `true` when pyrepl3's tables mention the name.
+    pub(crate) fn is_known(&self) -> bool {
+        known::static_name(self.as_str()).is_some()
     }
 }
 
@@ -152,8 +159,9 @@ pub(crate) enum Value {
     Instance(&'static str, Via),
     /// Anything obtained from an async library: never blocks.
     Async,
-    /// A library method bound to a typed receiver (`run = conn.execute`).
-    LibMethod(&'static str, Name, Via),
+    /// A library method bound to a typed receiver (`run = conn.execute`), by its qualified
+    /// name (`sqlite3.Connection.execute`).
+    LibMethod(Name, Via),
     /// A user function or lambda.
     Func(Arc<FuncInfo>),
     /// A user method bound to its instance.

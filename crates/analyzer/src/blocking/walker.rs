@@ -459,7 +459,7 @@ impl<'c, 's> Walker<'c, 's> {
         match known::builtin(name) {
             // Builtins pyrepl3 knows nothing special about are harmless callables.
             Some((_, false)) => Some((Value::Plain, None)),
-            Some((name, true)) => Some((Value::Qual(QStr::Static(name), Via::None), None)),
+            Some((name, true)) => Some((Value::Qual(QStr::from_static(name), Via::None), None)),
             None => None,
         }
     }
@@ -494,18 +494,18 @@ impl<'c, 's> Walker<'c, 's> {
         match target {
             Expr::Name(n) => {
                 let v = match v {
-                    Value::Instance(ty, _) | Value::Qual(QStr::Static(ty), _)
-                        if rhs.is_some() && self.local() =>
-                    {
-                        let via = self.assign_via(&n.id, rhs);
-                        match v {
-                            Value::Instance(..) => Value::Instance(ty, via),
-                            _ => Value::Qual(QStr::Static(ty), via),
-                        }
+                    Value::Instance(ty, _) if rhs.is_some() && self.local() => {
+                        Value::Instance(ty, self.assign_via(&n.id, rhs))
                     }
                     Value::Qual(q, old) if rhs.is_some() && self.local() => {
                         let via = self.assign_via(&n.id, rhs);
-                        Value::Qual(q, if via.is_none() { old } else { via })
+                        // A name the tables know always takes the new via.
+                        let via = if via.is_none() && !q.is_known() {
+                            old
+                        } else {
+                            via
+                        };
+                        Value::Qual(q, via)
                     }
                     other => other,
                 };
@@ -809,8 +809,6 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Stmt::ImportFrom(imp) => {
                 let module = imp.module.as_ref().map_or("", |m| m.as_str());
-                // Made on first use, then shared by the names imported from it.
-                let mut module_q: Option<QStr> = None;
                 for alias in &imp.names {
                     let name = alias.name.as_str();
                     if name == "*" {
@@ -834,13 +832,13 @@ impl<'c, 's> Walker<'c, 's> {
                         self.bind(&bound.id, Value::Unknown);
                         continue;
                     };
+                    let qname = QStr::new(qs);
                     let via = Via::From {
                         line: self.line(alias.range()),
-                        module: module_q.get_or_insert_with(|| QStr::new(module)).clone(),
-                        name: alias.name.id.clone(),
+                        qname: qname.clone(),
                         asname: alias.asname.as_ref().map(|a| a.id.clone()),
                     };
-                    self.bind(&bound.id, Value::Qual(QStr::new(qs), via));
+                    self.bind(&bound.id, Value::Qual(qname, via));
                 }
             }
             Stmt::Global(g) => {
@@ -1654,9 +1652,11 @@ impl<'c, 's> Walker<'c, 's> {
                     let mut q = QBuf::new();
                     q.push(ty);
                     q.push(attr);
-                    match q.as_str().and_then(known::lookup) {
-                        Some(_) => Value::LibMethod(ty, attr.clone(), via),
-                        None => Value::Unknown,
+                    match q.as_str() {
+                        Some(qs) if known::lookup(qs).is_some() => {
+                            Value::LibMethod(Name::new(qs), via)
+                        }
+                        _ => Value::Unknown,
                     }
                 }
             },
@@ -2191,22 +2191,8 @@ impl<'c, 's> Walker<'c, 's> {
                 _ => Value::Unknown,
             },
             Value::Partial(inner) => self.call_value(*inner, args, None, span),
-            Value::Qual(q, via) => {
-                let q = q.as_str().to_string();
-                self.call_known(&q, &via, None, args, syntax, span)
-            }
-            Value::LibMethod(ty, m, via) => {
-                let mut q = QBuf::new();
-                q.push(ty);
-                q.push(&m);
-                match q.as_str() {
-                    Some(qs) => {
-                        let qs = qs.to_string();
-                        self.call_known(&qs, &via, None, args, syntax, span)
-                    }
-                    None => Value::Unknown,
-                }
-            }
+            Value::Qual(q, via) => self.call_known(q.as_str(), &via, None, args, syntax, span),
+            Value::LibMethod(m, via) => self.call_known(&m, &via, None, args, syntax, span),
             Value::Async => Value::Async,
             Value::Plain => Value::Plain,
             Value::Instance(ty, via) => {
