@@ -105,39 +105,47 @@ impl Frame {
     }
 }
 
-/// Attribute names after a qualified name, without allocating (`os` `.path` `.exists`).
+/// Attribute names after a qualified name, without allocating (`os` `.path` `.exists`): the
+/// outermost attribute of the chain and how many attributes it has above the qualified name
+/// (read back from the syntax when written out).
 #[derive(Clone, Copy)]
 struct Segs<'e> {
-    items: [&'e str; 8],
+    top: Option<&'e ast::ExprAttribute>,
     len: usize,
-    overflow: bool,
 }
 
 impl<'e> Segs<'e> {
+    /// At most this many attributes; a longer chain resolves to nothing.
+    const MAX: usize = 8;
+
     fn new() -> Self {
-        Self {
-            items: [""; 8],
-            len: 0,
-            overflow: false,
-        }
+        Self { top: None, len: 0 }
     }
 
-    fn push(&mut self, s: &'e str) {
-        if self.len == self.items.len() {
-            self.overflow = true;
-        } else {
-            self.items[self.len] = s;
-            self.len += 1;
-        }
+    /// Add `a`, the attribute whose value is the chain so far.
+    fn push(&mut self, a: &'e ast::ExprAttribute) {
+        self.top = Some(a);
+        self.len += 1;
     }
 
     /// Append `base` and the segments to a qualified-name buffer.
     fn write(&self, base: &str, q: &mut QBuf) {
         q.push(base);
-        self.items[..self.len].iter().for_each(|s| q.push(s));
-        if self.overflow {
+        if self.len > Self::MAX {
             q.overflow = true;
+            return;
         }
+        let mut items = [""; Self::MAX];
+        let mut at = self.top;
+        for item in items[..self.len].iter_mut().rev() {
+            let Some(a) = at else { break };
+            *item = a.attr.as_str();
+            at = match &*a.value {
+                Expr::Attribute(inner) => Some(inner),
+                _ => None,
+            };
+        }
+        items[..self.len].iter().for_each(|s| q.push(s));
     }
 }
 
@@ -156,9 +164,12 @@ enum BodyRef<'x> {
 
 /// What a call expression calls.
 enum Callee<'e> {
-    /// A qualified name (`time.sleep`, `sqlite3.Connection.execute`).
+    /// A qualified name (`time.sleep`, `sqlite3.Connection.execute`): `base`, the attributes
+    /// in `segs`, then `method` (written out by [`Callee::qname`]).
     Known {
-        qname: QBuf,
+        base: QStr,
+        segs: Segs<'e>,
+        method: Option<&'e str>,
         via: Via,
         /// The receiver expression, when the name came from a typed value without a binding.
         recv: Option<&'e Expr>,
@@ -169,6 +180,21 @@ enum Callee<'e> {
     UnknownMethod(Option<&'e str>, &'e str),
     /// A name no analysed cell binds.
     Undefined(&'e str),
+}
+
+impl Callee<'_> {
+    /// Write the qualified name of a known callee into `q`.
+    fn qname(&self, q: &mut QBuf) {
+        if let Callee::Known {
+            base, segs, method, ..
+        } = self
+        {
+            segs.write(base.as_str(), q);
+            if let Some(m) = method {
+                q.push(m);
+            }
+        }
+    }
 }
 
 /// Evaluated call arguments, for callees that need them.
@@ -1581,7 +1607,7 @@ impl<'c, 's> Walker<'c, 's> {
             },
             Expr::Attribute(a) => match self.recv(&a.value) {
                 Recv::Path(q, via, mut segs) => {
-                    segs.push(a.attr.as_str());
+                    segs.push(a);
                     Recv::Path(q, via, segs)
                 }
                 Recv::Val(v) => Recv::Val(self.get_attr(v, &a.attr.id, Span::from(a.range()))),
@@ -1698,8 +1724,11 @@ impl<'c, 's> Walker<'c, 's> {
             return v;
         }
         let callee = self.callee(&call.func);
+        // The name is written here, once, and lent to `dispatch` (no copies of the buffer).
+        let mut qname = QBuf::new();
+        callee.qname(&mut qname);
         let entry = match &callee {
-            Callee::Known { qname, .. } => qname.as_str().and_then(known::lookup),
+            Callee::Known { .. } => qname.as_str().and_then(known::lookup),
             _ => None,
         };
         let wants_args = match &callee {
@@ -1726,7 +1755,7 @@ impl<'c, 's> Walker<'c, 's> {
             None
         };
         let saved = std::mem::replace(&mut self.call_root, root);
-        let result = self.dispatch(call, callee, entry, args, span);
+        let result = self.dispatch(call, callee, &qname, entry, args, span);
         self.call_root = saved;
         result
     }
@@ -1735,12 +1764,13 @@ impl<'c, 's> Walker<'c, 's> {
         &mut self,
         call: &'e ExprCall,
         callee: Callee<'e>,
+        qname: &QBuf,
         entry: Option<Entry>,
         args: Args<'e>,
         span: Span,
     ) -> Value {
         match callee {
-            Callee::Known { qname, via, recv } => {
+            Callee::Known { via, recv, .. } => {
                 let Some(q) = qname.as_str() else {
                     return Value::Unknown;
                 };
@@ -1808,15 +1838,13 @@ impl<'c, 's> Walker<'c, 's> {
     fn callee<'e>(&mut self, func: &'e Expr) -> Callee<'e> {
         match func {
             Expr::Name(n) => match self.lookup(&n.id) {
-                Some((Value::Qual(q, via), _)) => {
-                    let mut qname = QBuf::new();
-                    qname.push(q.as_str());
-                    Callee::Known {
-                        qname,
-                        via,
-                        recv: None,
-                    }
-                }
+                Some((Value::Qual(q, via), _)) => Callee::Known {
+                    base: q,
+                    segs: Segs::new(),
+                    method: None,
+                    via,
+                    recv: None,
+                },
                 Some((Value::Unknown, _)) => {
                     let name = n.id.as_str();
                     self.note(Span::from(func.range()), || {
@@ -1832,22 +1860,22 @@ impl<'c, 's> Walker<'c, 's> {
             Expr::Attribute(a) => {
                 let method = a.attr.as_str();
                 match self.recv(&a.value) {
-                    Recv::Path(q, via, segs) => {
-                        let mut qname = QBuf::new();
-                        segs.write(q.as_str(), &mut qname);
-                        qname.push(method);
-                        Callee::Known {
-                            qname,
-                            via,
-                            recv: None,
-                        }
-                    }
+                    Recv::Path(q, via, segs) => Callee::Known {
+                        base: q,
+                        segs,
+                        method: Some(method),
+                        via,
+                        recv: None,
+                    },
                     Recv::Val(Value::Instance(ty, via)) => {
-                        let mut qname = QBuf::new();
-                        qname.push(ty);
-                        qname.push(method);
                         let recv = if via.is_none() { Some(&*a.value) } else { None };
-                        Callee::Known { qname, via, recv }
+                        Callee::Known {
+                            base: QStr::from_static(ty),
+                            segs: Segs::new(),
+                            method: Some(method),
+                            via,
+                            recv,
+                        }
                     }
                     Recv::Val(Value::Unknown) => {
                         let recv = match &*a.value {
