@@ -77,10 +77,94 @@ enum FrameKind {
     Comprehension,
 }
 
+/// The local names of a frame: a short list searched in order (most frames bind a handful of
+/// names, and hashing costs more than comparing a few), moved to a hash map when it grows.
+/// At most one of the two holds entries.
+#[derive(Default)]
+struct Locals {
+    small: Vec<(Name, Value)>,
+    big: Attrs,
+}
+
+impl Locals {
+    /// Names kept in the list before moving to the map.
+    const SMALL: usize = 12;
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        if self.big.is_empty() {
+            self.small
+                .iter()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(_, v)| v)
+        } else {
+            self.big.get(name)
+        }
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        if self.big.is_empty() {
+            self.small
+                .iter_mut()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(_, v)| v)
+        } else {
+            self.big.get_mut(name)
+        }
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Bind `name` (an existing entry keeps its key and gets the new value).
+    fn insert(&mut self, name: Name, v: Value) {
+        if !self.big.is_empty() {
+            self.big.insert(name, v);
+        } else if let Some(slot) = self.get_mut(&name) {
+            *slot = v;
+        } else if self.small.len() < Self::SMALL {
+            self.small.push((name, v));
+        } else {
+            self.big.extend(self.small.drain(..));
+            self.big.insert(name, v);
+        }
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Value> {
+        if self.big.is_empty() {
+            let i = self.small.iter().position(|(n, _)| n.as_str() == name)?;
+            Some(self.small.swap_remove(i).1)
+        } else {
+            self.big.remove(name)
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Name, &Value)> {
+        self.small
+            .iter()
+            .map(|(n, v)| (n, v))
+            .chain(self.big.iter())
+    }
+
+    fn into_attrs(self) -> Attrs {
+        if self.big.is_empty() {
+            self.small.into_iter().collect()
+        } else {
+            self.big
+        }
+    }
+
+    /// Empty, keeping the list's room for the next frame (the map's is given back).
+    fn clear(&mut self) {
+        self.small.clear();
+        self.big = Attrs::default();
+    }
+}
+
 /// One scope being executed (a called function, a class body, a comprehension).
 struct Frame {
     kind: FrameKind,
-    locals: Attrs,
+    locals: Locals,
     /// Names declared `global`.
     globals: Vec<Name>,
     /// The lexically enclosing frame, if it is on the stack.
@@ -95,7 +179,7 @@ impl Frame {
     fn new(kind: FrameKind, parent: Option<usize>) -> Self {
         Self {
             kind,
-            locals: Attrs::default(),
+            locals: Locals::default(),
             globals: Vec::new(),
             parent,
             closure: None,
@@ -233,8 +317,8 @@ pub(crate) struct Walker<'c, 's> {
     notes: Vec<Diagnostic>,
     /// Where the stack was at the last full stack check (see [`stack::Mark`]).
     stack_mark: stack::Mark,
-    /// Emptied local maps of finished frames, for the next frames (no allocation per call).
-    spare: Vec<Attrs>,
+    /// Emptied locals of finished frames, for the next frames (no allocation per call).
+    spare: Vec<Locals>,
 }
 
 impl<'c, 's> Walker<'c, 's> {
@@ -299,7 +383,7 @@ impl<'c, 's> Walker<'c, 's> {
         stack::Mark::guard(self, |w| &mut w.stack_mark, f)
     }
 
-    /// A frame for a function or comprehension, reusing the map of a finished one.
+    /// A frame for a function or comprehension, reusing the locals of a finished one.
     fn new_frame(&mut self, kind: FrameKind, parent: Option<usize>) -> Frame {
         let mut frame = Frame::new(kind, parent);
         if let Some(locals) = self.spare.pop() {
@@ -308,9 +392,9 @@ impl<'c, 's> Walker<'c, 's> {
         frame
     }
 
-    /// Keep the map of a finished frame for [`Self::new_frame`].
-    fn recycle(&mut self, mut locals: Attrs) {
-        if locals.capacity() > 0 && locals.capacity() <= 64 && self.spare.len() < 16 {
+    /// Keep the locals of a finished frame for [`Self::new_frame`].
+    fn recycle(&mut self, mut locals: Locals) {
+        if locals.small.capacity() > 0 && self.spare.len() < 16 {
             locals.clear();
             self.spare.push(locals);
         }
@@ -1075,7 +1159,11 @@ impl<'c, 's> Walker<'c, 's> {
         self.frames.push(frame);
         self.stmts(&def.body);
         self.frames.truncate(base + 1);
-        let attrs = self.frames.pop().map(|f| f.locals).unwrap_or_default();
+        let attrs = self
+            .frames
+            .pop()
+            .map(|f| f.locals.into_attrs())
+            .unwrap_or_default();
         let info = ClassInfo {
             name: def.name.id.clone(),
             attrs,
