@@ -768,8 +768,12 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                     other => self.eval(other),
                 };
-                for t in &a.targets {
-                    self.bind_target(t, v.clone(), Some(&a.value));
+                // The last target takes the value itself (`a = b = v` clones it once).
+                if let Some((last, rest)) = a.targets.split_last() {
+                    for t in rest {
+                        self.bind_target(t, v.clone(), Some(&a.value));
+                    }
+                    self.bind_target(last, v, Some(&a.value));
                 }
             }
             Stmt::AugAssign(a) => {
