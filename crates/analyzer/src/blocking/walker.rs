@@ -532,8 +532,8 @@ impl<'c, 's> Walker<'c, 's> {
 
     // ----- names ---------------------------------------------------------------------------
 
-    /// What `name` is bound to here, and the frame that binds it (`None`: module or builtin).
-    fn lookup(&self, name: &str) -> Option<(Value, Option<usize>)> {
+    /// What `name` is bound to here.
+    fn lookup(&self, name: &str) -> Option<Value> {
         let mut cur = self.frames.len().checked_sub(1);
         let mut innermost = true;
         while let Some(i) = cur {
@@ -543,17 +543,17 @@ impl<'c, 's> Walker<'c, 's> {
             }
             if f.kind != FrameKind::Class || innermost {
                 if let Some(v) = f.locals.get(name) {
-                    return Some((v.clone(), Some(i)));
+                    return Some(v.clone());
                 }
                 if let Some(v) = f.closure.as_ref().and_then(|c| c.get(name)) {
-                    return Some((v.clone(), None));
+                    return Some(v.clone());
                 }
             }
             innermost = false;
             cur = f.parent;
         }
         if let Some(v) = self.t.globals.get(name) {
-            return Some((v.clone(), None));
+            return Some(v.clone());
         }
         for m in &self.t.star_modules {
             let mut q = QBuf::new();
@@ -563,13 +563,13 @@ impl<'c, 's> Walker<'c, 's> {
                 && known::lookup(qs).is_some()
             {
                 let via = Via::Text(format!("from {m} import *").into());
-                return Some((Value::Qual(QStr::new(qs), via), None));
+                return Some(Value::Qual(QStr::new(qs), via));
             }
         }
         match known::builtin(name) {
             // Builtins pyrepl3 knows nothing special about are harmless callables.
-            Some((_, false)) => Some((Value::Plain, None)),
-            Some((name, true)) => Some((Value::Qual(QStr::from_static(name), Via::None), None)),
+            Some((_, false)) => Some(Value::Plain),
+            Some((name, true)) => Some(Value::Qual(QStr::from_static(name), Via::None)),
             None => None,
         }
     }
@@ -702,7 +702,7 @@ impl<'c, 's> Walker<'c, 's> {
     /// names, attributes of names, and literals.
     fn peek(&mut self, e: &Expr) -> Value {
         match e {
-            Expr::Name(n) => self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
             e if is_literal(e) => Value::Plain,
             _ => Value::Unknown,
         }
@@ -779,7 +779,7 @@ impl<'c, 's> Walker<'c, 's> {
             Stmt::AugAssign(a) => {
                 let v = self.eval(&a.value);
                 if let Expr::Name(n) = &*a.target {
-                    let old = self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v);
+                    let old = self.lookup(&n.id).unwrap_or(Value::Unknown);
                     let new = binop(old, a.op, v);
                     self.bind(&n.id, new);
                 } else {
@@ -1324,7 +1324,7 @@ impl<'c, 's> Walker<'c, 's> {
             | Expr::EllipsisLiteral(_)
             | Expr::IpyEscapeCommand(_)
             | Expr::TString(_) => Value::Plain,
-            Expr::Name(n) => self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
             _ => self.guarded(|this| this.eval_inner(e)),
         }
     }
@@ -1637,7 +1637,7 @@ impl<'c, 's> Walker<'c, 's> {
                 self.exec(&s.value);
                 Value::Unknown
             }
-            Expr::Name(n) => self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
             Expr::Slice(s) => {
                 for p in [&s.lower, &s.upper, &s.step].into_iter().flatten() {
                     self.exec(p);
@@ -1693,8 +1693,8 @@ impl<'c, 's> Walker<'c, 's> {
     fn recv_inner<'e>(&mut self, e: &'e Expr) -> Recv<'e> {
         match e {
             Expr::Name(n) => match self.lookup(&n.id) {
-                Some((Value::Qual(q, via), _)) => Recv::Path(q, via, Segs::new()),
-                Some((v, _)) => Recv::Val(v),
+                Some(Value::Qual(q, via)) => Recv::Path(q, via, Segs::new()),
+                Some(v) => Recv::Val(v),
                 None => Recv::Val(Value::Unknown),
             },
             Expr::Attribute(a) => match self.recv(&a.value) {
@@ -1888,7 +1888,7 @@ impl<'c, 's> Walker<'c, 's> {
                 if let Some(attrs) = self.last_self_attrs.take()
                     && let Expr::Attribute(a) = &*call.func
                     && let Expr::Name(n) = &*a.value
-                    && let Some((Value::UserInstance(cls, old), _)) = self.lookup(&n.id)
+                    && let Some(Value::UserInstance(cls, old)) = self.lookup(&n.id)
                 {
                     let mut merged = Arc::unwrap_or_clone(old);
                     merged.extend(attrs);
@@ -1930,14 +1930,14 @@ impl<'c, 's> Walker<'c, 's> {
     fn callee<'e>(&mut self, func: &'e Expr) -> Callee<'e> {
         match func {
             Expr::Name(n) => match self.lookup(&n.id) {
-                Some((Value::Qual(q, via), _)) => Callee::Known {
+                Some(Value::Qual(q, via)) => Callee::Known {
                     base: q,
                     segs: Segs::new(),
                     method: None,
                     via,
                     recv: None,
                 },
-                Some((Value::Unknown, _)) => {
+                Some(Value::Unknown) => {
                     let name = n.id.as_str();
                     self.note(Span::from(func.range()), || {
                         format!(
@@ -1946,7 +1946,7 @@ impl<'c, 's> Walker<'c, 's> {
                     });
                     Callee::Value(Value::Plain)
                 }
-                Some((v, _)) => Callee::Value(v),
+                Some(v) => Callee::Value(v),
                 None => Callee::Undefined(n.id.as_str()),
             },
             Expr::Attribute(a) => {
