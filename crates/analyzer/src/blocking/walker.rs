@@ -597,6 +597,14 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// Bind an assignment target. `rhs` is the assigned expression (for `via` strings).
     fn bind_target(&mut self, target: &Expr, v: Value, rhs: Option<&Expr>) {
+        // A plain name whose value gets no new via (see bind_target_inner) is bound directly.
+        if let Expr::Name(n) = target
+            && !(rhs.is_some()
+                && matches!(v, Value::Instance(..) | Value::Qual(..))
+                && self.local())
+        {
+            return self.bind(&n.id, v);
+        }
         self.guarded(|this| this.bind_target_inner(target, v, rhs))
     }
 
@@ -1352,6 +1360,18 @@ impl<'c, 's> Walker<'c, 's> {
                     self.work -= 1;
                 }
                 self.guarded(|this| this.exec_inner(e));
+            }
+            // A call whose result is not used: as eval does it, without making a value.
+            Expr::Call(c) => {
+                if !self.chain.is_empty() {
+                    if self.work == 0 {
+                        return;
+                    }
+                    self.work -= 1;
+                }
+                self.guarded(|this| {
+                    this.call(c);
+                });
             }
             Expr::Name(_)
             | Expr::StringLiteral(_)
