@@ -1695,12 +1695,16 @@ pub(crate) fn lookup(qname: &str) -> Option<Entry> {
     if let Some(e) = TABLE.get(qname) {
         return Some(*e);
     }
-    let root = qname.split('.').next().unwrap_or(qname);
+    let bytes = qname.as_bytes();
+    let root = bytes
+        .iter()
+        .position(|&b| b == b'.')
+        .map_or(qname, |dot| &qname[..dot]);
     if !PREFIX_ROOTS.contains(root) {
         return None;
     }
     let mut end = qname.len();
-    while let Some(dot) = qname[..end].rfind('.') {
+    while let Some(dot) = bytes[..end].iter().rposition(|&b| b == b'.') {
         end = dot;
         if let Some(e) = PREFIXES.get(&qname[..end]) {
             return Some(*e);
