@@ -14,6 +14,55 @@ pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(RED_ZONE, SEGMENT, f)
 }
 
+/// How far the stack may move from a [`Mark`] before the next full check.
+const MARK_SPAN: usize = 16 * 1024;
+
+/// A place on the current stack segment where a full check found at least [`RED_ZONE`] left,
+/// so that a hot recursive walk can skip the check while it stays within [`MARK_SPAN`] of it
+/// (there is then still at least `RED_ZONE - MARK_SPAN` left).
+///
+/// Invariant kept by [`Mark::guard`]: the mark is unset or lies on the segment that is running;
+/// it is cleared on the way into and out of a fresh segment.
+#[derive(Debug, Default)]
+pub(crate) struct Mark(usize);
+
+/// An address in the caller's stack frame.
+#[inline(always)]
+fn position() -> usize {
+    let here = 0u8;
+    std::ptr::from_ref(std::hint::black_box(&here)) as usize
+}
+
+impl Mark {
+    /// `true` when the stack is within [`MARK_SPAN`] of the mark.
+    #[inline(always)]
+    pub(crate) fn near(&self) -> bool {
+        self.0 != 0 && position().abs_diff(self.0) < MARK_SPAN
+    }
+
+    /// Like [`guard`], for a walk that owns this mark: run `f(walker)` here when the stack
+    /// is near the mark or has room (then marking this place), else on a fresh segment.
+    /// `get` gives the mark inside the walker.
+    #[inline(always)]
+    pub(crate) fn guard<W, R>(
+        walker: &mut W,
+        get: impl Fn(&mut W) -> &mut Mark,
+        f: impl FnOnce(&mut W) -> R,
+    ) -> R {
+        if get(walker).near() {
+            return f(walker);
+        }
+        if stacker::remaining_stack().is_some_and(|left| left >= RED_ZONE) {
+            get(walker).0 = position();
+            return f(walker);
+        }
+        get(walker).0 = 0;
+        let r = stacker::grow(SEGMENT, || f(walker));
+        get(walker).0 = 0;
+        r
+    }
+}
+
 /// Clone a piece of a syntax tree at most `depth` levels deep, with enough stack for it.
 ///
 /// The derived `Clone` of ruff's tree recurses once per level without a guard; a cell of a

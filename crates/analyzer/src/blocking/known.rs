@@ -431,7 +431,9 @@ const ASYNC_PREFIXES: &[&str] = &[
 ];
 
 fn build() -> FxHashMap<&'static str, Entry> {
-    let mut m: FxHashMap<&'static str, Entry> = FxHashMap::default();
+    // Sized for the table (about 1300 names) so that building it never rehashes.
+    let mut m: FxHashMap<&'static str, Entry> =
+        FxHashMap::with_capacity_and_hasher(1536, Default::default());
     let mut add = |name: &'static str, entry: Entry| {
         m.insert(name, entry);
     };
@@ -1715,13 +1717,20 @@ static PREFIX_ROOTS: LazyLock<rustc_hash::FxHashSet<&'static str>> = LazyLock::n
 
 /// Every name in the tables and every dotted prefix of one (`urllib`, `urllib.request`...).
 static NAMES: LazyLock<rustc_hash::FxHashSet<&'static str>> = LazyLock::new(|| {
-    let mut set = rustc_hash::FxHashSet::default();
+    let mut set = rustc_hash::FxHashSet::with_capacity_and_hasher(
+        2 * (TABLE.len() + PREFIXES.len()),
+        Default::default(),
+    );
     for k in TABLE.keys().chain(PREFIXES.keys()) {
         set.insert(*k);
+        // Every prefix of a name in the set is in the set too: the walk up from `k` stops at
+        // the first prefix already there.
         let mut end = k.len();
-        while let Some(dot) = k[..end].rfind('.') {
+        while let Some(dot) = k.as_bytes()[..end].iter().rposition(|&b| b == b'.') {
             end = dot;
-            set.insert(&k[..end]);
+            if !set.insert(&k[..end]) {
+                break;
+            }
         }
     }
     set
@@ -1747,12 +1756,16 @@ pub(crate) fn lookup(qname: &str) -> Option<Entry> {
     if let Some(e) = TABLE.get(qname) {
         return Some(*e);
     }
-    let root = qname.split('.').next().unwrap_or(qname);
+    let bytes = qname.as_bytes();
+    let root = bytes
+        .iter()
+        .position(|&b| b == b'.')
+        .map_or(qname, |dot| &qname[..dot]);
     if !PREFIX_ROOTS.contains(root) {
         return None;
     }
     let mut end = qname.len();
-    while let Some(dot) = qname[..end].rfind('.') {
+    while let Some(dot) = bytes[..end].iter().rposition(|&b| b == b'.') {
         end = dot;
         if let Some(e) = PREFIXES.get(&qname[..end]) {
             return Some(*e);
@@ -2066,6 +2079,21 @@ mod tests {
     #[test]
     fn builtins_are_sorted() {
         assert!(BUILTINS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn names_are_the_table_names_and_all_their_dotted_prefixes() {
+        let mut expected = rustc_hash::FxHashSet::default();
+        for k in TABLE.keys().chain(PREFIXES.keys()) {
+            let parts: Vec<&str> = k.split('.').collect();
+            for n in 1..=parts.len() {
+                expected.insert(parts[..n].join("."));
+            }
+        }
+        let names: rustc_hash::FxHashSet<String> = NAMES.iter().map(|n| n.to_string()).collect();
+        assert_eq!(names, expected);
+        assert_eq!(static_name("urllib.request"), Some("urllib.request"));
+        assert_eq!(static_name("mylib"), None);
     }
 
     #[test]

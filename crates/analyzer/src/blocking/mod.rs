@@ -26,8 +26,8 @@ pub(crate) use known::Family;
 
 /// How a binding came about, for the `via` of blocking calls: `import time (line 1)`.
 ///
-/// Imports are kept as parts and only rendered when a blocking call is reported, so that
-/// binding an import allocates nothing for the common modules.
+/// Imports and assignments are kept as parts and only rendered when a blocking call is
+/// reported, so that binding them allocates nothing in the common case.
 #[derive(Debug, Clone, Default)]
 pub(crate) enum Via {
     /// Not known (a builtin, or a value made on the spot).
@@ -41,13 +41,17 @@ pub(crate) enum Via {
         module: QStr,
         asname: Option<Name>,
     },
-    /// `from {module} import {name} [as {asname}] (line {line})`.
+    /// `from {module} import {name} [as {asname}] (line {line})`, kept as the qualified name
+    /// `{module}.{name}` (a name has no dots, so the last dot splits them again).
     From {
         line: u32,
-        module: QStr,
-        name: Name,
+        qname: QStr,
         asname: Option<Name>,
     },
+    /// `{target} = {text} (line {line})`, where `text` is the short form of the assigned value.
+    Assign { line: u32, target: Name, text: Name },
+    /// `with {text} as {target} (line {line})`.
+    With { line: u32, target: Name, text: Name },
 }
 
 impl Via {
@@ -64,45 +68,81 @@ impl Via {
                 line,
                 module,
                 asname: Some(a),
-            } => format!("import {} as {a} (line {line})", module.as_str()),
-            Via::Import { line, module, .. } => format!("import {} (line {line})", module.as_str()),
+            } => with_line(&["import ", module.as_str(), " as ", a], *line),
+            Via::Import { line, module, .. } => with_line(&["import ", module.as_str()], *line),
             Via::From {
                 line,
-                module,
-                name,
-                asname: Some(a),
-            } => format!(
-                "from {} import {name} as {a} (line {line})",
-                module.as_str()
-            ),
-            Via::From {
-                line, module, name, ..
-            } => format!("from {} import {name} (line {line})", module.as_str()),
+                qname,
+                asname,
+            } => {
+                let (module, name) = qname
+                    .as_str()
+                    .rsplit_once('.')
+                    .unwrap_or(("", qname.as_str()));
+                match asname {
+                    Some(a) => with_line(&["from ", module, " import ", name, " as ", a], *line),
+                    None => with_line(&["from ", module, " import ", name], *line),
+                }
+            }
+            Via::Assign { line, target, text } => with_line(&[target, " = ", text], *line),
+            Via::With { line, target, text } => with_line(&["with ", text, " as ", target], *line),
         })
     }
 }
 
-/// A qualified name: static (from pyrepl3's tables) or shared (from the user's imports).
-#[derive(Debug, Clone)]
-pub(crate) enum QStr {
-    Static(&'static str),
-    Shared(Arc<str>),
+/// `parts` joined, then ` (line {line})`, in one allocation (this runs for every reported
+/// blocking call).
+pub(crate) fn with_line(parts: &[&str], line: u32) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 18);
+    parts.iter().for_each(|p| s.push_str(p));
+    s.push_str(" (line ");
+    push_u32(&mut s, line);
+    s.push(')');
+    s
 }
 
+/// Append the decimal digits of `n` (as `{n}` formats it).
+pub(crate) fn push_u32(s: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[i..].iter().for_each(|&d| s.push(char::from(d)));
+}
+
+/// A qualified name: static (from pyrepl3's tables) or the user's own (inline when short,
+/// else shared); a `Name`, so as small as a fat pointer and cloned without allocating.
+#[derive(Debug, Clone)]
+pub(crate) struct QStr(Name);
+
 impl QStr {
-    /// A static name when pyrepl3's tables know it, else a shared copy.
+    /// A static name when pyrepl3's tables know it, else a copy.
     pub(crate) fn new(s: &str) -> Self {
         match known::static_name(s) {
-            Some(st) => QStr::Static(st),
-            None => QStr::Shared(s.into()),
+            Some(st) => QStr(Name::new_static(st)),
+            None => QStr(Name::new(s)),
         }
     }
 
+    /// A name from pyrepl3's tables.
+    pub(crate) fn from_static(s: &'static str) -> Self {
+        QStr(Name::new_static(s))
+    }
+
     pub(crate) fn as_str(&self) -> &str {
-        match self {
-            QStr::Static(s) => s,
-            QStr::Shared(s) => s,
-        }
+        self.0.as_str()
+    }
+
+    /// `true` when pyrepl3's tables mention the name.
+    pub(crate) fn is_known(&self) -> bool {
+        known::static_name(self.as_str()).is_some()
     }
 }
 
@@ -119,8 +159,9 @@ pub(crate) enum Value {
     Instance(&'static str, Via),
     /// Anything obtained from an async library: never blocks.
     Async,
-    /// A library method bound to a typed receiver (`run = conn.execute`).
-    LibMethod(&'static str, Name, Via),
+    /// A library method bound to a typed receiver (`run = conn.execute`), by its qualified
+    /// name (`sqlite3.Connection.execute`).
+    LibMethod(Name, Via),
     /// A user function or lambda.
     Func(Arc<FuncInfo>),
     /// A user method bound to its instance.
@@ -162,11 +203,46 @@ pub(crate) type Attrs = FxHashMap<Name, Value>;
 #[derive(Debug)]
 pub(crate) enum FuncBody {
     /// A copy of the syntax (functions defined inside called functions, lambdas).
-    Def(Arc<StmtFunctionDef>),
-    Lambda(Arc<ExprLambda>),
+    Def(Arc<DeepTree<StmtFunctionDef>>),
+    Lambda(Arc<DeepTree<ExprLambda>>),
     /// The source text of a module-level definition, parsed again on its first call from a
     /// later cell (within its own cell the cell's tree is used directly).
     Source(SourceBody),
+}
+
+/// A copy of a piece of syntax that is dropped with enough stack for its depth (the derived
+/// drop recurses once per level: a lambda a few thousand levels deep overflowed a 256 KiB
+/// thread stack when the walker dropped its copy).
+#[derive(Debug)]
+pub(crate) struct DeepTree<T> {
+    /// Always `Some` until dropped.
+    tree: Option<T>,
+    depth: usize,
+}
+
+impl<T: Clone> DeepTree<T> {
+    /// A copy of `tree`, a tree at most `depth` levels deep.
+    pub(crate) fn copy(tree: &T, depth: usize) -> Self {
+        Self {
+            tree: Some(crate::stack::clone_deep(tree, depth)),
+            depth,
+        }
+    }
+}
+
+impl<T> DeepTree<T> {
+    /// The syntax.
+    pub(crate) fn get(&self) -> Option<&T> {
+        self.tree.as_ref()
+    }
+}
+
+impl<T> Drop for DeepTree<T> {
+    fn drop(&mut self) {
+        if let Some(tree) = self.tree.take() {
+            crate::stack::drop_deep(tree, self.depth);
+        }
+    }
 }
 
 /// The text of a `def` and, once needed, its syntax.
@@ -229,18 +305,23 @@ pub(crate) struct FuncInfo {
 
 impl FuncInfo {
     /// How to name it in `via` strings: `def fetch()`, `async def main()`, `lambda`.
-    pub(crate) fn label(&self) -> String {
+    pub(crate) fn push_label(&self, s: &mut String) {
         if matches!(self.body, FuncBody::Lambda(_)) {
-            return "lambda".to_string();
+            return s.push_str("lambda");
         }
         if self.name.as_str() == "<exec>" {
-            return "exec(...)".to_string();
+            return s.push_str("exec(...)");
         }
-        let a = if self.is_async { "async " } else { "" };
-        match &self.class {
-            Some(c) => format!("{a}def {c}.{}()", self.name),
-            None => format!("{a}def {}()", self.name),
+        if self.is_async {
+            s.push_str("async ");
         }
+        s.push_str("def ");
+        if let Some(c) = &self.class {
+            s.push_str(c);
+            s.push('.');
+        }
+        s.push_str(&self.name);
+        s.push_str("()");
     }
 }
 
@@ -331,6 +412,54 @@ pub(crate) fn analyze(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_trees_on_the_execution_path_are_walked_on_a_small_stack() {
+        // Each walk recurses ~3000 levels (in the cell, in a called function, in a lambda
+        // run by `map`, through an attribute chain); the walker checks the stack only every
+        // few levels, which must still move it to fresh segments in time.
+        let sources = [
+            format!("import time\nx = {}time.sleep(1)", "-".repeat(2900)),
+            format!(
+                "import time\ndef f():\n    return {}time.sleep(1)\nf()",
+                "y + ".repeat(2900)
+            ),
+            format!(
+                "import time\nfor _ in map(lambda: {}time.sleep(1), []): pass",
+                "not ".repeat(2900)
+            ),
+            format!("import time\nx = time.sleep(1){}", ".a".repeat(2900)),
+        ];
+        for src in sources {
+            let handle = std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    let a = crate::analyze_cell(&src, &mut crate::SessionState::new());
+                    (
+                        a.mode,
+                        a.blocking_calls
+                            .into_iter()
+                            .map(|c| c.name)
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .expect("thread");
+            let (mode, calls) = handle.join().expect("no stack overflow");
+            assert_eq!(mode, crate::Mode::BlockingSync);
+            assert_eq!(calls, ["time.sleep"]);
+        }
+    }
+
+    #[test]
+    fn lines_are_written_as_format_writes_them() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, u32::MAX] {
+            let mut s = String::from("x");
+            push_u32(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
+        assert_eq!(with_line(&["import ", "time"], 7), "import time (line 7)");
+        assert_eq!(with_line(&[], 12), " (line 12)");
+    }
 
     #[test]
     fn session_state_can_move_between_threads() {

@@ -1,7 +1,6 @@
 //! The walk over a cell's execution path: evaluates expressions to abstract values, resolves
 //! calls, runs the bodies of called user functions, and records blocking calls.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use ruff_python_ast::name::Name;
@@ -12,7 +11,8 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::known::{self, Entry, Guard, Kind};
 use super::{
-    Attrs, BlockingReport, ClassInfo, FuncBody, FuncInfo, QStr, SourceBody, SymbolTable, Value, Via,
+    Attrs, BlockingReport, ClassInfo, DeepTree, FuncBody, FuncInfo, QStr, SourceBody, SymbolTable,
+    Value, Via,
 };
 use crate::diagnostic::Diagnostic;
 use crate::rules::blocking::for_family;
@@ -64,7 +64,9 @@ impl QBuf {
         if self.overflow {
             return None;
         }
-        std::str::from_utf8(&self.buf[..self.len]).ok()
+        // SAFETY: `push` only ever appends whole `&str`s and ASCII dots, so the first `len`
+        // bytes are always valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(&self.buf[..self.len]) })
     }
 }
 
@@ -75,10 +77,94 @@ enum FrameKind {
     Comprehension,
 }
 
+/// The local names of a frame: a short list searched in order (most frames bind a handful of
+/// names, and hashing costs more than comparing a few), moved to a hash map when it grows.
+/// At most one of the two holds entries.
+#[derive(Default)]
+struct Locals {
+    small: Vec<(Name, Value)>,
+    big: Attrs,
+}
+
+impl Locals {
+    /// Names kept in the list before moving to the map.
+    const SMALL: usize = 12;
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        if self.big.is_empty() {
+            self.small
+                .iter()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(_, v)| v)
+        } else {
+            self.big.get(name)
+        }
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        if self.big.is_empty() {
+            self.small
+                .iter_mut()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(_, v)| v)
+        } else {
+            self.big.get_mut(name)
+        }
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Bind `name` (an existing entry keeps its key and gets the new value).
+    fn insert(&mut self, name: Name, v: Value) {
+        if !self.big.is_empty() {
+            self.big.insert(name, v);
+        } else if let Some(slot) = self.get_mut(&name) {
+            *slot = v;
+        } else if self.small.len() < Self::SMALL {
+            self.small.push((name, v));
+        } else {
+            self.big.extend(self.small.drain(..));
+            self.big.insert(name, v);
+        }
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Value> {
+        if self.big.is_empty() {
+            let i = self.small.iter().position(|(n, _)| n.as_str() == name)?;
+            Some(self.small.swap_remove(i).1)
+        } else {
+            self.big.remove(name)
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Name, &Value)> {
+        self.small
+            .iter()
+            .map(|(n, v)| (n, v))
+            .chain(self.big.iter())
+    }
+
+    fn into_attrs(self) -> Attrs {
+        if self.big.is_empty() {
+            self.small.into_iter().collect()
+        } else {
+            self.big
+        }
+    }
+
+    /// Empty, keeping the list's room for the next frame (the map's is given back).
+    fn clear(&mut self) {
+        self.small.clear();
+        self.big = Attrs::default();
+    }
+}
+
 /// One scope being executed (a called function, a class body, a comprehension).
 struct Frame {
     kind: FrameKind,
-    locals: Attrs,
+    locals: Locals,
     /// Names declared `global`.
     globals: Vec<Name>,
     /// The lexically enclosing frame, if it is on the stack.
@@ -93,7 +179,7 @@ impl Frame {
     fn new(kind: FrameKind, parent: Option<usize>) -> Self {
         Self {
             kind,
-            locals: Attrs::default(),
+            locals: Locals::default(),
             globals: Vec::new(),
             parent,
             closure: None,
@@ -103,39 +189,47 @@ impl Frame {
     }
 }
 
-/// Attribute names after a qualified name, without allocating (`os` `.path` `.exists`).
+/// Attribute names after a qualified name, without allocating (`os` `.path` `.exists`): the
+/// outermost attribute of the chain and how many attributes it has above the qualified name
+/// (read back from the syntax when written out).
 #[derive(Clone, Copy)]
 struct Segs<'e> {
-    items: [&'e str; 8],
+    top: Option<&'e ast::ExprAttribute>,
     len: usize,
-    overflow: bool,
 }
 
 impl<'e> Segs<'e> {
+    /// At most this many attributes; a longer chain resolves to nothing.
+    const MAX: usize = 8;
+
     fn new() -> Self {
-        Self {
-            items: [""; 8],
-            len: 0,
-            overflow: false,
-        }
+        Self { top: None, len: 0 }
     }
 
-    fn push(&mut self, s: &'e str) {
-        if self.len == self.items.len() {
-            self.overflow = true;
-        } else {
-            self.items[self.len] = s;
-            self.len += 1;
-        }
+    /// Add `a`, the attribute whose value is the chain so far.
+    fn push(&mut self, a: &'e ast::ExprAttribute) {
+        self.top = Some(a);
+        self.len += 1;
     }
 
     /// Append `base` and the segments to a qualified-name buffer.
     fn write(&self, base: &str, q: &mut QBuf) {
         q.push(base);
-        self.items[..self.len].iter().for_each(|s| q.push(s));
-        if self.overflow {
+        if self.len > Self::MAX {
             q.overflow = true;
+            return;
         }
+        let mut items = [""; Self::MAX];
+        let mut at = self.top;
+        for item in items[..self.len].iter_mut().rev() {
+            let Some(a) = at else { break };
+            *item = a.attr.as_str();
+            at = match &*a.value {
+                Expr::Attribute(inner) => Some(inner),
+                _ => None,
+            };
+        }
+        items[..self.len].iter().for_each(|s| q.push(s));
     }
 }
 
@@ -154,9 +248,12 @@ enum BodyRef<'x> {
 
 /// What a call expression calls.
 enum Callee<'e> {
-    /// A qualified name (`time.sleep`, `sqlite3.Connection.execute`).
+    /// A qualified name (`time.sleep`, `sqlite3.Connection.execute`): `base`, the attributes
+    /// in `segs`, then `method` (written out by [`Callee::qname`]).
     Known {
-        qname: QBuf,
+        base: QStr,
+        segs: Segs<'e>,
+        method: Option<&'e str>,
         via: Via,
         /// The receiver expression, when the name came from a typed value without a binding.
         recv: Option<&'e Expr>,
@@ -167,6 +264,21 @@ enum Callee<'e> {
     UnknownMethod(Option<&'e str>, &'e str),
     /// A name no analysed cell binds.
     Undefined(&'e str),
+}
+
+impl Callee<'_> {
+    /// Write the qualified name of a known callee into `q`.
+    fn qname(&self, q: &mut QBuf) {
+        if let Callee::Known {
+            base, segs, method, ..
+        } = self
+        {
+            segs.write(base.as_str(), q);
+            if let Some(m) = method {
+                q.push(m);
+            }
+        }
+    }
 }
 
 /// Evaluated call arguments, for callees that need them.
@@ -203,6 +315,10 @@ pub(crate) struct Walker<'c, 's> {
     call_root: Option<Name>,
     report: BlockingReport,
     notes: Vec<Diagnostic>,
+    /// Where the stack was at the last full stack check (see [`stack::Mark`]).
+    stack_mark: stack::Mark,
+    /// Emptied locals of finished frames, for the next frames (no allocation per call).
+    spare: Vec<Locals>,
 }
 
 impl<'c, 's> Walker<'c, 's> {
@@ -230,14 +346,21 @@ impl<'c, 's> Walker<'c, 's> {
             call_root: None,
             report: BlockingReport::default(),
             notes: Vec::new(),
+            stack_mark: stack::Mark::default(),
+            spare: Vec::new(),
         }
     }
 
     pub(crate) fn finish(mut self) -> BlockingReport {
         let mut report = std::mem::take(&mut self.report);
-        let mut order: Vec<usize> = (0..report.calls.len()).collect();
-        order.sort_by_key(|&i| (report.calls[i].span.start, i));
-        if order.windows(2).any(|w| w[0] > w[1]) {
+        // Calls in source order (stable): only reorder when they are not already.
+        if report
+            .calls
+            .windows(2)
+            .any(|w| w[0].span.start > w[1].span.start)
+        {
+            let mut order: Vec<usize> = (0..report.calls.len()).collect();
+            order.sort_by_key(|&i| (report.calls[i].span.start, i));
             let calls = std::mem::take(&mut report.calls);
             let reasons = std::mem::take(&mut report.reasons);
             let mut calls: Vec<Option<BlockingCall>> = calls.into_iter().map(Some).collect();
@@ -251,6 +374,30 @@ impl<'c, 's> Walker<'c, 's> {
         report.reasons.append(&mut self.notes);
         report.loop_bound.sort_by_key(|(s, _)| s.start);
         report
+    }
+
+    /// Run `f` one level deeper in a recursive walk, with enough stack for it (the full check
+    /// only runs once the stack has moved far from where it last ran, see [`stack::Mark`]).
+    #[inline(always)]
+    fn guarded<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        stack::Mark::guard(self, |w| &mut w.stack_mark, f)
+    }
+
+    /// A frame for a function or comprehension, reusing the locals of a finished one.
+    fn new_frame(&mut self, kind: FrameKind, parent: Option<usize>) -> Frame {
+        let mut frame = Frame::new(kind, parent);
+        if let Some(locals) = self.spare.pop() {
+            frame.locals = locals;
+        }
+        frame
+    }
+
+    /// Keep the locals of a finished frame for [`Self::new_frame`].
+    fn recycle(&mut self, mut locals: Locals) {
+        if locals.small.capacity() > 0 && self.spare.len() < 16 {
+            locals.clear();
+            self.spare.push(locals);
+        }
     }
 
     // ----- positions and source text -------------------------------------------------------
@@ -273,21 +420,31 @@ impl<'c, 's> Walker<'c, 's> {
             .get(range.start().to_usize()..range.end().to_usize())
     }
 
-    /// A short rendering of an expression for `via` strings: `sqlite3.connect(...)`.
-    fn short(&self, e: &Expr) -> Option<String> {
-        let mut s = match e {
-            Expr::Call(c) => format!("{}(...)", self.text(c.func.range())?),
-            _ => self.text(e.range())?.to_string(),
+    /// A short rendering of an expression for `via` strings (`sqlite3.connect(...)`) as a
+    /// name (kept inline, without allocating, when it is short).
+    fn short_name(&self, e: &Expr) -> Option<Name> {
+        Some(Name::concat(&self.short_parts(e)?))
+    }
+
+    /// The pieces of the short rendering of `e`: the source text of `e` (of the callee, for a call) and
+    /// `(...)` for a call, cut to 57 bytes and followed by `...` when longer than 60.
+    fn short_parts(&self, e: &Expr) -> Option<[&'c str; 3]> {
+        let (text, suffix) = match e {
+            Expr::Call(c) => (self.text(c.func.range())?, "(...)"),
+            _ => (self.text(e.range())?, ""),
         };
-        if s.len() > 60 {
-            let mut cut = 57;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            s.truncate(cut);
-            s.push_str("...");
+        if text.len() + suffix.len() <= 60 {
+            return Some([text, suffix, ""]);
         }
-        Some(s)
+        let mut cut = 57;
+        if cut >= text.len() {
+            // The cut falls in the (ASCII) suffix.
+            return Some([text, &suffix[..cut - text.len()], "..."]);
+        }
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        Some([&text[..cut], "", "..."])
     }
 
     // ----- reporting -----------------------------------------------------------------------
@@ -302,14 +459,18 @@ impl<'c, 's> Walker<'c, 's> {
         let (span, via) = if self.chain.is_empty() {
             (span, via(self))
         } else {
-            let mut s = String::new();
+            let mut s = String::with_capacity(48 * self.chain.len() + name.len());
             for (i, f) in self.chain.iter().enumerate() {
                 if i > 0 {
                     s.push_str(" → ");
                 }
-                let _ = write!(s, "{} (line {})", f.label(), f.line);
+                f.push_label(&mut s);
+                s.push_str(" (line ");
+                super::push_u32(&mut s, f.line);
+                s.push(')');
             }
-            let _ = write!(s, " calls {name}");
+            s.push_str(" calls ");
+            s.push_str(name);
             (self.site, s)
         };
         if self
@@ -321,8 +482,10 @@ impl<'c, 's> Walker<'c, 's> {
             return;
         }
         let (rule, desc) = for_family(family);
-        let mut reason =
-            Diagnostic::new(rule, format!("`{name}` blocks ({desc}); via {via}"), span);
+        let parts = ["`", name, "` blocks (", desc, "); via ", &via];
+        let mut message = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.iter().for_each(|p| message.push_str(p));
+        let mut reason = Diagnostic::new(rule, message, span);
         if self.chain.is_empty()
             && let Some(root) = &self.call_root
             && let Some((at, label)) = binding_site(&self.module.body, root, span.start)
@@ -369,8 +532,37 @@ impl<'c, 's> Walker<'c, 's> {
 
     // ----- names ---------------------------------------------------------------------------
 
-    /// What `name` is bound to here, and the frame that binds it (`None`: module or builtin).
-    fn lookup(&self, name: &str) -> Option<(Value, Option<usize>)> {
+    /// What `name` is bound to here.
+    /// Replaces the value of the binding of `name` that [`Self::lookup`] sees (a local of a
+    /// frame on the stack, or a global); a closure's copy is left alone.
+    fn rebind_visible(&mut self, name: &str, v: Value) {
+        let mut cur = self.frames.len().checked_sub(1);
+        let mut innermost = true;
+        while let Some(i) = cur {
+            let f = &self.frames[i];
+            if f.globals.iter().any(|g| g.as_str() == name) {
+                break;
+            }
+            if f.kind != FrameKind::Class || innermost {
+                if f.locals.get(name).is_some() {
+                    if let Some(slot) = self.frames[i].locals.get_mut(name) {
+                        *slot = v;
+                    }
+                    return;
+                }
+                if f.closure.as_ref().is_some_and(|c| c.get(name).is_some()) {
+                    return;
+                }
+            }
+            innermost = false;
+            cur = f.parent;
+        }
+        if let Some(slot) = self.t.globals.get_mut(name) {
+            *slot = v;
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<Value> {
         let mut cur = self.frames.len().checked_sub(1);
         let mut innermost = true;
         while let Some(i) = cur {
@@ -380,17 +572,17 @@ impl<'c, 's> Walker<'c, 's> {
             }
             if f.kind != FrameKind::Class || innermost {
                 if let Some(v) = f.locals.get(name) {
-                    return Some((v.clone(), Some(i)));
+                    return Some(v.clone());
                 }
                 if let Some(v) = f.closure.as_ref().and_then(|c| c.get(name)) {
-                    return Some((v.clone(), None));
+                    return Some(v.clone());
                 }
             }
             innermost = false;
             cur = f.parent;
         }
         if let Some(v) = self.t.globals.get(name) {
-            return Some((v.clone(), None));
+            return Some(v.clone());
         }
         for m in &self.t.star_modules {
             let mut q = QBuf::new();
@@ -400,13 +592,13 @@ impl<'c, 's> Walker<'c, 's> {
                 && known::lookup(qs).is_some()
             {
                 let via = Via::Text(format!("from {m} import *").into());
-                return Some((Value::Qual(QStr::new(qs), via), None));
+                return Some(Value::Qual(QStr::new(qs), via));
             }
         }
         match known::builtin(name) {
             // Builtins pyrepl3 knows nothing special about are harmless callables.
-            Some((_, false)) => Some((Value::Plain, None)),
-            Some((name, true)) => Some((Value::Qual(QStr::Static(name), Via::None), None)),
+            Some((_, false)) => Some(Value::Plain),
+            Some((name, true)) => Some(Value::Qual(QStr::from_static(name), Via::None)),
             None => None,
         }
     }
@@ -418,11 +610,8 @@ impl<'c, 's> Walker<'c, 's> {
             f.locals.insert(name.clone(), v);
             return;
         }
-        if let Some(slot) = self.t.globals.get_mut(name) {
-            *slot = v;
-        } else {
-            self.t.globals.insert(name.clone(), v);
-        }
+        // One hash: an existing entry keeps its key and gets the new value.
+        self.t.globals.insert(name.clone(), v);
     }
 
     fn unbind(&mut self, name: &str) {
@@ -437,26 +626,38 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// Bind an assignment target. `rhs` is the assigned expression (for `via` strings).
     fn bind_target(&mut self, target: &Expr, v: Value, rhs: Option<&Expr>) {
-        stack::guard(|| match target {
+        // A plain name whose value gets no new via (see bind_target_inner) is bound directly.
+        if let Expr::Name(n) = target
+            && !(rhs.is_some()
+                && matches!(v, Value::Instance(..) | Value::Qual(..) | Value::Items(..))
+                && self.local())
+        {
+            return self.bind(&n.id, v);
+        }
+        self.guarded(|this| this.bind_target_inner(target, v, rhs))
+    }
+
+    fn bind_target_inner(&mut self, target: &Expr, v: Value, rhs: Option<&Expr>) {
+        match target {
             Expr::Name(n) => {
                 let v = match v {
-                    Value::Instance(ty, _) | Value::Qual(QStr::Static(ty), _)
-                        if rhs.is_some() && self.local() =>
-                    {
-                        let via = self.assign_via(n.id.as_str(), rhs);
-                        match v {
-                            Value::Instance(..) => Value::Instance(ty, via),
-                            _ => Value::Qual(QStr::Static(ty), via),
-                        }
+                    Value::Instance(ty, _) if rhs.is_some() && self.local() => {
+                        Value::Instance(ty, self.assign_via(&n.id, rhs))
                     }
                     Value::Qual(q, old) if rhs.is_some() && self.local() => {
-                        let via = self.assign_via(n.id.as_str(), rhs);
-                        Value::Qual(q, if via.is_none() { old } else { via })
+                        let via = self.assign_via(&n.id, rhs);
+                        // A name the tables know always takes the new via.
+                        let via = if via.is_none() && !q.is_known() {
+                            old
+                        } else {
+                            via
+                        };
+                        Value::Qual(q, via)
                     }
                     // `threads = [Thread(...) for ...]`: the items say where they came from.
                     Value::Items(item, index) if rhs.is_some() && self.local() => match *item {
                         Value::Instance(ty, _) => {
-                            let via = self.assign_via(n.id.as_str(), rhs);
+                            let via = self.assign_via(&n.id, rhs);
                             Value::Items(Box::new(Value::Instance(ty, via)), index)
                         }
                         other => Value::Items(Box::new(other), index),
@@ -521,41 +722,38 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Expr::Subscript(s) => {
-                self.eval(&s.value);
-                self.eval(&s.slice);
+                self.exec(&s.value);
+                self.exec(&s.slice);
                 // `TOOLS["x"] = f`: the table may now hold a value that is not followed.
                 if let Expr::Name(n) = &*s.value
-                    && let Some((Value::Dict(entries, true), frame)) = self.lookup(&n.id)
+                    && let Some(Value::Dict(entries, true)) = self.lookup(&n.id)
                 {
-                    let v = Value::Dict(entries, false);
-                    let slot = match frame {
-                        Some(i) => self.frames[i].locals.get_mut(&n.id),
-                        None => self.t.globals.get_mut(&n.id),
-                    };
-                    if let Some(slot) = slot {
-                        *slot = v;
-                    }
+                    self.rebind_visible(&n.id, Value::Dict(entries, false));
                 }
             }
             _ => {}
-        })
+        }
     }
 
-    fn assign_via(&self, target: &str, rhs: Option<&Expr>) -> Via {
+    fn assign_via(&self, target: &Name, rhs: Option<&Expr>) -> Via {
         let Some(rhs) = rhs else {
             return Via::None;
         };
-        let Some(text) = self.short(rhs) else {
+        let Some(text) = self.short_name(rhs) else {
             return Via::None;
         };
-        Via::Text(format!("{target} = {text} (line {})", self.line(rhs.range())).into())
+        Via::Assign {
+            line: self.line(rhs.range()),
+            target: target.clone(),
+            text,
+        }
     }
 
     /// The value of an expression that was already evaluated (no calls are reported again):
     /// names, attributes of names, and literals.
     fn peek(&mut self, e: &Expr) -> Value {
         match e {
-            Expr::Name(n) => self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
             e if is_literal(e) => Value::Plain,
             _ => Value::Unknown,
         }
@@ -576,7 +774,7 @@ impl<'c, 's> Walker<'c, 's> {
             }
             self.work -= 1;
         }
-        stack::guard(|| self.stmt_inner(s))
+        self.guarded(|this| this.stmt_inner(s))
     }
 
     fn stmt_inner(&mut self, s: &Stmt) {
@@ -596,7 +794,7 @@ impl<'c, 's> Walker<'c, 's> {
                     match t {
                         Expr::Name(n) => self.unbind(&n.id),
                         other => {
-                            self.eval(other);
+                            self.exec(other);
                         }
                     }
                 }
@@ -609,7 +807,7 @@ impl<'c, 's> Walker<'c, 's> {
                     // iterable is evaluated now.
                     Expr::Generator(g) => {
                         if let Some(first) = g.generators.first() {
-                            self.eval(&first.iter);
+                            self.exec(&first.iter);
                         }
                         Value::Unknown
                     }
@@ -621,14 +819,18 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                     other => self.eval(other),
                 };
-                for t in &a.targets {
-                    self.bind_target(t, v.clone(), Some(&a.value));
+                // The last target takes the value itself (`a = b = v` clones it once).
+                if let Some((last, rest)) = a.targets.split_last() {
+                    for t in rest {
+                        self.bind_target(t, v.clone(), Some(&a.value));
+                    }
+                    self.bind_target(last, v, Some(&a.value));
                 }
             }
             Stmt::AugAssign(a) => {
                 let v = self.eval(&a.value);
                 if let Expr::Name(n) = &*a.target {
-                    let old = self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v);
+                    let old = self.lookup(&n.id).unwrap_or(Value::Unknown);
                     let new = binop(old, a.op, v);
                     self.bind(&n.id, new);
                 } else {
@@ -657,13 +859,13 @@ impl<'c, 's> Walker<'c, 's> {
                     self.stmts(&w.orelse);
                     return;
                 }
-                self.eval(&w.test);
+                self.exec(&w.test);
                 self.stmts(&w.body);
                 self.stmts(&w.orelse);
             }
             Stmt::If(i) => {
                 if !is_false(&i.test) {
-                    self.eval(&i.test);
+                    self.exec(&i.test);
                     self.stmts(&i.body);
                 }
                 for clause in &i.elif_else_clauses {
@@ -671,7 +873,7 @@ impl<'c, 's> Walker<'c, 's> {
                         if is_false(test) {
                             continue;
                         }
-                        self.eval(test);
+                        self.exec(test);
                     }
                     self.stmts(&clause.body);
                 }
@@ -683,13 +885,13 @@ impl<'c, 's> Walker<'c, 's> {
                     if let Some(target) = &item.optional_vars {
                         let entered = match (entered, &**target) {
                             (Value::Instance(ty, _), Expr::Name(n)) if self.local() => {
-                                let via = self.short(&item.context_expr).map_or(Via::None, |c| {
-                                    Via::Text(Arc::from(format!(
-                                        "with {c} as {} (line {})",
-                                        n.id,
-                                        self.line(item.range())
-                                    )))
-                                });
+                                let via =
+                                    self.short_name(&item.context_expr)
+                                        .map_or(Via::None, |text| Via::With {
+                                            line: self.line(item.range()),
+                                            target: n.id.clone(),
+                                            text,
+                                        });
                                 Value::Instance(ty, via)
                             }
                             (v, _) => v,
@@ -700,21 +902,21 @@ impl<'c, 's> Walker<'c, 's> {
                 self.stmts(&w.body);
             }
             Stmt::Match(m) => {
-                self.eval(&m.subject);
+                self.exec(&m.subject);
                 for case in &m.cases {
                     self.pattern(&case.pattern);
                     if let Some(g) = &case.guard {
-                        self.eval(g);
+                        self.exec(g);
                     }
                     self.stmts(&case.body);
                 }
             }
             Stmt::Raise(r) => {
                 if let Some(e) = &r.exc {
-                    self.eval(e);
+                    self.exec(e);
                 }
                 if let Some(e) = &r.cause {
-                    self.eval(e);
+                    self.exec(e);
                 }
             }
             Stmt::Try(t) => {
@@ -722,7 +924,7 @@ impl<'c, 's> Walker<'c, 's> {
                 for h in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
                     if let Some(ty) = &h.type_ {
-                        self.eval(ty);
+                        self.exec(ty);
                     }
                     if let Some(name) = &h.name {
                         self.bind(&name.id, Value::Plain);
@@ -733,9 +935,9 @@ impl<'c, 's> Walker<'c, 's> {
                 self.stmts(&t.finalbody);
             }
             Stmt::Assert(a) => {
-                self.eval(&a.test);
+                self.exec(&a.test);
                 if let Some(m) = &a.msg {
-                    self.eval(m);
+                    self.exec(m);
                 }
             }
             Stmt::Import(imp) => {
@@ -754,12 +956,18 @@ impl<'c, 's> Walker<'c, 's> {
                         }
                         None => {
                             let top = full.split('.').next().unwrap_or(full);
+                            let module = QStr::new(full);
+                            let (top, top_q) = if top.len() == full.len() {
+                                (alias.name.id.clone(), module.clone())
+                            } else {
+                                (Name::new(top), QStr::new(top))
+                            };
                             let via = Via::Import {
                                 line,
-                                module: QStr::new(full),
+                                module,
                                 asname: None,
                             };
-                            self.bind(&Name::new(top), Value::Qual(QStr::new(top), via));
+                            self.bind(&top, Value::Qual(top_q, via));
                         }
                     }
                 }
@@ -789,13 +997,13 @@ impl<'c, 's> Walker<'c, 's> {
                         self.bind(&bound.id, Value::Unknown);
                         continue;
                     };
+                    let qname = QStr::new(qs);
                     let via = Via::From {
                         line: self.line(alias.range()),
-                        module: QStr::new(module),
-                        name: alias.name.id.clone(),
+                        qname: qname.clone(),
                         asname: alias.asname.as_ref().map(|a| a.id.clone()),
                     };
-                    self.bind(&bound.id, Value::Qual(QStr::new(qs), via));
+                    self.bind(&bound.id, Value::Qual(qname, via));
                 }
             }
             Stmt::Global(g) => {
@@ -804,15 +1012,19 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Stmt::Expr(e) => {
-                self.eval(&e.value);
+                self.exec(&e.value);
             }
         }
     }
 
     fn pattern(&mut self, p: &Pattern) {
-        stack::guard(|| match p {
+        self.guarded(|this| this.pattern_inner(p))
+    }
+
+    fn pattern_inner(&mut self, p: &Pattern) {
+        match p {
             Pattern::MatchValue(v) => {
-                self.eval(&v.value);
+                self.exec(&v.value);
             }
             Pattern::MatchSingleton(_) => {}
             Pattern::MatchSequence(s) => s.patterns.iter().for_each(|p| self.pattern(p)),
@@ -843,7 +1055,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Pattern::MatchOr(o) => o.patterns.iter().for_each(|p| self.pattern(p)),
-        })
+        }
     }
 
     fn function_def(&mut self, def: &ast::StmtFunctionDef) {
@@ -881,7 +1093,7 @@ impl<'c, 's> Walker<'c, 's> {
             .filter(|_| self.chain.is_empty());
         let body = match local.and_then(|d| self.source_body(d)) {
             Some(src) => FuncBody::Source(src),
-            None => FuncBody::Def(Arc::new(stack::clone_deep(def, self.ctx.tree_depth))),
+            None => FuncBody::Def(Arc::new(DeepTree::copy(def, self.ctx.tree_depth))),
         };
         let info = Arc::new(FuncInfo {
             name: def.name.id.clone(),
@@ -974,7 +1186,7 @@ impl<'c, 's> Walker<'c, 's> {
 
     fn class_def(&mut self, def: &ast::StmtClassDef) {
         for d in &def.decorator_list {
-            self.eval(&d.expression);
+            self.exec(&d.expression);
         }
         let mut bases = Vec::new();
         let mut lib_base = None;
@@ -991,7 +1203,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             for k in &args.keywords {
-                self.eval(&k.value);
+                self.exec(&k.value);
             }
         }
         // The class body runs now, in its own scope.
@@ -1002,7 +1214,11 @@ impl<'c, 's> Walker<'c, 's> {
         self.frames.push(frame);
         self.stmts(&def.body);
         self.frames.truncate(base + 1);
-        let attrs = self.frames.pop().map(|f| f.locals).unwrap_or_default();
+        let attrs = self
+            .frames
+            .pop()
+            .map(|f| f.locals.into_attrs())
+            .unwrap_or_default();
         let info = ClassInfo {
             name: def.name.id.clone(),
             attrs,
@@ -1156,7 +1372,120 @@ impl<'c, 's> Walker<'c, 's> {
             }
             self.work -= 1;
         }
-        stack::guard(|| self.eval_inner(e))
+        match e {
+            // Leaves: no calls, no bindings, no recursion.
+            Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_)
+            | Expr::TString(_) => Value::Plain,
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
+            _ => self.guarded(|this| this.eval_inner(e)),
+        }
+    }
+
+    /// Evaluate `e` for its effects only, its value being unused. Names and literals have
+    /// none and are skipped, and operators and displays only run their operands for their
+    /// effects; every node still counts as walked, as [`Self::eval`] counts it (so the work
+    /// budget of called functions runs out at the same place).
+    fn exec(&mut self, e: &Expr) {
+        match e {
+            Expr::BoolOp(_)
+            | Expr::BinOp(_)
+            | Expr::UnaryOp(_)
+            | Expr::If(_)
+            | Expr::Dict(_)
+            | Expr::Set(_)
+            | Expr::List(_)
+            | Expr::Tuple(_)
+            | Expr::Compare(_)
+            | Expr::Subscript(_) => {
+                if !self.chain.is_empty() {
+                    if self.work == 0 {
+                        return;
+                    }
+                    self.work -= 1;
+                }
+                self.guarded(|this| this.exec_inner(e));
+            }
+            // A call whose result is not used: as eval does it, without making a value.
+            Expr::Call(c) => {
+                if !self.chain.is_empty() {
+                    if self.work == 0 {
+                        return;
+                    }
+                    self.work -= 1;
+                }
+                self.guarded(|this| {
+                    this.call(c);
+                });
+            }
+            Expr::Name(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_)
+            | Expr::TString(_) => {
+                if !self.chain.is_empty() && self.work > 0 {
+                    self.work -= 1;
+                }
+            }
+            _ => {
+                self.eval(e);
+            }
+        }
+    }
+
+    /// The operands of an operator or display, in the order [`Self::eval_inner`] evaluates
+    /// them, for their effects only (what it computes from their values has none).
+    fn exec_inner(&mut self, e: &Expr) {
+        match e {
+            Expr::BoolOp(b) => b.values.iter().for_each(|v| self.exec(v)),
+            Expr::BinOp(b) => {
+                self.exec(&b.left);
+                self.exec(&b.right);
+            }
+            Expr::UnaryOp(u) => self.exec(&u.operand),
+            Expr::If(i) => {
+                if is_false(&i.test) {
+                    self.exec(&i.orelse);
+                } else if is_true(&i.test) {
+                    self.exec(&i.body);
+                } else {
+                    self.exec(&i.test);
+                    self.exec(&i.body);
+                    self.exec(&i.orelse);
+                }
+            }
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(k) = &item.key {
+                        self.exec(k);
+                    }
+                    self.exec(&item.value);
+                }
+            }
+            Expr::Set(ast::ExprSet { elts, .. })
+            | Expr::List(ast::ExprList { elts, .. })
+            | Expr::Tuple(ast::ExprTuple { elts, .. }) => elts.iter().for_each(|e| self.exec(e)),
+            Expr::Compare(c) => {
+                self.exec(&c.left);
+                c.comparators.iter().for_each(|e| self.exec(e));
+            }
+            Expr::Subscript(s) => {
+                self.exec(&s.value);
+                self.exec(&s.slice);
+            }
+            other => {
+                self.eval_inner(other);
+            }
+        }
     }
 
     fn eval_inner(&mut self, e: &Expr) -> Value {
@@ -1182,14 +1511,14 @@ impl<'c, 's> Walker<'c, 's> {
                 binop(l, b.op, r)
             }
             Expr::UnaryOp(u) => {
-                self.eval(&u.operand);
+                self.exec(&u.operand);
                 Value::Plain
             }
             Expr::Lambda(l) => {
                 if let Some(params) = &l.parameters {
                     for p in params.iter_non_variadic_params() {
                         if let Some(d) = &p.default {
-                            self.eval(d);
+                            self.exec(d);
                         }
                     }
                 }
@@ -1201,7 +1530,7 @@ impl<'c, 's> Walker<'c, 's> {
                     is_static: false,
                     is_property: false,
                     defaults: Vec::new(),
-                    body: FuncBody::Lambda(Arc::new(stack::clone_deep(l, self.ctx.tree_depth))),
+                    body: FuncBody::Lambda(Arc::new(DeepTree::copy(l, self.ctx.tree_depth))),
                     cell: self.current_cell(),
                     closure: self.closure_snapshot(),
                 }))
@@ -1213,7 +1542,7 @@ impl<'c, 's> Walker<'c, 's> {
                 if is_true(&i.test) {
                     return self.eval(&i.body);
                 }
-                self.eval(&i.test);
+                self.exec(&i.test);
                 let a = self.eval(&i.body);
                 let b = self.eval(&i.orelse);
                 if matches!(a, Value::Unknown | Value::Plain) {
@@ -1300,18 +1629,18 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Expr::Yield(y) => {
                 if let Some(v) = &y.value {
-                    self.eval(v);
+                    self.exec(v);
                 }
                 Value::Unknown
             }
             Expr::YieldFrom(y) => {
-                self.eval(&y.value);
+                self.exec(&y.value);
                 Value::Unknown
             }
             Expr::Compare(c) => {
-                self.eval(&c.left);
+                self.exec(&c.left);
                 for e in &c.comparators {
-                    self.eval(e);
+                    self.exec(e);
                 }
                 Value::Plain
             }
@@ -1343,7 +1672,7 @@ impl<'c, 's> Walker<'c, 's> {
             },
             Expr::Subscript(s) => {
                 let v = self.eval(&s.value);
-                self.eval(&s.slice);
+                self.exec(&s.slice);
                 // `sys.modules["time"]`, `globals()["time"]`: a module or global by literal name.
                 if let Expr::StringLiteral(key) = &*s.slice {
                     let key = key.value.to_str();
@@ -1395,13 +1724,13 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Expr::Starred(s) => {
-                self.eval(&s.value);
+                self.exec(&s.value);
                 Value::Unknown
             }
-            Expr::Name(n) => self.lookup(&n.id).map_or(Value::Unknown, |(v, _)| v),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
             Expr::Slice(s) => {
                 for p in [&s.lower, &s.upper, &s.step].into_iter().flatten() {
-                    self.eval(p);
+                    self.exec(p);
                 }
                 Value::Plain
             }
@@ -1409,16 +1738,16 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn interpolation(&mut self, el: &InterpolatedStringElement) {
-        stack::guard(|| {
-            if let InterpolatedStringElement::Interpolation(i) = el {
-                self.eval(&i.expression);
-                if let Some(spec) = &i.format_spec {
+        if let InterpolatedStringElement::Interpolation(i) = el {
+            self.exec(&i.expression);
+            if let Some(spec) = &i.format_spec {
+                self.guarded(|this| {
                     for el in spec.elements.iter() {
-                        self.interpolation(el);
+                        this.interpolation(el);
                     }
-                }
+                });
             }
-        })
+        }
     }
 
     /// Run a comprehension; returns the type of the items its first element expression makes.
@@ -1428,40 +1757,46 @@ impl<'c, 's> Walker<'c, 's> {
         for (i, g) in generators.iter().enumerate() {
             let it = self.eval(&g.iter);
             if i == 0 {
-                self.frames
-                    .push(Frame::new(FrameKind::Comprehension, parent));
+                let frame = self.new_frame(FrameKind::Comprehension, parent);
+                self.frames.push(frame);
                 pushed = true;
             }
             let item = self.iterate(&it, g.iter.range());
             self.bind_target(&g.target, item, None);
             for cond in &g.ifs {
-                self.eval(cond);
+                self.exec(cond);
             }
         }
         let mut items = ItemType::default();
         for (i, e) in elts.iter().enumerate() {
-            let v = self.eval(e);
             if i == 0 {
+                let v = self.eval(e);
                 items.add(v, false);
+            } else {
+                self.exec(e);
             }
         }
-        if pushed {
-            self.frames.pop();
+        if pushed && let Some(frame) = self.frames.pop() {
+            self.recycle(frame.locals);
         }
         items
     }
 
     /// Evaluate the receiver of an attribute chain.
     fn recv<'e>(&mut self, e: &'e Expr) -> Recv<'e> {
-        stack::guard(|| match e {
+        self.guarded(|this| this.recv_inner(e))
+    }
+
+    fn recv_inner<'e>(&mut self, e: &'e Expr) -> Recv<'e> {
+        match e {
             Expr::Name(n) => match self.lookup(&n.id) {
-                Some((Value::Qual(q, via), _)) => Recv::Path(q, via, Segs::new()),
-                Some((v, _)) => Recv::Val(v),
+                Some(Value::Qual(q, via)) => Recv::Path(q, via, Segs::new()),
+                Some(v) => Recv::Val(v),
                 None => Recv::Val(Value::Unknown),
             },
             Expr::Attribute(a) => match self.recv(&a.value) {
                 Recv::Path(q, via, mut segs) => {
-                    segs.push(a.attr.as_str());
+                    segs.push(a);
                     Recv::Path(q, via, segs)
                 }
                 Recv::Val(v) => Recv::Val(self.get_attr(v, &a.attr.id, Span::from(a.range()))),
@@ -1470,7 +1805,7 @@ impl<'c, 's> Walker<'c, 's> {
                 Value::Qual(q, via) => Recv::Path(q, via, Segs::new()),
                 v => Recv::Val(v),
             },
-        })
+        }
     }
 
     /// `super()` inside a method run for an instance of a user class.
@@ -1532,9 +1867,11 @@ impl<'c, 's> Walker<'c, 's> {
                     let mut q = QBuf::new();
                     q.push(ty);
                     q.push(attr);
-                    match q.as_str().and_then(known::lookup) {
-                        Some(_) => Value::LibMethod(ty, attr.clone(), via),
-                        None => Value::Unknown,
+                    match q.as_str() {
+                        Some(qs) if known::lookup(qs).is_some() => {
+                            Value::LibMethod(Name::new(qs), via)
+                        }
+                        _ => Value::Unknown,
                     }
                 }
             },
@@ -1577,22 +1914,27 @@ impl<'c, 's> Walker<'c, 's> {
             return v;
         }
         let callee = self.callee(&call.func);
+        // The name is written here, once, and lent to `dispatch` (no copies of the buffer).
+        let mut qname = QBuf::new();
+        callee.qname(&mut qname);
+        let entry = match &callee {
+            Callee::Known { .. } => qname.as_str().and_then(known::lookup),
+            _ => None,
+        };
         let wants_args = match &callee {
-            Callee::Known { qname, .. } => {
-                qname.as_str().and_then(known::lookup).is_some_and(|e| {
-                    matches!(
-                        e.kind,
-                        Kind::Partial
-                            | Kind::CallsArg0
-                            | Kind::CallsKey
-                            | Kind::RunsCoroutine
-                            | Kind::RunsCallable
-                            | Kind::Gathers
-                            | Kind::Passthrough
-                            | Kind::GetAttr
-                    )
-                })
-            }
+            Callee::Known { .. } => entry.is_some_and(|e| {
+                matches!(
+                    e.kind,
+                    Kind::Partial
+                        | Kind::CallsArg0
+                        | Kind::CallsKey
+                        | Kind::RunsCoroutine
+                        | Kind::RunsCallable
+                        | Kind::Gathers
+                        | Kind::Passthrough
+                        | Kind::GetAttr
+                )
+            }),
             Callee::Value(v) => !matches!(v, Value::Unknown | Value::Plain | Value::Async),
             _ => false,
         };
@@ -1603,7 +1945,7 @@ impl<'c, 's> Walker<'c, 's> {
             None
         };
         let saved = std::mem::replace(&mut self.call_root, root);
-        let result = self.dispatch(call, callee, args, span);
+        let result = self.dispatch(call, callee, &qname, entry, args, span);
         self.call_root = saved;
         result
     }
@@ -1612,19 +1954,21 @@ impl<'c, 's> Walker<'c, 's> {
         &mut self,
         call: &'e ExprCall,
         callee: Callee<'e>,
+        qname: &QBuf,
+        entry: Option<Entry>,
         args: Args<'e>,
         span: Span,
     ) -> Value {
         match callee {
-            Callee::Known { qname, via, recv } => {
+            Callee::Known { via, recv, .. } => {
                 let Some(q) = qname.as_str() else {
                     return Value::Unknown;
                 };
-                if let (Some((root, _)), Some((_, method))) =
-                    (q.split_once('.'), q.rsplit_once('.'))
+                if entry.is_none()
+                    && let (Some((root, _)), Some((_, method))) =
+                        (q.split_once('.'), q.rsplit_once('.'))
                     && known::suspicious_method(method)
                     && known::static_name(root).is_none()
-                    && known::lookup(q).is_none()
                 {
                     // `mylib.db.execute(...)`: a module pyrepl3 knows nothing about.
                     self.note(span, || {
@@ -1633,7 +1977,7 @@ impl<'c, 's> Walker<'c, 's> {
                         )
                     });
                 }
-                self.call_known(q, &via, recv, args, Some(&call.arguments), span)
+                self.call_known_entry(q, entry, &via, recv, args, Some(&call.arguments), span)
             }
             Callee::Value(v @ Value::Method(..)) => {
                 // `obj.method()` may set attributes on `obj`: keep them on the binding.
@@ -1642,7 +1986,7 @@ impl<'c, 's> Walker<'c, 's> {
                 if let Some(attrs) = self.last_self_attrs.take()
                     && let Expr::Attribute(a) = &*call.func
                     && let Expr::Name(n) = &*a.value
-                    && let Some((Value::UserInstance(cls, old), _)) = self.lookup(&n.id)
+                    && let Some(Value::UserInstance(cls, old)) = self.lookup(&n.id)
                 {
                     let mut merged = Arc::unwrap_or_clone(old);
                     merged.extend(attrs);
@@ -1684,16 +2028,14 @@ impl<'c, 's> Walker<'c, 's> {
     fn callee<'e>(&mut self, func: &'e Expr) -> Callee<'e> {
         match func {
             Expr::Name(n) => match self.lookup(&n.id) {
-                Some((Value::Qual(q, via), _)) => {
-                    let mut qname = QBuf::new();
-                    qname.push(q.as_str());
-                    Callee::Known {
-                        qname,
-                        via,
-                        recv: None,
-                    }
-                }
-                Some((Value::Unknown, _)) => {
+                Some(Value::Qual(q, via)) => Callee::Known {
+                    base: q,
+                    segs: Segs::new(),
+                    method: None,
+                    via,
+                    recv: None,
+                },
+                Some(Value::Unknown) => {
                     let name = n.id.as_str();
                     self.note(Span::from(func.range()), || {
                         format!(
@@ -1702,28 +2044,28 @@ impl<'c, 's> Walker<'c, 's> {
                     });
                     Callee::Value(Value::Plain)
                 }
-                Some((v, _)) => Callee::Value(v),
+                Some(v) => Callee::Value(v),
                 None => Callee::Undefined(n.id.as_str()),
             },
             Expr::Attribute(a) => {
                 let method = a.attr.as_str();
                 match self.recv(&a.value) {
-                    Recv::Path(q, via, segs) => {
-                        let mut qname = QBuf::new();
-                        segs.write(q.as_str(), &mut qname);
-                        qname.push(method);
-                        Callee::Known {
-                            qname,
-                            via,
-                            recv: None,
-                        }
-                    }
+                    Recv::Path(q, via, segs) => Callee::Known {
+                        base: q,
+                        segs,
+                        method: Some(method),
+                        via,
+                        recv: None,
+                    },
                     Recv::Val(Value::Instance(ty, via)) => {
-                        let mut qname = QBuf::new();
-                        qname.push(ty);
-                        qname.push(method);
                         let recv = if via.is_none() { Some(&*a.value) } else { None };
-                        Callee::Known { qname, via, recv }
+                        Callee::Known {
+                            base: QStr::from_static(ty),
+                            segs: Segs::new(),
+                            method: Some(method),
+                            via,
+                            recv,
+                        }
                     }
                     Recv::Val(Value::Unknown) => {
                         let recv = match &*a.value {
@@ -1755,18 +2097,24 @@ impl<'c, 's> Walker<'c, 's> {
     fn args<'e>(&mut self, arguments: &'e Arguments, keep: bool) -> Args<'e> {
         let mut out = Args::default();
         for a in &arguments.args {
-            let v = self.eval(a);
-            if keep {
-                out.pos.push(if matches!(a, Expr::Starred(_)) {
-                    Value::Unknown
-                } else {
-                    v
-                });
+            if !keep {
+                self.exec(a);
+                continue;
             }
+            let v = self.eval(a);
+            out.pos.push(if matches!(a, Expr::Starred(_)) {
+                Value::Unknown
+            } else {
+                v
+            });
         }
         for k in &arguments.keywords {
+            if !keep {
+                self.exec(&k.value);
+                continue;
+            }
             let v = self.eval(&k.value);
-            if keep && let Some(name) = &k.arg {
+            if let Some(name) = &k.arg {
                 out.kw.push((name.as_str(), v));
             }
         }
@@ -1779,13 +2127,28 @@ impl<'c, 's> Walker<'c, 's> {
             return Some(v);
         }
         let r = recv?;
-        let text = self.short(r)?;
-        Some(format!("{text} (line {})", self.line(r.range())))
+        let text = self.short_parts(r)?;
+        Some(super::with_line(&text, self.line(r.range())))
     }
 
     fn call_known(
         &mut self,
         q: &str,
+        via: &Via,
+        recv: Option<&Expr>,
+        args: Args<'_>,
+        syntax: Option<&Arguments>,
+        span: Span,
+    ) -> Value {
+        self.call_known_entry(q, known::lookup(q), via, recv, args, syntax, span)
+    }
+
+    /// [`Self::call_known`] with the entry of `q` already looked up.
+    #[allow(clippy::too_many_arguments)]
+    fn call_known_entry(
+        &mut self,
+        q: &str,
+        entry: Option<Entry>,
         via: &Via,
         recv: Option<&Expr>,
         args: Args<'_>,
@@ -1808,7 +2171,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
         }
-        let Some(entry) = known::lookup(q) else {
+        let Some(entry) = entry else {
             return Value::Unknown;
         };
         let ret = |ty: Option<&'static str>| match ty {
@@ -2024,7 +2387,7 @@ impl<'c, 's> Walker<'c, 's> {
         syntax: Option<&Arguments>,
         span: Span,
     ) -> Value {
-        stack::guard(|| self.call_value_inner(v, args, syntax, span))
+        self.guarded(|this| this.call_value_inner(v, args, syntax, span))
     }
 
     fn call_value_inner(
@@ -2077,22 +2440,8 @@ impl<'c, 's> Walker<'c, 's> {
                 _ => Value::Unknown,
             },
             Value::Partial(inner) => self.call_value(*inner, args, None, span),
-            Value::Qual(q, via) => {
-                let q = q.as_str().to_string();
-                self.call_known(&q, &via, None, args, syntax, span)
-            }
-            Value::LibMethod(ty, m, via) => {
-                let mut q = QBuf::new();
-                q.push(ty);
-                q.push(&m);
-                match q.as_str() {
-                    Some(qs) => {
-                        let qs = qs.to_string();
-                        self.call_known(&qs, &via, None, args, syntax, span)
-                    }
-                    None => Value::Unknown,
-                }
-            }
+            Value::Qual(q, via) => self.call_known(q.as_str(), &via, None, args, syntax, span),
+            Value::LibMethod(m, via) => self.call_known(&m, &via, None, args, syntax, span),
             Value::Async => Value::Async,
             Value::Plain => Value::Plain,
             Value::Instance(ty, via) => {
@@ -2162,7 +2511,7 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// What awaiting (or running to completion) a value does.
     fn awaited(&mut self, v: Value, span: Span) -> Value {
-        stack::guard(|| self.awaited_inner(v, span))
+        self.guarded(|this| this.awaited_inner(v, span))
     }
 
     fn awaited_inner(&mut self, v: Value, span: Span) -> Value {
@@ -2173,7 +2522,7 @@ impl<'c, 's> Walker<'c, 's> {
                     kw: Vec::new(),
                 };
                 let this = if matches!(a.pos.first(), Some(Value::UserInstance(..)))
-                    && matches!(&f.body, FuncBody::Def(d) if first_param_is_self(d))
+                    && matches!(&f.body, FuncBody::Def(d) if d.get().is_some_and(first_param_is_self))
                 {
                     Some(a.pos.remove(0))
                 } else {
@@ -2219,8 +2568,8 @@ impl<'c, 's> Walker<'c, 's> {
         let f2 = f.clone();
         let body = match (local, &f2.body) {
             (Some(d), _) => Some(BodyRef::Def(d)),
-            (None, FuncBody::Def(d)) => Some(BodyRef::Def(d)),
-            (None, FuncBody::Lambda(l)) => Some(BodyRef::Lambda(l)),
+            (None, FuncBody::Def(d)) => d.get().map(BodyRef::Def),
+            (None, FuncBody::Lambda(l)) => l.get().map(BodyRef::Lambda),
             (None, FuncBody::Source(src)) => src.def().map(BodyRef::Def),
         };
         // Spans of a tree parsed again from text are not this cell's.
@@ -2230,7 +2579,7 @@ impl<'c, 's> Walker<'c, 's> {
             self.foreign += 1;
         }
         self.chain.push(f.clone());
-        let mut frame = Frame::new(FrameKind::Function, None);
+        let mut frame = self.new_frame(FrameKind::Function, None);
         frame.closure = f.closure.clone();
         let base = self.frames.len();
 
@@ -2263,6 +2612,7 @@ impl<'c, 's> Walker<'c, 's> {
                 if !attrs.is_empty() {
                     self.last_self_attrs = Some(attrs.clone());
                 }
+                self.recycle(frame.locals);
                 (ret, attrs)
             }
             Some(BodyRef::Lambda(l)) => {
@@ -2271,7 +2621,10 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 self.frames.push(frame);
                 let v = self.eval(&l.body);
-                self.frames.truncate(base);
+                self.frames.truncate(base + 1);
+                if let Some(frame) = self.frames.pop() {
+                    self.recycle(frame.locals);
+                }
                 (v, Attrs::default())
             }
             None => (Value::Unknown, Attrs::default()),
@@ -2289,112 +2642,139 @@ impl<'c, 's> Walker<'c, 's> {
 /// functions), by address.
 fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFunctionDef>) {
     for s in body {
-        stack::guard(|| match s {
+        match s {
             Stmt::FunctionDef(d) => {
                 out.insert(std::ptr::from_ref(d) as usize, d);
             }
-            Stmt::ClassDef(c) => collect_defs(&c.body, out),
-            Stmt::If(i) => {
-                collect_defs(&i.body, out);
-                for c in &i.elif_else_clauses {
-                    collect_defs(&c.body, out);
-                }
-            }
-            Stmt::For(f) => {
-                collect_defs(&f.body, out);
-                collect_defs(&f.orelse, out);
-            }
-            Stmt::While(w) => {
-                collect_defs(&w.body, out);
-                collect_defs(&w.orelse, out);
-            }
-            Stmt::With(w) => collect_defs(&w.body, out),
-            Stmt::Try(t) => {
-                collect_defs(&t.body, out);
-                for ast::ExceptHandler::ExceptHandler(h) in &t.handlers {
-                    collect_defs(&h.body, out);
-                }
-                collect_defs(&t.orelse, out);
-                collect_defs(&t.finalbody, out);
-            }
-            Stmt::Match(m) => {
-                for c in &m.cases {
-                    collect_defs(&c.body, out);
-                }
-            }
+            s if is_compound(s) => stack::guard(|| collect_nested_defs(s, out)),
             _ => {}
-        });
+        }
+    }
+}
+
+/// `true` for statements with bodies (the ones a walk over statements recurses into).
+fn is_compound(s: &Stmt) -> bool {
+    matches!(
+        s,
+        Stmt::FunctionDef(_)
+            | Stmt::ClassDef(_)
+            | Stmt::If(_)
+            | Stmt::For(_)
+            | Stmt::While(_)
+            | Stmt::With(_)
+            | Stmt::Try(_)
+            | Stmt::Match(_)
+    )
+}
+
+/// [`collect_defs`] in the bodies of a compound statement.
+fn collect_nested_defs<'c>(s: &'c Stmt, out: &mut FxHashMap<usize, &'c ast::StmtFunctionDef>) {
+    match s {
+        Stmt::ClassDef(c) => collect_defs(&c.body, out),
+        Stmt::If(i) => {
+            collect_defs(&i.body, out);
+            for c in &i.elif_else_clauses {
+                collect_defs(&c.body, out);
+            }
+        }
+        Stmt::For(f) => {
+            collect_defs(&f.body, out);
+            collect_defs(&f.orelse, out);
+        }
+        Stmt::While(w) => {
+            collect_defs(&w.body, out);
+            collect_defs(&w.orelse, out);
+        }
+        Stmt::With(w) => collect_defs(&w.body, out),
+        Stmt::Try(t) => {
+            collect_defs(&t.body, out);
+            for ast::ExceptHandler::ExceptHandler(h) in &t.handlers {
+                collect_defs(&h.body, out);
+            }
+            collect_defs(&t.orelse, out);
+            collect_defs(&t.finalbody, out);
+        }
+        Stmt::Match(m) => {
+            for c in &m.cases {
+                collect_defs(&c.body, out);
+            }
+        }
+        _ => {}
     }
 }
 
 /// The last module-level statement of the cell before `before` that binds `name`, and how
 /// (`imported here`, `bound here`, `defined here`). Only called when a reason is made.
 fn binding_site(body: &[Stmt], name: &str, before: u32) -> Option<(Span, &'static str)> {
-    let mut found = None;
-    for s in body {
-        if s.range().start().to_u32() >= before {
-            break;
+    // The statements before `before`, latest first: the first that binds `name` is the last.
+    let end = body.partition_point(|s| s.range().start().to_u32() < before);
+    body[..end].iter().rev().find_map(|s| {
+        if is_compound(s) {
+            stack::guard(|| binding_site_in(s, name, before))
+        } else {
+            binding_site_in(s, name, before)
         }
-        let here = stack::guard(|| {
-            match s {
-            Stmt::Import(i) => i
-                .names
+    })
+}
+
+/// [`binding_site`] for one statement.
+#[inline(always)]
+fn binding_site_in(s: &Stmt, name: &str, before: u32) -> Option<(Span, &'static str)> {
+    match s {
+        Stmt::Import(i) => i
+            .names
+            .iter()
+            .rev()
+            .find(|a| match &a.asname {
+                Some(n) => n.as_str() == name,
+                // `import a.b` binds `a`, the first segment (`name` is an identifier).
+                None => a
+                    .name
+                    .as_str()
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.')),
+            })
+            .map(|a| (Span::from(a.range()), "imported here")),
+        Stmt::ImportFrom(i) => i
+            .names
+            .iter()
+            .rev()
+            .find(|a| a.asname.as_ref().unwrap_or(&a.name).as_str() == name)
+            .map(|a| (Span::from(a.range()), "imported here")),
+        Stmt::Assign(a) => a
+            .targets
+            .iter()
+            .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == name))
+            .then(|| (Span::from(s.range()), "bound here")),
+        Stmt::AnnAssign(a) => matches!(&*a.target, Expr::Name(n) if n.id.as_str() == name)
+            .then(|| (Span::from(s.range()), "bound here")),
+        Stmt::FunctionDef(d) => {
+            (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
+        }
+        Stmt::ClassDef(d) => {
+            (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
+        }
+        Stmt::With(w) => w
+            .items
+            .iter()
+            .find(|i| {
+                matches!(i.optional_vars.as_deref(), Some(Expr::Name(n)) if n.id.as_str() == name)
+            })
+            .map(|i| (Span::from(i.range()), "bound here"))
+            .or_else(|| binding_site(&w.body, name, before)),
+        Stmt::If(i) => binding_site(&i.body, name, before).or_else(|| {
+            i.elif_else_clauses
                 .iter()
                 .rev()
-                .find(|a| {
-                    let bound = a.asname.as_ref().map_or_else(
-                        || a.name.as_str().split('.').next().unwrap_or(""),
-                        |n| n.as_str(),
-                    );
-                    bound == name
-                })
-                .map(|a| (Span::from(a.range()), "imported here")),
-            Stmt::ImportFrom(i) => i
-                .names
-                .iter()
-                .rev()
-                .find(|a| a.asname.as_ref().unwrap_or(&a.name).as_str() == name)
-                .map(|a| (Span::from(a.range()), "imported here")),
-            Stmt::Assign(a) => a
-                .targets
-                .iter()
-                .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == name))
-                .then(|| (Span::from(s.range()), "bound here")),
-            Stmt::AnnAssign(a) => matches!(&*a.target, Expr::Name(n) if n.id.as_str() == name)
-                .then(|| (Span::from(s.range()), "bound here")),
-            Stmt::FunctionDef(d) => {
-                (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
-            }
-            Stmt::ClassDef(d) => {
-                (d.name.as_str() == name).then(|| (Span::from(d.name.range()), "defined here"))
-            }
-            Stmt::With(w) => w
-                .items
-                .iter()
-                .find(|i| {
-                    matches!(i.optional_vars.as_deref(), Some(Expr::Name(n)) if n.id.as_str() == name)
-                })
-                .map(|i| (Span::from(i.range()), "bound here"))
-                .or_else(|| binding_site(&w.body, name, before)),
-            Stmt::If(i) => binding_site(&i.body, name, before).or_else(|| {
-                i.elif_else_clauses
-                    .iter()
-                    .rev()
-                    .find_map(|c| binding_site(&c.body, name, before))
-            }),
-            Stmt::Try(t) => binding_site(&t.body, name, before)
-                .or_else(|| binding_site(&t.orelse, name, before))
-                .or_else(|| binding_site(&t.finalbody, name, before)),
-            Stmt::For(f) => binding_site(&f.body, name, before),
-            Stmt::While(w) => binding_site(&w.body, name, before),
-            _ => None,
-        }
-        });
-        if here.is_some() {
-            found = here;
-        }
+                .find_map(|c| binding_site(&c.body, name, before))
+        }),
+        Stmt::Try(t) => binding_site(&t.body, name, before)
+            .or_else(|| binding_site(&t.orelse, name, before))
+            .or_else(|| binding_site(&t.finalbody, name, before)),
+        Stmt::For(f) => binding_site(&f.body, name, before),
+        Stmt::While(w) => binding_site(&w.body, name, before),
+        _ => None,
     }
-    found
 }
 
 /// The name an attribute chain starts from (`time` in `time.sleep`).
