@@ -322,7 +322,7 @@ fn analyze_inner(
     ctx.tree_depth = cell.depth();
     let module = cell.module();
 
-    let compile_error = syntax::check(module, &ctx, cell.has_simple_scopes());
+    let compile_error = syntax::check(module, &ctx, cell.scopes());
     // Transform only when it can matter, so the common cell is parsed once: `await` in a plain
     // `def`/`lambda`, or a session where earlier cells made functions async (their calls
     // need `await` here too).

@@ -41,8 +41,14 @@ pub(crate) struct ParsedCell {
     global_or_walrus: bool,
     /// The cell has a name of [`crate::bindings::NAMESPACE_NAMES`].
     namespace_names: bool,
-    /// See [`ParsedCell::has_simple_scopes`].
+    /// No `global`, `nonlocal`, `:=`, `yield`, `async`, `await` nor `import *`: the only
+    /// keywords that make CPython's symbol table refuse a module (besides a duplicate
+    /// parameter) or mark a scope a coroutine or a generator.
     simple_scopes: bool,
+    /// See [`ParsedCell::scopes`].
+    async_in_brackets: bool,
+    /// A `global`, `nonlocal`, `:=`, `yield` or `import *`.
+    scope_keywords: bool,
 }
 
 impl ParsedCell {
@@ -69,11 +75,17 @@ impl ParsedCell {
         self.global_or_walrus || self.namespace_names
     }
 
-    /// Whether the cell has none of `global`, `nonlocal`, `:=`, `yield`, `async`, `await` and
-    /// `import *`: the only keywords that make CPython's symbol table refuse a module (besides
-    /// a duplicate parameter) or mark a scope a coroutine or a generator.
-    pub(crate) fn has_simple_scopes(&self) -> bool {
-        self.simple_scopes
+    /// How much of CPython's symbol table the compile-error check needs (see
+    /// [`crate::syntax::Scopes`]).
+    pub(crate) fn scopes(&self) -> crate::syntax::Scopes {
+        use crate::syntax::Scopes;
+        if self.simple_scopes {
+            Scopes::Simple
+        } else if !self.scope_keywords && !self.async_in_brackets {
+            Scopes::AsyncAtStatementLevel
+        } else {
+            Scopes::Full
+        }
     }
 
     /// The parse result (tokens, errors).
@@ -140,6 +152,8 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         global_or_walrus: scan.global_or_walrus,
         namespace_names: scan.namespace_names,
         simple_scopes: scan.simple_scopes,
+        async_in_brackets: scan.async_in_brackets,
+        scope_keywords: scan.scope_keywords || scan.global_or_walrus,
     };
     let p = cell.parsed();
     let first_error = p
@@ -1126,6 +1140,11 @@ struct TokenScan {
     namespace_names: bool,
     /// No `global`, `nonlocal`, `:=`, `yield`, `async`, `await`, `import *`.
     simple_scopes: bool,
+    /// An `async` or `await` keyword inside brackets (or an f-string's replacement field):
+    /// only there can it be part of a comprehension.
+    async_in_brackets: bool,
+    /// A `nonlocal`, `yield` or `import *`.
+    scope_keywords: bool,
 }
 
 /// One pass over the tokens: the [`TokenScan`], and CPython's tokenizer errors checked on
@@ -1156,6 +1175,7 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
     let mut global_or_walrus = false;
     let mut namespace_names = false;
     let mut scope_keywords = false;
+    let mut async_in_brackets = false;
     let mut prev = TokenKind::Unknown;
     for tok in parsed.tokens().iter() {
         line_tokens += 1;
@@ -1228,7 +1248,10 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
                     braces = 0;
                 }
             }
-            TokenKind::Async | TokenKind::Await => async_keywords = true,
+            TokenKind::Async | TokenKind::Await => {
+                async_keywords = true;
+                async_in_brackets |= !brackets.is_empty();
+            }
             TokenKind::Global | TokenKind::ColonEqual => global_or_walrus = true,
             // The lengths of the names in `NAMESPACE_NAMES` (checked by a test).
             TokenKind::Name
@@ -1264,6 +1287,8 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
         global_or_walrus,
         namespace_names,
         simple_scopes: !(scope_keywords || async_keywords || global_or_walrus),
+        async_in_brackets,
+        scope_keywords,
     };
     (scan, failure)
 }

@@ -41,23 +41,38 @@ pub(crate) struct CompileError {
 /// Check `module` for errors CPython's compiler (symtable and codegen) raises with the
 /// top-level-await flag set.
 ///
-/// `simple_scopes` says the cell has no `global`, `nonlocal`, `:=`, `yield`, `async`, `await`
-/// nor `import *` ([`crate::parse::ParsedCell::has_simple_scopes`]): then the symbol table can
-/// only refuse duplicate parameters, and its scope flags are all false, so a code-generation
-/// walk that also looks for duplicate parameters decides alone whether the module compiles.
-/// The full passes run only when that walk finds something, for CPython's first error.
+/// What CPython's symbol table (pass 2) can contribute to a cell's compile errors, judged from
+/// its tokens ([`crate::parse::ParsedCell::scopes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scopes {
+    /// No `global`, `nonlocal`, `:=`, `yield`, `async`, `await` nor `import *`: the table can
+    /// only refuse a duplicate parameter, and every scope flag is false.
+    Simple,
+    /// As `Simple`, but with `async`/`await` keywords, none of them inside brackets. The table
+    /// marks scopes coroutines, but code generation reads that mark only for comprehensions,
+    /// which need brackets: function kinds come from the tree. Only `await` in an annotation
+    /// under `from __future__ import annotations` is the table's own error (checked).
+    AsyncAtStatementLevel,
+    /// Anything else: build the table.
+    Full,
+}
+
+/// `scopes` says how much of CPython's symbol table the cell can need ([`Scopes`]): for the
+/// two short kinds a code-generation walk that also looks for duplicate parameters decides alone
+/// whether the module compiles; the full passes run only when that walk finds something, for
+/// CPython's first error.
 pub(crate) fn check(
     module: &ModModule,
     ctx: &CellContext<'_>,
-    simple_scopes: bool,
+    scopes: Scopes,
 ) -> Option<CompileError> {
-    let failure = compile_failure(module, ctx.source, ctx.line_index, simple_scopes);
+    let failure = compile_failure(module, ctx.source, ctx.line_index, scopes);
     // Every test that analyzes a cell checks that the short path agrees with the full one.
     #[cfg(debug_assertions)]
-    if simple_scopes {
+    if scopes != Scopes::Full {
         debug_assert_eq!(
             failure,
-            compile_failure(module, ctx.source, ctx.line_index, false)
+            compile_failure(module, ctx.source, ctx.line_index, Scopes::Full)
         );
     }
     let failure = failure?;
@@ -171,13 +186,20 @@ fn compile_failure(
     module: &ModModule,
     source: &str,
     lines: &crate::span::LineIndex,
-    simple_scopes: bool,
+    scopes: Scopes,
 ) -> Option<Failure> {
     let future = match scan_future(module, lines) {
         Ok(f) => f,
         Err(e) => return Some(e),
     };
-    if simple_scopes {
+    let short = match scopes {
+        Scopes::Simple => true,
+        // Under `from __future__ import annotations` the symbol table refuses `await` in an
+        // annotation.
+        Scopes::AsyncAtStatementLevel => !future.annotations,
+        Scopes::Full => false,
+    };
+    if short {
         let mut cg = Codegen {
             st: None,
             source,
@@ -2378,13 +2400,78 @@ mod tests {
     fn err(src: &str) -> Option<(String, u32, u32)> {
         let parsed = crate::parse::parse_cell(src, false).ok()?;
         let lines = LineIndex::new(src);
-        let full = compile_failure(parsed.module(), src, &lines, false);
-        let short = compile_failure(parsed.module(), src, &lines, parsed.has_simple_scopes());
+        let full = compile_failure(parsed.module(), src, &lines, Scopes::Full);
+        let short = compile_failure(parsed.module(), src, &lines, parsed.scopes());
         assert_eq!(full, short, "{src}");
         full.map(|f| {
             let p = lines.cpython(f.range.start().to_u32());
             (f.message, p.line, p.col + 1)
         })
+    }
+
+    /// Cells whose `async`/`await` keywords are all outside brackets skip the symbol table;
+    /// `err` checks that the short path gives what the full one gives (CPython's answers here).
+    #[test]
+    fn async_at_statement_level_needs_no_symbol_table() {
+        let src = "from __future__ import annotations\nx: await y = 1";
+        assert_eq!(
+            crate::parse::parse_cell(src, false)
+                .ok()
+                .map(|p| p.scopes()),
+            Some(Scopes::AsyncAtStatementLevel)
+        );
+        assert_eq!(
+            err(src),
+            Some((
+                "'await expression' can not be used within an annotation".into(),
+                2,
+                4
+            ))
+        );
+        assert_eq!(
+            err("f = lambda: await x"),
+            Some(("'await' outside async function".into(), 1, 13))
+        );
+        assert_eq!(
+            err("def f():\n    async with x:\n        pass"),
+            Some(("'async with' outside async function".into(), 2, 5))
+        );
+        assert_eq!(
+            err("def f():\n    async for a in b:\n        pass"),
+            Some(("'async for' outside async function".into(), 2, 5))
+        );
+        assert_eq!(
+            err("async def f():\n    async for a in b:\n        await a"),
+            None
+        );
+        assert_eq!(
+            err("async def f(a, a):\n    await a"),
+            Some((
+                "duplicate argument 'a' in function definition".into(),
+                1,
+                16
+            ))
+        );
+        assert_eq!(
+            err("x = await y\nclass C:\n    async def m(self):\n        await z"),
+            None
+        );
+        // Inside brackets an `await` can make a comprehension a coroutine: the full table.
+        let src = "def f():\n    return [await x for x in y]";
+        assert_eq!(
+            crate::parse::parse_cell(src, false)
+                .ok()
+                .map(|p| p.scopes()),
+            Some(Scopes::Full)
+        );
+        assert_eq!(
+            err(src),
+            Some((
+                "asynchronous comprehension outside of an asynchronous function".into(),
+                2,
+                12
+            ))
+        );
     }
 
     #[test]
