@@ -235,6 +235,11 @@ impl<T> DeepTree<T> {
     pub(crate) fn get(&self) -> Option<&T> {
         self.tree.as_ref()
     }
+
+    /// How deep the syntax nests at most.
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
 }
 
 impl<T> Drop for DeepTree<T> {
@@ -262,12 +267,21 @@ impl std::fmt::Debug for SourceBody {
 }
 
 impl SourceBody {
+    fn parsed(&self) -> Option<&ParsedCell> {
+        self.parsed
+            .get_or_init(|| crate::parse::parse_cell(&self.text, false).ok())
+            .as_ref()
+    }
+
+    /// How deep the definition's syntax nests at most (0 if it does not parse back).
+    pub(crate) fn depth(&self) -> usize {
+        self.parsed().map_or(0, ParsedCell::depth)
+    }
+
     /// The function definition, parsed on first use (`None` if the text does not parse back).
     pub(crate) fn def(&self) -> Option<&StmtFunctionDef> {
-        let parsed = self
-            .parsed
-            .get_or_init(|| crate::parse::parse_cell(&self.text, false).ok());
-        let mut stmt = parsed.as_ref()?.module().body.first()?;
+        let parsed = self.parsed();
+        let mut stmt = parsed?.module().body.first()?;
         if self.wrapped {
             match stmt {
                 ruff_python_ast::Stmt::If(i) => stmt = i.body.first()?,

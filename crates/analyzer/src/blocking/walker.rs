@@ -309,6 +309,9 @@ pub(crate) struct Walker<'c, 's> {
     last_self_attrs: Option<Attrs>,
     /// Start of a call whose result is assigned directly (`m = map(f, xs)` stays lazy).
     lazy_site: Option<u32>,
+    /// How deep the syntax of the function being run nests (a function of an earlier cell can
+    /// be far deeper than this cell): copies of its `def`s and lambdas get stack for that.
+    body_depth: usize,
     /// The cell's module, to find where it binds a name (for secondary labels).
     module: &'c ast::ModModule,
     /// The name at the root of the module-level call being resolved (`time` in `time.sleep()`).
@@ -342,6 +345,7 @@ impl<'c, 's> Walker<'c, 's> {
             work: WORK,
             last_self_attrs: None,
             lazy_site: None,
+            body_depth: 0,
             module,
             call_root: None,
             report: BlockingReport::default(),
@@ -1093,7 +1097,7 @@ impl<'c, 's> Walker<'c, 's> {
             .filter(|_| self.chain.is_empty());
         let body = match local.and_then(|d| self.source_body(d)) {
             Some(src) => FuncBody::Source(src),
-            None => FuncBody::Def(Arc::new(DeepTree::copy(def, self.ctx.tree_depth))),
+            None => FuncBody::Def(Arc::new(DeepTree::copy(def, self.copy_depth()))),
         };
         let info = Arc::new(FuncInfo {
             name: def.name.id.clone(),
@@ -1530,7 +1534,7 @@ impl<'c, 's> Walker<'c, 's> {
                     is_static: false,
                     is_property: false,
                     defaults: Vec::new(),
-                    body: FuncBody::Lambda(Arc::new(DeepTree::copy(l, self.ctx.tree_depth))),
+                    body: FuncBody::Lambda(Arc::new(DeepTree::copy(l, self.copy_depth()))),
                     cell: self.current_cell(),
                     closure: self.closure_snapshot(),
                 }))
@@ -2572,6 +2576,13 @@ impl<'c, 's> Walker<'c, 's> {
             (None, FuncBody::Lambda(l)) => l.get().map(BodyRef::Lambda),
             (None, FuncBody::Source(src)) => src.def().map(BodyRef::Def),
         };
+        let outer_depth = self.body_depth;
+        self.body_depth = match (local, &f2.body) {
+            (Some(_), _) => 0,
+            (None, FuncBody::Def(d)) => d.depth(),
+            (None, FuncBody::Lambda(l)) => l.depth(),
+            (None, FuncBody::Source(src)) => src.depth(),
+        };
         // Spans of a tree parsed again from text are not this cell's.
         let foreign =
             local.is_none() && (f.cell != self.t.cells || matches!(f.body, FuncBody::Source(_)));
@@ -2631,10 +2642,17 @@ impl<'c, 's> Walker<'c, 's> {
         };
 
         self.chain.pop();
+        self.body_depth = outer_depth;
         if foreign {
             self.foreign -= 1;
         }
         result
+    }
+
+    /// The depth to copy syntax of the code being walked with: this cell's, or that of the
+    /// function (from an earlier cell) being run, whichever is deeper.
+    fn copy_depth(&self) -> usize {
+        self.ctx.tree_depth.max(self.body_depth)
     }
 }
 
