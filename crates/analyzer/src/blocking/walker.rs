@@ -1917,6 +1917,9 @@ impl<'c, 's> Walker<'c, 's> {
         {
             return v;
         }
+        if let Some(v) = self.grow_items(call) {
+            return v;
+        }
         let callee = self.callee(&call.func);
         // The name is written here, once, and lent to `dispatch` (no copies of the buffer).
         let mut qname = QBuf::new();
@@ -1952,6 +1955,42 @@ impl<'c, 's> Walker<'c, 's> {
         let result = self.dispatch(call, callee, &qname, entry, args, span);
         self.call_root = saved;
         result
+    }
+
+    /// `xs.append(x)` / `xs.add(x)` on a name bound to a plain container (`threads = []`) or to
+    /// items of one type: the container now holds items of `x`'s type, as long as every item
+    /// added has the same one (`for t in threads: t.join()` later blocks). `None` for any other
+    /// call, which takes the general path.
+    fn grow_items(&mut self, call: &ExprCall) -> Option<Value> {
+        let Expr::Attribute(a) = &*call.func else {
+            return None;
+        };
+        let Expr::Name(n) = &*a.value else {
+            return None;
+        };
+        let list = match a.attr.as_str() {
+            "append" => true,
+            "add" => false,
+            _ => return None,
+        };
+        if call.arguments.args.len() != 1 || !call.arguments.keywords.is_empty() {
+            return None;
+        }
+        let current = self.lookup(&n.id)?;
+        if !matches!(current, Value::Plain | Value::Items(..)) {
+            return None;
+        }
+        let added = self.eval(&call.arguments.args[0]);
+        let grown = match (current, added) {
+            (Value::Plain, v @ Value::Instance(..)) => Value::Items(Box::new(v), list),
+            (Value::Items(item, index), Value::Instance(ty, _)) if matches!(&*item, Value::Instance(t, _) if *t == ty) => {
+                Value::Items(item, index)
+            }
+            // Items of another type, or of an unknown one: a plain container again.
+            _ => Value::Plain,
+        };
+        self.rebind_visible(&n.id, grown);
+        Some(Value::Plain)
     }
 
     fn dispatch<'e>(
