@@ -77,7 +77,7 @@ pub fn declared(bytes: &[u8]) -> Option<&str> {
 
 /// CPython's tokenizer's `get_normal_name`: the UTF-8 and Latin-1 spellings become `utf-8` and
 /// `iso-8859-1` (judged on the first 12 characters); any other name is kept as written.
-fn normal_name(name: &str) -> Cow<'_, str> {
+fn normal_name(name: &str) -> &str {
     let head: String = name
         .chars()
         .take(12)
@@ -90,14 +90,14 @@ fn normal_name(name: &str) -> Cow<'_, str> {
         })
         .collect();
     if head == "utf-8" || head.starts_with("utf-8-") {
-        Cow::Borrowed("utf-8")
+        "utf-8"
     } else if ["latin-1", "iso-8859-1", "iso-latin-1"]
         .iter()
         .any(|l| head == *l || head.starts_with(&format!("{l}-")))
     {
-        Cow::Borrowed("iso-8859-1")
+        "iso-8859-1"
     } else {
-        Cow::Borrowed(name)
+        name
     }
 }
 
@@ -324,7 +324,7 @@ pub fn decode_source(bytes: &[u8]) -> Result<Cow<'_, str>, CellError> {
     if bom {
         return Err(fail(format!("encoding problem: {name} with BOM")));
     }
-    let Some((module, codec)) = lookup(&name) else {
+    let Some((module, codec)) = lookup(name) else {
         return Err(fail(format!("unknown encoding: {name}")));
     };
     if NOT_TEXT.contains(&module) {

@@ -1,6 +1,7 @@
 //! The walk over a cell's execution path: evaluates expressions to abstract values, resolves
 //! calls, runs the bodies of called user functions, and records blocking calls.
 
+use ruff_python_ast::helpers::is_compound_statement;
 use std::sync::Arc;
 
 use ruff_python_ast::name::Name;
@@ -288,6 +289,16 @@ struct Args<'e> {
     kw: Vec<(&'e str, Value)>,
 }
 
+/// Where a name's visible binding lives (see [`Walker::visible`]).
+enum Visible<'w> {
+    /// A local of the frame at this index, and its value.
+    Local(usize, &'w Value),
+    /// A variable the running function closed over.
+    Closure(&'w Value),
+    /// The module's globals (or nowhere in the frames).
+    Global,
+}
+
 pub(crate) struct Walker<'c, 's> {
     ctx: CellContext<'c>,
     /// Module-level `def`s of this cell, by address, so that their `FuncInfo` can point at
@@ -540,33 +551,24 @@ impl<'c, 's> Walker<'c, 's> {
     /// Replaces the value of the binding of `name` that [`Self::lookup`] sees (a local of a
     /// frame on the stack, or a global); a closure's copy is left alone.
     fn rebind_visible(&mut self, name: &str, v: Value) {
-        let mut cur = self.frames.len().checked_sub(1);
-        let mut innermost = true;
-        while let Some(i) = cur {
-            let f = &self.frames[i];
-            if f.globals.iter().any(|g| g.as_str() == name) {
-                break;
-            }
-            if f.kind != FrameKind::Class || innermost {
-                if f.locals.get(name).is_some() {
-                    if let Some(slot) = self.frames[i].locals.get_mut(name) {
-                        *slot = v;
-                    }
-                    return;
-                }
-                if f.closure.as_ref().is_some_and(|c| c.get(name).is_some()) {
-                    return;
+        match self.visible(name) {
+            Visible::Local(i, _) => {
+                if let Some(slot) = self.frames[i].locals.get_mut(name) {
+                    *slot = v;
                 }
             }
-            innermost = false;
-            cur = f.parent;
-        }
-        if let Some(slot) = self.t.globals.get_mut(name) {
-            *slot = v;
+            Visible::Closure(_) => {}
+            Visible::Global => {
+                if let Some(slot) = self.t.globals.get_mut(name) {
+                    *slot = v;
+                }
+            }
         }
     }
 
-    fn lookup(&self, name: &str) -> Option<Value> {
+    /// Where the binding of `name` that the running code sees lives: a local of a frame on
+    /// the stack, a closure's copy, or (past a `global` declaration or every frame) the module.
+    fn visible(&self, name: &str) -> Visible<'_> {
         let mut cur = self.frames.len().checked_sub(1);
         let mut innermost = true;
         while let Some(i) = cur {
@@ -576,14 +578,22 @@ impl<'c, 's> Walker<'c, 's> {
             }
             if f.kind != FrameKind::Class || innermost {
                 if let Some(v) = f.locals.get(name) {
-                    return Some(v.clone());
+                    return Visible::Local(i, v);
                 }
                 if let Some(v) = f.closure.as_ref().and_then(|c| c.get(name)) {
-                    return Some(v.clone());
+                    return Visible::Closure(v);
                 }
             }
             innermost = false;
             cur = f.parent;
+        }
+        Visible::Global
+    }
+
+    fn lookup(&self, name: &str) -> Option<Value> {
+        match self.visible(name) {
+            Visible::Local(_, v) | Visible::Closure(v) => return Some(v.clone()),
+            Visible::Global => {}
         }
         if let Some(v) = self.t.globals.get(name) {
             return Some(v.clone());
@@ -2703,25 +2713,10 @@ fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFu
             Stmt::FunctionDef(d) => {
                 out.insert(std::ptr::from_ref(d) as usize, d);
             }
-            s if is_compound(s) => stack::guard(|| collect_nested_defs(s, out)),
+            s if is_compound_statement(s) => stack::guard(|| collect_nested_defs(s, out)),
             _ => {}
         }
     }
-}
-
-/// `true` for statements with bodies (the ones a walk over statements recurses into).
-fn is_compound(s: &Stmt) -> bool {
-    matches!(
-        s,
-        Stmt::FunctionDef(_)
-            | Stmt::ClassDef(_)
-            | Stmt::If(_)
-            | Stmt::For(_)
-            | Stmt::While(_)
-            | Stmt::With(_)
-            | Stmt::Try(_)
-            | Stmt::Match(_)
-    )
 }
 
 /// [`collect_defs`] in the bodies of a compound statement.
@@ -2766,7 +2761,7 @@ fn binding_site(body: &[Stmt], name: &str, before: u32) -> Option<(Span, &'stati
     // The statements before `before`, latest first: the first that binds `name` is the last.
     let end = body.partition_point(|s| s.range().start().to_u32() < before);
     body[..end].iter().rev().find_map(|s| {
-        if is_compound(s) {
+        if is_compound_statement(s) {
             stack::guard(|| binding_site_in(s, name, before))
         } else {
             binding_site_in(s, name, before)

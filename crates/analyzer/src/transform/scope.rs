@@ -5,6 +5,7 @@
 //! its own scope awaits, yields or returns a value; and for every call of a plain name where it
 //! is, whether it could be awaited there and how it is used.
 
+use ruff_python_ast::helpers::is_compound_statement;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Comprehension, ExceptHandler, Expr, ExprContext, Parameters, Pattern, Stmt};
 use ruff_text_size::{Ranged, TextRange};
@@ -565,26 +566,12 @@ fn last_segment(expr: &Expr) -> Option<&str> {
     }
 }
 
-fn is_compound(stmt: &Stmt) -> bool {
-    matches!(
-        stmt,
-        Stmt::FunctionDef(_)
-            | Stmt::ClassDef(_)
-            | Stmt::If(_)
-            | Stmt::For(_)
-            | Stmt::While(_)
-            | Stmt::With(_)
-            | Stmt::Try(_)
-            | Stmt::Match(_)
-    )
-}
-
 impl<'a> Visitor<'a> for Walker<'_> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         stack::guard(|| {
             self.frames.push(Frame {
                 range: stmt.range(),
-                simple: !is_compound(stmt) && !matches!(stmt, Stmt::Expr(_)),
+                simple: !is_compound_statement(stmt) && !matches!(stmt, Stmt::Expr(_)),
                 scope: self.scope,
             });
             self.stmt(stmt);
