@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# benches/dump.sh — every analysis of the benchmark inputs, the analyzer's fixtures and the
-# CPython standard library, as `pyrepl3-analyze --format json`, to one file: an optimisation of
+# benches/dump.sh — every analysis of the benchmark cells, a 1 MB generated corpus, the analyzer's fixtures and
+# the CPython standard library, as `pyrepl3-analyze --format json`, to one file: an optimisation of
 # the analyzer must leave it byte-identical.
 #
 #   benches/dump.sh OUT.json               write the dump
