@@ -410,9 +410,7 @@ fn analyze_inner(
         ));
     }
     let stays_on_loop = on_loop_for_await || loop_bound;
-    for r in &blocking.reasons {
-        reasons.push(r.clone());
-    }
+    reasons.extend(blocking.reasons);
     if stays_on_loop && blocks {
         for call in &blocking.calls {
             reasons.push(
