@@ -30,18 +30,24 @@ pub(crate) fn collect(module: &ModModule) -> ModuleBindings {
     collect_in(module, true)
 }
 
-/// The names every dynamic write this module reports is made of (as a called name, a name or
-/// an attribute).
+/// Whether `name` is one of the names every dynamic write this module reports is made of (as a
+/// called name, a name or an attribute): `exec`, `eval`, `globals`, `vars`, `locals`, `modules`.
 ///
 /// Code in nested scopes (function and class bodies, lambdas, comprehensions) and expressions
 /// can change what [`collect`] finds only through a `global` declaration, an assignment
 /// expression, or one of these names; without any of them [`collect_in`] can skip those parts
-/// of the tree ([`crate::parse::ParsedCell::bindings_need_full_walk`]).
-pub(crate) const NAMESPACE_NAMES: &[&str] =
-    &["exec", "eval", "globals", "vars", "locals", "modules"];
+/// of the tree ([`crate::parse::ParsedCell::bindings_need_full_walk`]). The token scan asks this
+/// of every name 4, 6 or 7 bytes long, so it matches literals (a length test and an integer
+/// compare or two) rather than searching a list (a `memcmp` per candidate).
+pub(crate) fn is_namespace_name(name: &str) -> bool {
+    matches!(
+        name,
+        "exec" | "eval" | "globals" | "vars" | "locals" | "modules"
+    )
+}
 
 /// [`collect`], walking into expressions and nested scopes only when `full` (see
-/// [`NAMESPACE_NAMES`]); module-level statements, their targets and patterns are always walked.
+/// [`is_namespace_name`]); module-level statements, their targets and patterns are always walked.
 pub(crate) fn collect_in(module: &ModModule, full: bool) -> ModuleBindings {
     let found = collect_walk(module, full);
     // Every test that analyzes a cell checks that the short walk finds what the full one does.

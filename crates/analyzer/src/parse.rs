@@ -39,7 +39,7 @@ pub(crate) struct ParsedCell {
     async_keywords: bool,
     /// The cell has a `global` statement or an assignment expression (`:=`).
     global_or_walrus: bool,
-    /// The cell has a name of [`crate::bindings::NAMESPACE_NAMES`].
+    /// The cell has a name [`crate::bindings::is_namespace_name`] accepts.
     namespace_names: bool,
     /// No `global`, `nonlocal`, `:=`, `yield`, `async`, `await` nor `import *`: the only
     /// keywords that make CPython's symbol table refuse a module (besides a duplicate
@@ -68,8 +68,8 @@ impl ParsedCell {
         self.async_keywords
     }
 
-    /// Whether the cell has a `global` statement, an assignment expression (`:=`) or one of
-    /// [`crate::bindings::NAMESPACE_NAMES`]: without them, expressions and code in nested
+    /// Whether the cell has a `global` statement, an assignment expression (`:=`) or a name
+    /// [`crate::bindings::is_namespace_name`] accepts: without them, expressions and code in nested
     /// scopes cannot bind module-level names nor write the namespace dynamically.
     pub(crate) fn bindings_need_full_walk(&self) -> bool {
         self.global_or_walrus || self.namespace_names
@@ -1136,7 +1136,7 @@ struct TokenScan {
     async_keywords: bool,
     /// A `global` keyword or a `:=`.
     global_or_walrus: bool,
-    /// A name of [`crate::bindings::NAMESPACE_NAMES`].
+    /// A name [`crate::bindings::is_namespace_name`] accepts.
     namespace_names: bool,
     /// No `global`, `nonlocal`, `:=`, `yield`, `async`, `await`, `import *`.
     simple_scopes: bool,
@@ -1180,6 +1180,35 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
     for tok in parsed.tokens().iter() {
         line_tokens += 1;
         let kind = tok.kind();
+        // Most tokens (names, operators, literals...) matter only as a count: one test of the
+        // discriminant skips them.
+        if !matches!(
+            kind,
+            TokenKind::Newline
+                | TokenKind::Lpar
+                | TokenKind::Lsqb
+                | TokenKind::Lbrace
+                | TokenKind::Rpar
+                | TokenKind::Rsqb
+                | TokenKind::Rbrace
+                | TokenKind::Indent
+                | TokenKind::Dedent
+                | TokenKind::FStringStart
+                | TokenKind::TStringStart
+                | TokenKind::FStringEnd
+                | TokenKind::TStringEnd
+                | TokenKind::Async
+                | TokenKind::Await
+                | TokenKind::Global
+                | TokenKind::ColonEqual
+                | TokenKind::Name
+                | TokenKind::Nonlocal
+                | TokenKind::Yield
+                | TokenKind::Star
+        ) {
+            prev = kind;
+            continue;
+        }
         scope_keywords |= kind == TokenKind::Nonlocal
             || kind == TokenKind::Yield
             || (kind == TokenKind::Star && prev == TokenKind::Import);
@@ -1253,13 +1282,13 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
                 async_in_brackets |= !brackets.is_empty();
             }
             TokenKind::Global | TokenKind::ColonEqual => global_or_walrus = true,
-            // The lengths of the names in `NAMESPACE_NAMES` (checked by a test).
+            // The lengths of the names `is_namespace_name` accepts (checked by a test).
             TokenKind::Name
                 if !namespace_names && matches!(tok.range().len().to_u32(), 4 | 6 | 7) =>
             {
                 namespace_names = source
                     .get(tok.range().to_std_range())
-                    .is_some_and(|n| crate::bindings::NAMESPACE_NAMES.contains(&n));
+                    .is_some_and(crate::bindings::is_namespace_name);
             }
             _ => {}
         }
@@ -1444,8 +1473,15 @@ mod tests {
 
     #[test]
     fn namespace_names_have_the_lengths_the_scan_looks_at() {
-        for n in crate::bindings::NAMESPACE_NAMES {
+        use crate::bindings::is_namespace_name;
+        for n in ["exec", "eval", "globals", "vars", "locals", "modules"] {
             assert!(matches!(n.len(), 4 | 6 | 7), "{n}");
+            assert!(is_namespace_name(n), "{n}");
+        }
+        for n in [
+            "exe", "execs", "global", "local", "module", "var", "print", "self",
+        ] {
+            assert!(!is_namespace_name(n), "{n}");
         }
         for (src, full) in [
             ("x = 1\n", false),
