@@ -8,7 +8,6 @@
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, ExprContext, ModModule, Pattern, Stmt};
 use ruff_text_size::{Ranged, TextRange};
-use rustc_hash::FxHashSet;
 
 use crate::span::Span;
 use crate::stack;
@@ -62,7 +61,7 @@ fn collect_walk(module: &ModModule, full: bool) -> ModuleBindings {
     let mut c = Collector {
         full,
         level: 0,
-        module_names: FxHashSet::default(),
+        module_names: Vec::new(),
         scopes: Vec::new(),
         depth: ScopeDepth::Module,
         out: ModuleBindings::default(),
@@ -71,11 +70,12 @@ fn collect_walk(module: &ModModule, full: bool) -> ModuleBindings {
         && e.value.is_string_literal_expr()
     {
         // A docstring sets `__doc__` when the cell's code runs.
-        c.module_names.insert("__doc__");
+        c.module_names.push("__doc__");
     }
     c.visit_body(&module.body);
-    let mut names: Vec<&str> = c.module_names.into_iter().collect();
+    let mut names = c.module_names;
     names.sort_unstable_by(|a, b| cmp_names(a, b));
+    names.dedup();
     c.out.names = names.into_iter().map(str::to_string).collect();
     c.out.dynamic_writes.sort_by_key(|(s, _)| (s.start, s.end));
     c.out
@@ -123,7 +123,9 @@ struct Collector<'a> {
     full: bool,
     /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
     level: u32,
-    module_names: FxHashSet<&'a str>,
+    /// Every module-scope binding, repeats included: sorting and deduplicating once at the end
+    /// costs less than hashing each binding into a set.
+    module_names: Vec<&'a str>,
     scopes: Vec<NestedScope<'a>>,
     depth: ScopeDepth,
     out: ModuleBindings,
@@ -133,12 +135,12 @@ impl<'a> Collector<'a> {
     fn bind_in(&mut self, scope: Option<usize>, name: &'a str) {
         match scope {
             None => {
-                self.module_names.insert(name);
+                self.module_names.push(name);
             }
             Some(i) => {
                 let s = &mut self.scopes[i];
                 if s.globals.contains(&name) {
-                    self.module_names.insert(name);
+                    self.module_names.push(name);
                 } else {
                     s.bound_before.push(name);
                 }
@@ -186,7 +188,7 @@ impl<'a> Collector<'a> {
         if let Some(s) = self.scopes.pop() {
             for g in s.globals {
                 if s.bound_before.contains(&g) {
-                    self.module_names.insert(g);
+                    self.module_names.push(g);
                 }
             }
         }
@@ -404,7 +406,7 @@ impl<'a> Collector<'a> {
                 }
                 self.visit_expr(&a.annotation);
                 if a.simple && self.scopes.is_empty() {
-                    self.module_names.insert("__annotations__");
+                    self.module_names.push("__annotations__");
                 }
             }
             Stmt::Delete(d) => {
