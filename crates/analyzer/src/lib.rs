@@ -379,12 +379,7 @@ fn analyze_inner(
     }
 
     // Without `async`/`await` keywords nothing makes the module a coroutine.
-    let awaits = if cell.has_async_keywords() {
-        tla::find(module)
-    } else {
-        debug_assert!(tla::find(module).is_empty());
-        Vec::new()
-    };
+    let awaits = tla::find(module, cell.async_offsets());
     let bindings = bindings::collect_in(module, cell.bindings_need_full_walk());
     let blocking = blocking::analyze(module, &ctx, &mut state.symbols);
 

@@ -35,8 +35,8 @@ pub(crate) struct ParseFailure {
 pub(crate) struct ParsedCell {
     parsed: Option<Parsed<ModModule>>,
     depth: usize,
-    /// The cell has an `async` or `await` keyword.
-    async_keywords: bool,
+    /// Where each `async` and `await` keyword starts, in order.
+    async_offsets: Vec<u32>,
     /// The cell has a `global` statement or an assignment expression (`:=`).
     global_or_walrus: bool,
     /// The cell has a name [`crate::bindings::is_namespace_name`] accepts.
@@ -62,10 +62,10 @@ impl ParsedCell {
         self.parsed.as_ref().expect("present until drop").syntax()
     }
 
-    /// Whether the cell has an `async` or `await` keyword: without one, nothing in it can make
-    /// the module a coroutine.
-    pub(crate) fn has_async_keywords(&self) -> bool {
-        self.async_keywords
+    /// Where each `async` and `await` keyword of the cell starts, in order: a node whose range
+    /// holds none of them has no `await`, `async for`, `async with` nor async comprehension.
+    pub(crate) fn async_offsets(&self) -> &[u32] {
+        &self.async_offsets
     }
 
     /// Whether the cell has a `global` statement, an assignment expression (`:=`) or a name
@@ -149,7 +149,7 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
     let cell = ParsedCell {
         parsed: Some(parsed),
         depth,
-        async_keywords: scan.async_keywords,
+        async_offsets: scan.async_offsets,
         global_or_walrus: scan.global_or_walrus,
         namespace_names: scan.namespace_names,
         simple_scopes: scan.simple_scopes,
@@ -1132,8 +1132,8 @@ struct TokenScan {
     /// Some f-string has a `{` nested three deep inside it: only then can a replacement field sit
     /// in the format spec of a replacement field in a format spec ([`fstring_nested_too_deeply`]).
     fstring_spec_fields: bool,
-    /// An `async` or `await` keyword.
-    async_keywords: bool,
+    /// Where each `async` and `await` keyword starts.
+    async_offsets: Vec<u32>,
     /// A `global` keyword or a `:=`.
     global_or_walrus: bool,
     /// A name [`crate::bindings::is_namespace_name`] accepts.
@@ -1171,7 +1171,7 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
     let mut fstrings = 0usize;
     let mut braces = 0usize;
     let mut fstring_spec_fields = false;
-    let mut async_keywords = false;
+    let mut async_offsets = Vec::new();
     let mut global_or_walrus = false;
     let mut namespace_names = false;
     let mut scope_keywords = false;
@@ -1278,7 +1278,7 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
                 }
             }
             TokenKind::Async | TokenKind::Await => {
-                async_keywords = true;
+                async_offsets.push(tok.start().to_u32());
                 async_in_brackets |= !brackets.is_empty();
             }
             TokenKind::Global | TokenKind::ColonEqual => global_or_walrus = true,
@@ -1304,6 +1304,7 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
             )
         })
     });
+    let any_async = !async_offsets.is_empty();
     let scan = TokenScan {
         // A scan cut short bounds nothing: the tree is then measured.
         depth_bound: if complete {
@@ -1312,10 +1313,10 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
             usize::MAX
         },
         fstring_spec_fields,
-        async_keywords,
+        async_offsets,
         global_or_walrus,
         namespace_names,
-        simple_scopes: !(scope_keywords || async_keywords || global_or_walrus),
+        simple_scopes: !(scope_keywords || any_async || global_or_walrus),
         async_in_brackets,
         scope_keywords,
     };

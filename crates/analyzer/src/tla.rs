@@ -34,23 +34,48 @@ pub(crate) struct TopLevelAwait {
 /// Every construct (in source order) that makes CPython 3.11 compile `module` as a coroutine
 /// when `PyCF_ALLOW_TOP_LEVEL_AWAIT` is set. Empty when `CO_COROUTINE` would not be set.
 ///
+/// `async_offsets` are where the cell's `async` and `await` keywords start, in order
+/// ([`crate::parse::ParsedCell::async_offsets`]): statements and expressions whose range holds
+/// none of them are skipped, so the walk goes only down the paths to those keywords.
+///
 /// Assumes the module compiles (see [`crate::syntax::check`]).
-pub(crate) fn find(module: &ModModule) -> Vec<TopLevelAwait> {
+pub(crate) fn find(module: &ModModule, async_offsets: &[u32]) -> Vec<TopLevelAwait> {
+    let found = find_walk(module, Some(async_offsets));
+    // Every test that analyzes a cell checks that skipping changes nothing.
+    debug_assert_eq!(found, find_walk(module, None));
+    found
+}
+
+fn find_walk(module: &ModModule, async_offsets: Option<&[u32]>) -> Vec<TopLevelAwait> {
+    if async_offsets.is_some_and(<[u32]>::is_empty) {
+        return Vec::new();
+    }
     let mut f = Finder {
         out: Vec::new(),
         future_annotations: crate::syntax::future_annotations(module),
+        async_offsets,
     };
     f.visit_body(&module.body);
     f.out.sort_by_key(|a| (a.span.start, a.span.end));
     f.out
 }
 
-struct Finder {
+struct Finder<'o> {
     out: Vec<TopLevelAwait>,
     future_annotations: bool,
+    /// See [`find`]; `None` walks everything.
+    async_offsets: Option<&'o [u32]>,
 }
 
-impl Finder {
+impl Finder<'_> {
+    /// Whether `range` holds an `async` or `await` keyword (or the walk is not pruned).
+    fn may_hold_async(&self, range: TextRange) -> bool {
+        self.async_offsets.is_none_or(|offsets| {
+            let i = offsets.partition_point(|&o| o < range.start().to_u32());
+            offsets.get(i).is_some_and(|&o| o < range.end().to_u32())
+        })
+    }
+
     fn push(&mut self, range: TextRange, what: &'static str) {
         self.out.push(TopLevelAwait {
             span: Span::from(range),
@@ -93,8 +118,15 @@ impl Finder {
     }
 }
 
-impl<'a> Visitor<'a> for Finder {
+impl<'a> Visitor<'a> for Finder<'_> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        // A `def` or `class` statement's range may not cover its decorators: those are checked
+        // expression by expression.
+        if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_))
+            && !self.may_hold_async(stmt.range())
+        {
+            return;
+        }
         stack::guard(|| match stmt {
             Stmt::FunctionDef(f) => {
                 for d in &f.decorator_list {
@@ -138,6 +170,9 @@ impl<'a> Visitor<'a> for Finder {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
+        if !self.may_hold_async(expr.range()) {
+            return;
+        }
         stack::guard(|| match expr {
             Expr::Await(a) => {
                 self.push(a.range, "`await` expression");
