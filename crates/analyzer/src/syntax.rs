@@ -182,6 +182,24 @@ fn fail(message: impl Into<String>, range: TextRange) -> Failure {
     }
 }
 
+/// `forbidden_name`: `__debug__` cannot be assigned nor deleted.
+#[inline]
+fn forbidden(name: &str, ctx: ExprContext, loc: TextRange) -> Res {
+    if matches!(ctx, ExprContext::Store | ExprContext::Del) && name == "__debug__" {
+        return Err(debug_failure(ctx, loc));
+    }
+    Ok(())
+}
+
+#[cold]
+fn debug_failure(ctx: ExprContext, loc: TextRange) -> Failure {
+    if ctx == ExprContext::Del {
+        fail("cannot delete __debug__", loc)
+    } else {
+        fail("cannot assign to __debug__", loc)
+    }
+}
+
 fn compile_failure(
     module: &ModModule,
     source: &str,
@@ -1409,17 +1427,6 @@ impl<'a> Codegen<'_, 'a> {
         r
     }
 
-    fn forbidden(&self, name: &str, ctx: ExprContext, loc: TextRange) -> Res {
-        if name == "__debug__" {
-            match ctx {
-                ExprContext::Store => return Err(fail("cannot assign to __debug__", loc)),
-                ExprContext::Del => return Err(fail("cannot delete __debug__", loc)),
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
     fn check_debug_args(&mut self, p: &Parameters, loc: TextRange) -> Res {
         if self.find_duplicate_params {
             let names: Vec<&str> = p.iter().map(|a| a.name().as_str()).collect();
@@ -1429,7 +1436,7 @@ impl<'a> Codegen<'_, 'a> {
                 .any(|(i, n)| names[..i].contains(n));
         }
         for name in p.iter().map(|a| a.name().as_str()) {
-            self.forbidden(name, ExprContext::Store, loc)?;
+            forbidden(name, ExprContext::Store, loc)?;
         }
         Ok(())
     }
@@ -1498,7 +1505,7 @@ impl<'a> Codegen<'_, 'a> {
                 let r = self.body(&f.body);
                 self.exit();
                 r?;
-                self.forbidden(f.name.as_str(), ExprContext::Store, loc)?;
+                forbidden(f.name.as_str(), ExprContext::Store, loc)?;
             }
             Stmt::ClassDef(c) => {
                 let loc = def_range(self.source, s);
@@ -1512,7 +1519,7 @@ impl<'a> Codegen<'_, 'a> {
                 if let Some(args) = &c.arguments {
                     self.call_args(args, loc)?;
                 }
-                self.forbidden(c.name.as_str(), ExprContext::Store, loc)?;
+                forbidden(c.name.as_str(), ExprContext::Store, loc)?;
             }
             Stmt::Return(r) => {
                 let in_function = matches!(
@@ -1546,7 +1553,7 @@ impl<'a> Codegen<'_, 'a> {
             Stmt::AugAssign(a) => match a.target.as_ref() {
                 Expr::Name(n) => {
                     self.expr(&a.value)?;
-                    self.forbidden(n.id.as_str(), ExprContext::Store, n.range)?;
+                    forbidden(n.id.as_str(), ExprContext::Store, n.range)?;
                 }
                 Expr::Attribute(at) => {
                     self.expr(&at.value)?;
@@ -1571,13 +1578,13 @@ impl<'a> Codegen<'_, 'a> {
                     matches!(self.unit().kind, UnitKind::Module | UnitKind::Class);
                 match a.target.as_ref() {
                     Expr::Name(n) => {
-                        self.forbidden(n.id.as_str(), ExprContext::Store, loc)?;
+                        forbidden(n.id.as_str(), ExprContext::Store, loc)?;
                         if a.simple && module_or_class && !self.future_annotations {
                             self.expr(&a.annotation)?;
                         }
                     }
                     Expr::Attribute(at) => {
-                        self.forbidden(at.attr.as_str(), ExprContext::Store, loc)?;
+                        forbidden(at.attr.as_str(), ExprContext::Store, loc)?;
                         if a.value.is_none() {
                             self.ann_check(&at.value)?;
                         }
@@ -1693,7 +1700,7 @@ impl<'a> Codegen<'_, 'a> {
                             self.expr(ty)?;
                         }
                         if let Some(name) = &h.name {
-                            self.forbidden(name.as_str(), ExprContext::Store, h.range)?;
+                            forbidden(name.as_str(), ExprContext::Store, h.range)?;
                         }
                         self.push_block(FBlock::Other, h.range)?;
                         self.body(&h.body)?;
@@ -1720,7 +1727,7 @@ impl<'a> Codegen<'_, 'a> {
                         Some(a) => a.as_str(),
                         None => alias.name.split('.').next().unwrap_or_default(),
                     };
-                    self.forbidden(store, ExprContext::Store, loc)?;
+                    forbidden(store, ExprContext::Store, loc)?;
                 }
             }
             Stmt::ImportFrom(i) => {
@@ -1737,7 +1744,7 @@ impl<'a> Codegen<'_, 'a> {
                         continue;
                     }
                     let store = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
-                    self.forbidden(store, ExprContext::Store, loc)?;
+                    forbidden(store, ExprContext::Store, loc)?;
                 }
             }
             Stmt::Break(_) => match self.unwind() {
@@ -1786,7 +1793,7 @@ impl<'a> Codegen<'_, 'a> {
         // validate_keywords
         for (i, k) in args.keywords.iter().enumerate() {
             if let Some(arg) = &k.arg {
-                self.forbidden(arg.as_str(), ExprContext::Store, call)?;
+                forbidden(arg.as_str(), ExprContext::Store, call)?;
                 for other in &args.keywords[i + 1..] {
                     if other
                         .arg
@@ -1813,7 +1820,24 @@ impl<'a> Codegen<'_, 'a> {
         Ok(())
     }
 
+    /// Compile an expression. Names and literals, the most common nodes, are checked here
+    /// without a level of recursion (nor a stack check).
+    #[inline]
     fn expr(&mut self, e: &'a Expr) -> Res {
+        match e {
+            Expr::Name(n) => forbidden(n.id.as_str(), n.ctx, n.range),
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => Ok(()),
+            _ => self.expr_nested(e),
+        }
+    }
+
+    fn expr_nested(&mut self, e: &'a Expr) -> Res {
         self.depth += 1;
         let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.expr_inner(e))
@@ -1860,24 +1884,104 @@ impl<'a> Codegen<'_, 'a> {
         Ok(())
     }
 
+    /// The replacement fields of an f-string or t-string, format specs included, in order.
+    fn interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
+        for el in elements {
+            if let ast::InterpolatedStringElement::Interpolation(i) = el {
+                self.expr(&i.expression)?;
+                if let Some(spec) = &i.format_spec {
+                    self.interpolations(&spec.elements)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One expression, its children in the order of ruff's `walk_expr` (CPython's order).
     fn expr_inner(&mut self, e: &'a Expr) -> Res {
-        let loc = e.range();
         match e {
-            Expr::Name(n) => self.forbidden(n.id.as_str(), n.ctx, loc)?,
+            Expr::Name(n) => forbidden(n.id.as_str(), n.ctx, n.range)?,
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => {}
             Expr::Attribute(a) => {
                 self.expr(&a.value)?;
                 if a.ctx == ExprContext::Store {
-                    self.forbidden(a.attr.as_str(), ExprContext::Store, loc)?;
+                    forbidden(a.attr.as_str(), ExprContext::Store, a.range)?;
+                }
+            }
+            Expr::Subscript(s) => {
+                self.expr(&s.value)?;
+                self.expr(&s.slice)?;
+            }
+            Expr::Call(c) => {
+                self.expr(&c.func)?;
+                self.call_args(&c.arguments, c.range())?;
+            }
+            Expr::BinOp(b) => {
+                self.expr(&b.left)?;
+                self.expr(&b.right)?;
+            }
+            Expr::UnaryOp(u) => self.expr(&u.operand)?,
+            Expr::BoolOp(b) => {
+                for v in &b.values {
+                    self.expr(v)?;
+                }
+            }
+            Expr::Compare(c) => {
+                self.expr(&c.left)?;
+                for v in &c.comparators {
+                    self.expr(v)?;
+                }
+            }
+            Expr::If(i) => {
+                self.expr(&i.test)?;
+                self.expr(&i.body)?;
+                self.expr(&i.orelse)?;
+            }
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(k) = &item.key {
+                        self.expr(k)?;
+                    }
+                    self.expr(&item.value)?;
+                }
+            }
+            Expr::FString(f) => {
+                for part in &f.value {
+                    if let ast::FStringPart::FString(fs) = part {
+                        self.interpolations(&fs.elements)?;
+                    }
+                }
+            }
+            Expr::TString(t) => {
+                for ts in &t.value {
+                    self.interpolations(&ts.elements)?;
+                }
+            }
+            Expr::Slice(s) => {
+                if let Some(v) = &s.lower {
+                    self.expr(v)?;
+                }
+                if let Some(v) = &s.upper {
+                    self.expr(v)?;
+                }
+                if let Some(v) = &s.step {
+                    self.expr(v)?;
                 }
             }
             Expr::Starred(s) => {
                 if s.ctx == ExprContext::Store {
                     return Err(fail(
                         "starred assignment target must be in a list or tuple",
-                        loc,
+                        s.range,
                     ));
                 }
-                return Err(fail("can't use starred expression here", loc));
+                return Err(fail("can't use starred expression here", s.range));
             }
             Expr::Named(n) => {
                 self.expr(&n.value)?;
@@ -1886,11 +1990,11 @@ impl<'a> Codegen<'_, 'a> {
             Expr::Await(a) => {
                 match self.unit().kind {
                     UnitKind::Module | UnitKind::AsyncFunction | UnitKind::Comprehension => {}
-                    UnitKind::Class => return Err(fail("'await' outside function", loc)),
+                    UnitKind::Class => return Err(fail("'await' outside function", a.range)),
                     UnitKind::Function | UnitKind::Lambda => {
                         return Err(Failure {
                             message: "'await' outside async function".into(),
-                            range: loc,
+                            range: a.range,
                             fix: self.enclosing_fix(),
                         });
                     }
@@ -1899,7 +2003,7 @@ impl<'a> Codegen<'_, 'a> {
             }
             Expr::Yield(y) => {
                 if matches!(self.unit().kind, UnitKind::Module | UnitKind::Class) {
-                    return Err(fail("'yield' outside function", loc));
+                    return Err(fail("'yield' outside function", y.range));
                 }
                 if let Some(v) = &y.value {
                     self.expr(v)?;
@@ -1907,16 +2011,16 @@ impl<'a> Codegen<'_, 'a> {
             }
             Expr::YieldFrom(y) => {
                 if matches!(self.unit().kind, UnitKind::Module | UnitKind::Class) {
-                    return Err(fail("'yield' outside function", loc));
+                    return Err(fail("'yield' outside function", y.range));
                 }
                 if self.unit().kind == UnitKind::AsyncFunction {
-                    return Err(fail("'yield from' inside async function", loc));
+                    return Err(fail("'yield from' inside async function", y.range));
                 }
                 self.expr(&y.value)?;
             }
             Expr::Lambda(l) => {
                 if let Some(p) = &l.parameters {
-                    self.check_debug_args(p, loc)?;
+                    self.check_debug_args(p, l.range)?;
                     self.defaults(p)?;
                 }
                 self.enter(UnitKind::Lambda, key(e));
@@ -1931,39 +2035,21 @@ impl<'a> Codegen<'_, 'a> {
                 Some(k) => self.comprehension(e, false, &c.generators, k, Some(&c.value))?,
                 None => self.comprehension(e, false, &c.generators, &c.value, None)?,
             },
-            Expr::Call(c) => {
-                self.expr(&c.func)?;
-                self.call_args(&c.arguments, loc)?;
-            }
             Expr::List(l) => {
                 if l.ctx == ExprContext::Store {
-                    self.elts_store(&l.elts, loc)?;
+                    self.elts_store(&l.elts, l.range)?;
                 } else {
                     self.elts_load(&l.elts)?;
                 }
             }
             Expr::Tuple(t) => {
                 if t.ctx == ExprContext::Store {
-                    self.elts_store(&t.elts, loc)?;
+                    self.elts_store(&t.elts, t.range)?;
                 } else {
                     self.elts_load(&t.elts)?;
                 }
             }
             Expr::Set(s) => self.elts_load(&s.elts)?,
-            _ => {
-                let mut err = None;
-                let mut v = Children(|child: &'a Expr| {
-                    if err.is_none()
-                        && let Err(e) = self.expr(child)
-                    {
-                        err = Some(e);
-                    }
-                });
-                ruff_python_ast::visitor::walk_expr(&mut v, e);
-                if let Some(e) = err {
-                    return Err(e);
-                }
-            }
         }
         Ok(())
     }
@@ -2027,7 +2113,7 @@ impl<'a> Codegen<'_, 'a> {
     }
 
     fn store_capture(&self, name: &'a str, loc: TextRange, pc: &mut PatternCtx<'a>) -> Res {
-        self.forbidden(name, ExprContext::Store, loc)?;
+        forbidden(name, ExprContext::Store, loc)?;
         if pc.stores.contains(&name) {
             return Err(fail(
                 format!("multiple assignments to name '{name}' in pattern"),
@@ -2124,7 +2210,7 @@ impl<'a> Codegen<'_, 'a> {
             Pattern::MatchClass(c) => {
                 let kws = &c.arguments.keywords;
                 for (i, k) in kws.iter().enumerate() {
-                    self.forbidden(k.attr.as_str(), ExprContext::Store, k.pattern.range())?;
+                    forbidden(k.attr.as_str(), ExprContext::Store, k.pattern.range())?;
                     for other in &kws[i + 1..] {
                         if other.attr.as_str() == k.attr.as_str() {
                             return Err(fail(
