@@ -1428,15 +1428,20 @@ impl<'a> Codegen<'_, 'a> {
     }
 
     fn check_debug_args(&mut self, p: &Parameters, loc: TextRange) -> Res {
-        if self.find_duplicate_params {
-            let names: Vec<&str> = p.iter().map(|a| a.name().as_str()).collect();
-            self.duplicate_params |= names
-                .iter()
-                .enumerate()
-                .any(|(i, n)| names[..i].contains(n));
-        }
-        for name in p.iter().map(|a| a.name().as_str()) {
+        /// Up to this many parameters, duplicates are looked for without allocating.
+        const SMALL: usize = 16;
+        let find = self.find_duplicate_params && !self.duplicate_params;
+        let small = p.len() <= SMALL;
+        for (i, a) in p.iter().enumerate() {
+            let name = a.name().as_str();
             forbidden(name, ExprContext::Store, loc)?;
+            if find && small && p.iter().take(i).any(|b| b.name().as_str() == name) {
+                self.duplicate_params = true;
+            }
+        }
+        if find && !small {
+            let mut seen = FxHashSet::default();
+            self.duplicate_params |= !p.iter().all(|a| seen.insert(a.name().as_str()));
         }
         Ok(())
     }
