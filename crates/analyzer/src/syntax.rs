@@ -224,8 +224,7 @@ fn compile_failure(
             lines,
             future_lineno: future.lineno,
             future_annotations: future.annotations,
-            units: Vec::new(),
-            fblocks: Vec::new(),
+            unit: Unit::new(UnitKind::Module, false, false),
             depth: 0,
             find_duplicate_params: true,
             duplicate_params: false,
@@ -247,8 +246,7 @@ fn compile_failure(
         lines,
         future_lineno: future.lineno,
         future_annotations: future.annotations,
-        units: Vec::new(),
-        fblocks: Vec::new(),
+        unit: Unit::new(UnitKind::Module, false, false),
         depth: 0,
         find_duplicate_params: false,
         duplicate_params: false,
@@ -1313,12 +1311,30 @@ enum Unwind {
     Nothing,
 }
 
+/// A compilation unit (module, class, function, lambda, comprehension). The open units other
+/// than the current one live on the Rust stack (see [`Codegen::enter`]), so the walk does not
+/// allocate.
+#[derive(Clone, Copy)]
 struct Unit {
     kind: UnitKind,
     coroutine: bool,
     generator: bool,
-    /// Where this unit's blocks start in [`Codegen::fblocks`].
-    fblock_base: usize,
+    /// How many of [`Unit::blocks`] are open.
+    nblocks: u8,
+    /// The unit's frame blocks, innermost last (at most [`MAX_BLOCKS`], else an error).
+    blocks: [FBlock; MAX_BLOCKS],
+}
+
+impl Unit {
+    fn new(kind: UnitKind, coroutine: bool, generator: bool) -> Self {
+        Self {
+            kind,
+            coroutine,
+            generator,
+            nblocks: 0,
+            blocks: [FBlock::Other; MAX_BLOCKS],
+        }
+    }
 }
 
 struct Codegen<'s, 'a> {
@@ -1328,9 +1344,8 @@ struct Codegen<'s, 'a> {
     lines: &'s crate::span::LineIndex,
     future_lineno: u32,
     future_annotations: bool,
-    units: Vec<Unit>,
-    /// The frame blocks of every open unit, innermost last.
-    fblocks: Vec<FBlock>,
+    /// The current unit.
+    unit: Unit,
     /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
     depth: u32,
     /// Look for a parameter listed twice (the symbol table's error) when there is no table.
@@ -1341,44 +1356,42 @@ struct Codegen<'s, 'a> {
 
 impl<'a> Codegen<'_, 'a> {
     fn unit(&self) -> &Unit {
-        self.units.last().expect("a unit is open")
+        &self.unit
     }
 
-    fn enter(&mut self, kind: UnitKind, node: usize) {
+    /// Open a unit for `node`; returns the enclosing one, for [`Codegen::exit`].
+    #[must_use]
+    fn enter(&mut self, kind: UnitKind, node: usize) -> Unit {
         let (coroutine, generator) = self
             .st
             .and_then(|st| st.scope_of(node))
             .map(|s| (s.coroutine, s.generator))
             .unwrap_or((false, false));
-        self.units.push(Unit {
-            kind,
-            coroutine,
-            generator,
-            fblock_base: self.fblocks.len(),
-        });
+        std::mem::replace(&mut self.unit, Unit::new(kind, coroutine, generator))
     }
 
-    fn exit(&mut self) {
-        if let Some(u) = self.units.pop() {
-            self.fblocks.truncate(u.fblock_base);
-        }
+    /// Close the current unit, back to `outer` (what [`Codegen::enter`] returned).
+    fn exit(&mut self, outer: Unit) {
+        self.unit = outer;
     }
 
     /// The frame blocks of the current unit.
     fn unit_blocks(&self) -> &[FBlock] {
-        &self.fblocks[self.unit().fblock_base..]
+        &self.unit.blocks[..usize::from(self.unit.nblocks)]
     }
 
     fn push_block(&mut self, b: FBlock, loc: TextRange) -> Res {
-        if self.unit_blocks().len() >= MAX_BLOCKS {
+        let n = usize::from(self.unit.nblocks);
+        if n >= MAX_BLOCKS {
             return Err(fail("too many statically nested blocks", loc));
         }
-        self.fblocks.push(b);
+        self.unit.blocks[n] = b;
+        self.unit.nblocks += 1;
         Ok(())
     }
 
     fn pop_block(&mut self) {
-        self.fblocks.pop();
+        self.unit.nblocks = self.unit.nblocks.saturating_sub(1);
     }
 
     /// `compiler_unwind_fblock_stack`: the innermost loop, unless an `except*` handler is
@@ -1403,9 +1416,9 @@ impl<'a> Codegen<'_, 'a> {
     }
 
     fn module(&mut self, m: &'a ModModule) -> Res {
-        self.enter(UnitKind::Module, key(m));
+        let outer = self.enter(UnitKind::Module, key(m));
         self.body(&m.body)?;
-        self.exit();
+        self.exit(outer);
         Ok(())
     }
 
@@ -1506,9 +1519,9 @@ impl<'a> Codegen<'_, 'a> {
                 } else {
                     UnitKind::Function
                 };
-                self.enter(kind, key(s));
+                let outer = self.enter(kind, key(s));
                 let r = self.body(&f.body);
-                self.exit();
+                self.exit(outer);
                 r?;
                 forbidden(f.name.as_str(), ExprContext::Store, loc)?;
             }
@@ -1517,9 +1530,9 @@ impl<'a> Codegen<'_, 'a> {
                 for d in &c.decorator_list {
                     self.expr(&d.expression)?;
                 }
-                self.enter(UnitKind::Class, key(s));
+                let outer = self.enter(UnitKind::Class, key(s));
                 let r = self.body(&c.body);
-                self.exit();
+                self.exit(outer);
                 r?;
                 if let Some(args) = &c.arguments {
                     self.call_args(args, loc)?;
@@ -2028,9 +2041,9 @@ impl<'a> Codegen<'_, 'a> {
                     self.check_debug_args(p, l.range)?;
                     self.defaults(p)?;
                 }
-                self.enter(UnitKind::Lambda, key(e));
+                let outer = self.enter(UnitKind::Lambda, key(e));
                 let r = self.expr(&l.body);
-                self.exit();
+                self.exit(outer);
                 r?;
             }
             Expr::ListComp(c) => self.comprehension(e, false, &c.generators, &c.elt, None)?,
@@ -2071,7 +2084,7 @@ impl<'a> Codegen<'_, 'a> {
             return Ok(());
         };
         let outer_kind = self.unit().kind;
-        self.enter(UnitKind::Comprehension, key(e));
+        let outer = self.enter(UnitKind::Comprehension, key(e));
         let is_async = self.unit().coroutine;
         if is_async
             && !is_genexp
@@ -2085,7 +2098,7 @@ impl<'a> Codegen<'_, 'a> {
                 UnitKind::Lambda => Fix::MakeAsync(Enclosing::Lambda),
                 _ => Fix::None,
             };
-            self.exit();
+            self.exit(outer);
             return Err(Failure {
                 message: "asynchronous comprehension outside of an asynchronous function".into(),
                 range: e.range(),
@@ -2108,7 +2121,7 @@ impl<'a> Codegen<'_, 'a> {
             }
             Ok(())
         })();
-        self.exit();
+        self.exit(outer);
         r?;
         self.expr(&outermost.iter)
     }
