@@ -168,18 +168,20 @@ struct Failure {
     fix: Fix,
 }
 
-type Res = Result<(), Failure>;
+/// A failure is boxed so that the walks' results fit in a register.
+type Res = Result<(), Box<Failure>>;
 
 /// The walks check for stack space (and move to a fresh segment when short) every this many
 /// levels: a check costs more than a level, and a few levels use far less than the red zone.
 const GUARD_EVERY: u32 = 8;
 
-fn fail(message: impl Into<String>, range: TextRange) -> Failure {
-    Failure {
+#[cold]
+fn fail(message: impl Into<String>, range: TextRange) -> Box<Failure> {
+    Box::new(Failure {
         message: message.into(),
         range,
         fix: Fix::None,
-    }
+    })
 }
 
 /// `forbidden_name`: `__debug__` cannot be assigned nor deleted.
@@ -192,7 +194,7 @@ fn forbidden(name: &str, ctx: ExprContext, loc: TextRange) -> Res {
 }
 
 #[cold]
-fn debug_failure(ctx: ExprContext, loc: TextRange) -> Failure {
+fn debug_failure(ctx: ExprContext, loc: TextRange) -> Box<Failure> {
     if ctx == ExprContext::Del {
         fail("cannot delete __debug__", loc)
     } else {
@@ -208,7 +210,7 @@ fn compile_failure(
 ) -> Option<Failure> {
     let future = match scan_future(module, lines) {
         Ok(f) => f,
-        Err(e) => return Some(e),
+        Err(e) => return Some(*e),
     };
     let short = match scopes {
         Scopes::Simple => true,
@@ -235,10 +237,10 @@ fn compile_failure(
     }
     let mut st = Symtable::new(source, future.annotations);
     if let Err(e) = st.build(module) {
-        return Some(e);
+        return Some(*e);
     }
     if let Err(e) = st.analyze() {
-        return Some(e);
+        return Some(*e);
     }
     let mut cg = Codegen {
         st: Some(&st),
@@ -251,7 +253,7 @@ fn compile_failure(
         find_duplicate_params: false,
         duplicate_params: false,
     };
-    cg.module(module).err()
+    cg.module(module).err().map(|e| *e)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +279,10 @@ const FUTURE_FEATURES: &[&str] = &[
     "annotations",
 ];
 
-fn scan_future(module: &ModModule, lines: &crate::span::LineIndex) -> Result<FutureInfo, Failure> {
+fn scan_future(
+    module: &ModModule,
+    lines: &crate::span::LineIndex,
+) -> Result<FutureInfo, Box<Failure>> {
     let mut info = FutureInfo {
         annotations: false,
         lineno: 0,
@@ -1799,11 +1804,11 @@ impl<'a> Codegen<'_, 'a> {
     fn async_allowed(&self, message: &str, loc: TextRange) -> Res {
         match self.unit().kind {
             UnitKind::Module | UnitKind::AsyncFunction => Ok(()),
-            _ => Err(Failure {
+            _ => Err(Box::new(Failure {
                 message: message.to_string(),
                 range: loc,
                 fix: self.enclosing_fix(),
-            }),
+            })),
         }
     }
 
@@ -2010,11 +2015,11 @@ impl<'a> Codegen<'_, 'a> {
                     UnitKind::Module | UnitKind::AsyncFunction | UnitKind::Comprehension => {}
                     UnitKind::Class => return Err(fail("'await' outside function", a.range)),
                     UnitKind::Function | UnitKind::Lambda => {
-                        return Err(Failure {
+                        return Err(Box::new(Failure {
                             message: "'await' outside async function".into(),
                             range: a.range,
                             fix: self.enclosing_fix(),
-                        });
+                        }));
                     }
                 }
                 self.expr(&a.value)?;
@@ -2099,13 +2104,13 @@ impl<'a> Codegen<'_, 'a> {
                 _ => Fix::None,
             };
             self.exit(outer);
-            return Err(Failure {
+            return Err(Box::new(Failure {
                 message: "asynchronous comprehension outside of an asynchronous function".into(),
                 range: e.range(),
                 fix,
-            });
+            }));
         }
-        let r = (|| {
+        let r = (|| -> Res {
             for (i, g) in generators.iter().enumerate() {
                 if i > 0 {
                     self.expr(&g.iter)?;
