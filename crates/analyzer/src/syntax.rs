@@ -66,13 +66,19 @@ pub(crate) fn check(
     ctx: &CellContext<'_>,
     scopes: Scopes,
 ) -> Option<CompileError> {
-    let failure = compile_failure(module, ctx.source, ctx.line_index, scopes);
+    let failure = compile_failure(module, ctx.source, ctx.line_index, scopes, ctx.tree_depth);
     // Every test that analyzes a cell checks that the short path agrees with the full one.
     #[cfg(debug_assertions)]
     if scopes != Scopes::Full {
         debug_assert_eq!(
             failure,
-            compile_failure(module, ctx.source, ctx.line_index, Scopes::Full)
+            compile_failure(
+                module,
+                ctx.source,
+                ctx.line_index,
+                Scopes::Full,
+                ctx.tree_depth
+            )
         );
     }
     let failure = failure?;
@@ -202,11 +208,68 @@ fn debug_failure(ctx: ExprContext, loc: TextRange) -> Box<Failure> {
     }
 }
 
+/// Trees at most this deep (most cells) are walked by code generation without a stack check
+/// per level: one check first makes sure the stack has room for the whole depth.
+const UNCHECKED_MAX_DEPTH: usize = 128;
+
+/// Stack one level of the code-generation walk may take, with a wide margin: a statement or
+/// expression level takes a few hundred bytes in release builds (its frame and those of helpers
+/// such as `call_args`), and a few KiB in debug builds.
+const STACK_PER_LEVEL: usize = if cfg!(debug_assertions) {
+    16 << 10
+} else {
+    2 << 10
+};
+
+/// Run code generation over `module` (a tree at most `tree_depth` deep): the walk's result and
+/// whether some function lists a parameter twice (when `find_duplicate_params`).
+fn run_codegen<'a>(
+    module: &'a ModModule,
+    tree_depth: usize,
+    st: Option<&Symtable<'a>>,
+    source: &'a str,
+    lines: &crate::span::LineIndex,
+    future: &FutureInfo,
+    find_duplicate_params: bool,
+) -> (Res, bool) {
+    fn walk<'a, const CHECKED: bool>(
+        module: &'a ModModule,
+        st: Option<&Symtable<'a>>,
+        source: &'a str,
+        lines: &crate::span::LineIndex,
+        future: &FutureInfo,
+        find_duplicate_params: bool,
+    ) -> (Res, bool) {
+        let mut cg = Codegen::<CHECKED> {
+            st,
+            source,
+            lines,
+            future_lineno: future.lineno,
+            future_annotations: future.annotations,
+            unit: Unit::new(UnitKind::Module, false, false),
+            depth: 0,
+            find_duplicate_params,
+            duplicate_params: false,
+        };
+        let r = cg.module(module);
+        (r, cg.duplicate_params)
+    }
+    if tree_depth <= UNCHECKED_MAX_DEPTH {
+        let needed = (tree_depth + 8) * STACK_PER_LEVEL;
+        stacker::maybe_grow(needed, needed + (1 << 20), || {
+            walk::<false>(module, st, source, lines, future, find_duplicate_params)
+        })
+    } else {
+        walk::<true>(module, st, source, lines, future, find_duplicate_params)
+    }
+}
+
 fn compile_failure(
     module: &ModModule,
     source: &str,
     lines: &crate::span::LineIndex,
     scopes: Scopes,
+    tree_depth: usize,
 ) -> Option<Failure> {
     let future = match scan_future(module, lines) {
         Ok(f) => f,
@@ -220,18 +283,9 @@ fn compile_failure(
         Scopes::Full => false,
     };
     if short {
-        let mut cg = Codegen {
-            st: None,
-            source,
-            lines,
-            future_lineno: future.lineno,
-            future_annotations: future.annotations,
-            unit: Unit::new(UnitKind::Module, false, false),
-            depth: 0,
-            find_duplicate_params: true,
-            duplicate_params: false,
-        };
-        if cg.module(module).is_ok() && !cg.duplicate_params {
+        let (r, duplicate_params) =
+            run_codegen(module, tree_depth, None, source, lines, &future, true);
+        if r.is_ok() && !duplicate_params {
             return None;
         }
     }
@@ -242,18 +296,10 @@ fn compile_failure(
     if let Err(e) = st.analyze() {
         return Some(*e);
     }
-    let mut cg = Codegen {
-        st: Some(&st),
-        source,
-        lines,
-        future_lineno: future.lineno,
-        future_annotations: future.annotations,
-        unit: Unit::new(UnitKind::Module, false, false),
-        depth: 0,
-        find_duplicate_params: false,
-        duplicate_params: false,
-    };
-    cg.module(module).err().map(|e| *e)
+    run_codegen(module, tree_depth, Some(&st), source, lines, &future, false)
+        .0
+        .err()
+        .map(|e| *e)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1342,7 +1388,10 @@ impl Unit {
     }
 }
 
-struct Codegen<'s, 'a> {
+/// CPython's code generation, as far as it raises errors. `CHECKED`: check the stack (and move
+/// to a fresh segment when short) every [`GUARD_EVERY`] levels; without, the caller makes sure
+/// the stack has room for the whole tree ([`run_codegen`]).
+struct Codegen<'s, 'a, const CHECKED: bool> {
     /// The symbol table, for the scope flags; `None` when they are all false (see [`check`]).
     st: Option<&'s Symtable<'a>>,
     source: &'a str,
@@ -1351,7 +1400,8 @@ struct Codegen<'s, 'a> {
     future_annotations: bool,
     /// The current unit.
     unit: Unit,
-    /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
+    /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels (when
+    /// `CHECKED`).
     depth: u32,
     /// Look for a parameter listed twice (the symbol table's error) when there is no table.
     find_duplicate_params: bool,
@@ -1359,7 +1409,7 @@ struct Codegen<'s, 'a> {
     duplicate_params: bool,
 }
 
-impl<'a> Codegen<'_, 'a> {
+impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
     fn unit(&self) -> &Unit {
         &self.unit
     }
@@ -1435,6 +1485,9 @@ impl<'a> Codegen<'_, 'a> {
     }
 
     fn stmt(&mut self, s: &'a Stmt) -> Res {
+        if !CHECKED {
+            return self.stmt_inner(s);
+        }
         self.depth += 1;
         let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.stmt_inner(s))
@@ -1861,6 +1914,9 @@ impl<'a> Codegen<'_, 'a> {
     }
 
     fn expr_nested(&mut self, e: &'a Expr) -> Res {
+        if !CHECKED {
+            return self.expr_inner(e);
+        }
         self.depth += 1;
         let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.expr_inner(e))
@@ -2509,8 +2565,14 @@ mod tests {
     fn err(src: &str) -> Option<(String, u32, u32)> {
         let parsed = crate::parse::parse_cell(src, false).ok()?;
         let lines = LineIndex::new(src);
-        let full = compile_failure(parsed.module(), src, &lines, Scopes::Full);
-        let short = compile_failure(parsed.module(), src, &lines, parsed.scopes());
+        let full = compile_failure(parsed.module(), src, &lines, Scopes::Full, parsed.depth());
+        let short = compile_failure(
+            parsed.module(),
+            src,
+            &lines,
+            parsed.scopes(),
+            parsed.depth(),
+        );
         assert_eq!(full, short, "{src}");
         full.map(|f| {
             let p = lines.cpython(f.range.start().to_u32());
@@ -2610,6 +2672,33 @@ mod tests {
             err("@d\ndef __debug__(): pass"),
             Some(("cannot assign to __debug__".into(), 2, 1))
         );
+    }
+
+    #[test]
+    fn shallow_trees_get_room_for_the_unchecked_walk() {
+        // Trees up to UNCHECKED_MAX_DEPTH deep (by the parser's depth bound, about twice the
+        // tokens of the longest line) are walked without per-level stack checks, after one check
+        // for room for the whole depth: on a thread with little stack that check has to move the
+        // walk to a fresh segment.
+        let sources = [
+            format!("x = {}1", "-".repeat(36)),
+            format!("def f():\n    return {}y{}", "f(".repeat(8), ")".repeat(8)),
+            format!("class C:\n    x = {}{}", "[".repeat(8), "]".repeat(8)),
+        ];
+        for src in sources {
+            let handle = std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    let Ok(parsed) = crate::parse::parse_cell(&src, false) else {
+                        panic!("{src} parses");
+                    };
+                    assert!(parsed.depth() <= UNCHECKED_MAX_DEPTH, "{}", parsed.depth());
+                    let lines = LineIndex::new(&src);
+                    compile_failure(parsed.module(), &src, &lines, Scopes::Full, parsed.depth())
+                })
+                .expect("thread");
+            assert_eq!(handle.join().expect("no stack overflow"), None);
+        }
     }
 
     #[test]
