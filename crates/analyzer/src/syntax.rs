@@ -290,7 +290,14 @@ fn compile_failure(
         }
     }
     let mut st = Symtable::new(source, future.annotations);
-    if let Err(e) = st.build(module) {
+    let built = if tree_depth <= UNCHECKED_MAX_DEPTH {
+        st.checked = false;
+        let needed = (tree_depth + 8) * STACK_PER_LEVEL;
+        stacker::maybe_grow(needed, needed + (1 << 20), || st.build(module))
+    } else {
+        st.build(module)
+    };
+    if let Err(e) = built {
         return Some(*e);
     }
     if let Err(e) = st.analyze() {
@@ -511,6 +518,9 @@ struct Symtable<'a> {
     any_nonlocal: bool,
     /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
     depth: u32,
+    /// Check the stack as the walk goes; without, the caller makes sure the stack has room for
+    /// the whole tree (see [`run_codegen`]).
+    checked: bool,
     /// Record every name's flags. Only `global`, `nonlocal` and `:=` can make them matter
     /// (parameters, for duplicates, are always recorded); without them in the source text the
     /// walk skips the bookkeeping.
@@ -525,11 +535,12 @@ impl<'a> Symtable<'a> {
             track_names,
             source,
             future_annotations,
-            stes: Vec::new(),
-            stack: Vec::new(),
+            stes: Vec::with_capacity(16),
+            stack: Vec::with_capacity(16),
             by_node: FxHashMap::with_capacity_and_hasher(16, Default::default()),
             any_nonlocal: false,
             depth: 0,
+            checked: true,
         }
     }
 
@@ -547,7 +558,8 @@ impl<'a> Symtable<'a> {
         let mut ste = Ste::new(ty);
         if let Some(&prev) = self.stack.last() {
             ste.comp_iter_expr = self.stes[prev].comp_iter_expr;
-            if ty != BlockType::Annotation {
+            // Only the analysis phase reads the children, and only when names are tracked.
+            if ty != BlockType::Annotation && self.track_names {
                 self.stes[prev].children.push(id);
             }
         }
@@ -623,6 +635,9 @@ impl<'a> Symtable<'a> {
     }
 
     fn stmt(&mut self, s: &'a Stmt) -> Res {
+        if !self.checked {
+            return self.stmt_inner(s);
+        }
         self.depth += 1;
         let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.stmt_inner(s))
@@ -854,6 +869,10 @@ impl<'a> Symtable<'a> {
             }
             return Ok(());
         }
+        if !self.track_names {
+            // `add_def` records no import when names are not tracked.
+            return Ok(());
+        }
         let store = match &alias.asname {
             Some(a) => a.as_str(),
             None => name.split('.').next().unwrap_or(name),
@@ -922,6 +941,9 @@ impl<'a> Symtable<'a> {
     }
 
     fn params(&mut self, p: &'a Parameters) -> Res {
+        if !self.track_names {
+            return duplicate_param(p);
+        }
         for a in p.posonlyargs.iter().chain(p.args.iter()) {
             self.add_def(a.parameter.name.as_str(), DEF_PARAM, a.parameter.range)?;
         }
@@ -956,7 +978,41 @@ impl<'a> Symtable<'a> {
         Ok(())
     }
 
+    /// Visit an expression. Names and literals, the most common nodes, are handled here
+    /// without a level of recursion (nor a stack check).
+    #[inline]
     fn expr(&mut self, e: &'a Expr) -> Res {
+        match e {
+            Expr::Name(n) => self.name(n),
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => Ok(()),
+            _ => self.expr_nested(e),
+        }
+    }
+
+    #[inline]
+    fn name(&mut self, n: &'a ast::ExprName) -> Res {
+        // Only parameters are recorded when names are not tracked (see `add_def_in`).
+        if !self.track_names {
+            return Ok(());
+        }
+        let flag = if n.ctx == ExprContext::Load {
+            USE
+        } else {
+            DEF_LOCAL
+        };
+        self.add_def(n.id.as_str(), flag, n.range)
+    }
+
+    fn expr_nested(&mut self, e: &'a Expr) -> Res {
+        if !self.checked {
+            return self.expr_inner(e);
+        }
         self.depth += 1;
         let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.expr_inner(e))
@@ -967,8 +1023,112 @@ impl<'a> Symtable<'a> {
         r
     }
 
+    /// The replacement fields of an f-string or t-string, format specs included, in order.
+    fn interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
+        for el in elements {
+            if let ast::InterpolatedStringElement::Interpolation(i) = el {
+                self.expr(&i.expression)?;
+                if let Some(spec) = &i.format_spec {
+                    self.interpolations(&spec.elements)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One expression, its children in the order of ruff's `walk_expr` (CPython's order).
     fn expr_inner(&mut self, e: &'a Expr) -> Res {
         match e {
+            Expr::Name(n) => self.name(n)?,
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => {}
+            Expr::Attribute(a) => self.expr(&a.value)?,
+            Expr::Subscript(s) => {
+                self.expr(&s.value)?;
+                self.expr(&s.slice)?;
+            }
+            Expr::Starred(s) => self.expr(&s.value)?,
+            Expr::Call(c) => {
+                self.expr(&c.func)?;
+                for a in &c.arguments.args {
+                    self.expr(a)?;
+                }
+                for k in &c.arguments.keywords {
+                    self.expr(&k.value)?;
+                }
+            }
+            Expr::BinOp(b) => {
+                self.expr(&b.left)?;
+                self.expr(&b.right)?;
+            }
+            Expr::UnaryOp(u) => self.expr(&u.operand)?,
+            Expr::BoolOp(b) => {
+                for v in &b.values {
+                    self.expr(v)?;
+                }
+            }
+            Expr::Compare(c) => {
+                self.expr(&c.left)?;
+                for v in &c.comparators {
+                    self.expr(v)?;
+                }
+            }
+            Expr::If(i) => {
+                self.expr(&i.test)?;
+                self.expr(&i.body)?;
+                self.expr(&i.orelse)?;
+            }
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(k) = &item.key {
+                        self.expr(k)?;
+                    }
+                    self.expr(&item.value)?;
+                }
+            }
+            Expr::FString(f) => {
+                for part in &f.value {
+                    if let ast::FStringPart::FString(fs) = part {
+                        self.interpolations(&fs.elements)?;
+                    }
+                }
+            }
+            Expr::TString(t) => {
+                for ts in &t.value {
+                    self.interpolations(&ts.elements)?;
+                }
+            }
+            Expr::Slice(s) => {
+                if let Some(v) = &s.lower {
+                    self.expr(v)?;
+                }
+                if let Some(v) = &s.upper {
+                    self.expr(v)?;
+                }
+                if let Some(v) = &s.step {
+                    self.expr(v)?;
+                }
+            }
+            Expr::List(l) => {
+                for v in &l.elts {
+                    self.expr(v)?;
+                }
+            }
+            Expr::Tuple(t) => {
+                for v in &t.elts {
+                    self.expr(v)?;
+                }
+            }
+            Expr::Set(st) => {
+                for v in &st.elts {
+                    self.expr(v)?;
+                }
+            }
             Expr::Named(n) => {
                 self.raise_if_annotation("named expression", n.range)?;
                 if let Expr::Name(target) = n.target.as_ref() {
@@ -1027,28 +1187,6 @@ impl<'a> Symtable<'a> {
                 self.raise_if_annotation("await expression", a.range)?;
                 self.expr(&a.value)?;
                 self.cur().coroutine = true;
-            }
-            Expr::Name(n) => {
-                let flag = if n.ctx == ExprContext::Load {
-                    USE
-                } else {
-                    DEF_LOCAL
-                };
-                self.add_def(n.id.as_str(), flag, n.range)?;
-            }
-            _ => {
-                let mut err = None;
-                let mut v = Children(|child: &'a Expr| {
-                    if err.is_none()
-                        && let Err(e) = self.expr(child)
-                    {
-                        err = Some(e);
-                    }
-                });
-                ruff_python_ast::visitor::walk_expr(&mut v, e);
-                if let Some(e) = err {
-                    return Err(e);
-                }
             }
         }
         Ok(())
@@ -1127,7 +1265,11 @@ impl<'a> Symtable<'a> {
         if outermost.is_async {
             self.cur().coroutine = true;
         }
-        self.add_def(".0", DEF_PARAM, e.range())?;
+        // The implicit parameter `.0` cannot clash with anything in the fresh scope: it only
+        // matters to the names' flags.
+        if self.track_names {
+            self.add_def(".0", DEF_PARAM, e.range())?;
+        }
         self.cur().comp_iter_target = true;
         let r = self.expr(&outermost.target);
         self.cur().comp_iter_target = false;
@@ -1290,12 +1432,41 @@ impl<'a> Symtable<'a> {
     }
 }
 
-/// A visitor that hands every direct child expression to a closure (and nothing deeper).
-struct Children<F>(F);
-
-impl<'a, F: FnMut(&'a Expr)> ruff_python_ast::visitor::Visitor<'a> for Children<F> {
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        (self.0)(expr);
+/// The symbol table's error for a function (or lambda) that lists a parameter twice, as
+/// recording the parameters in order into the function's fresh scope finds it: at the first
+/// parameter whose name an earlier one has.
+fn duplicate_param(p: &Parameters) -> Res {
+    /// Up to this many parameters, duplicates are looked for without allocating.
+    const SMALL: usize = 16;
+    // `Symtable::params` order; CPython's `arg` node of `*args`/`**kwargs` starts at the name.
+    let params = || {
+        p.posonlyargs
+            .iter()
+            .chain(p.args.iter())
+            .chain(p.kwonlyargs.iter())
+            .map(|a| (a.parameter.name.as_str(), a.parameter.range))
+            .chain(
+                p.vararg
+                    .iter()
+                    .chain(p.kwarg.iter())
+                    .map(|v| (v.name.as_str(), TextRange::new(v.name.start(), v.end()))),
+            )
+    };
+    let duplicate = if p.len() <= SMALL {
+        params()
+            .enumerate()
+            .find(|(i, (name, _))| params().take(*i).any(|(n, _)| n == *name))
+            .map(|(_, found)| found)
+    } else {
+        let mut seen = FxHashSet::default();
+        params().find(|(name, _)| !seen.insert(*name))
+    };
+    match duplicate {
+        Some((name, range)) => Err(fail(
+            format!("duplicate argument '{name}' in function definition"),
+            range,
+        )),
+        None => Ok(()),
     }
 }
 
