@@ -448,13 +448,14 @@ impl<'a> Symbols<'a> {
         self.position(name).map(|i| self.names[i].1)
     }
 
-    /// Set the flags of `name`, adding it at the end when new.
-    fn set(&mut self, name: &'a str, flags: u32) {
-        match self.position(name) {
-            Some(i) => self.names[i].1 = flags,
+    /// The flags of `name`, added at the end with no flags (0) when new. Every name is
+    /// recorded with some flag, so 0 means new.
+    fn slot(&mut self, name: &'a str) -> &mut u32 {
+        let i = match self.position(name) {
+            Some(i) => i,
             None => {
                 let i = self.names.len();
-                self.names.push((name, flags));
+                self.names.push((name, 0));
                 if let Some(ix) = &mut self.index {
                     ix.insert(name, i);
                 } else if self.names.len() >= Self::INDEX_FROM {
@@ -466,8 +467,10 @@ impl<'a> Symbols<'a> {
                             .collect(),
                     );
                 }
+                i
             }
-        }
+        };
+        &mut self.names[i].1
     }
 }
 
@@ -586,19 +589,18 @@ impl<'a> Symtable<'a> {
             return Ok(());
         }
         let ste = &mut self.stes[i];
-        let mut val = match ste.symbols.get(name) {
-            Some(v) => {
-                if flag & DEF_PARAM != 0 && v & DEF_PARAM != 0 {
-                    return Err(fail(
-                        format!("duplicate argument '{name}' in function definition"),
-                        range,
-                    ));
-                }
-                v | flag
-            }
-            None => flag,
-        };
-        if ste.comp_iter_target {
+        let comp_iter_target = ste.comp_iter_target;
+        // On an error the table is dropped: a name left without flags does not matter.
+        let slot = ste.symbols.slot(name);
+        let v = *slot;
+        if flag & DEF_PARAM != 0 && v & DEF_PARAM != 0 {
+            return Err(fail(
+                format!("duplicate argument '{name}' in function definition"),
+                range,
+            ));
+        }
+        let mut val = v | flag;
+        if comp_iter_target {
             if val & (DEF_GLOBAL | DEF_NONLOCAL) != 0 {
                 return Err(fail(
                     format!(
@@ -609,14 +611,12 @@ impl<'a> Symtable<'a> {
             }
             val |= DEF_COMP_ITER;
         }
-        ste.symbols.set(name, val);
+        *slot = val;
         if flag & DEF_NONLOCAL != 0 {
             self.any_nonlocal = true;
         }
         if flag & DEF_GLOBAL != 0 {
-            let module = &mut self.stes[0];
-            let v = module.symbols.get(name).unwrap_or(0);
-            module.symbols.set(name, v | flag);
+            *self.stes[0].symbols.slot(name) |= flag;
         }
         Ok(())
     }
