@@ -435,12 +435,19 @@ struct Symbols<'a> {
 }
 
 impl<'a> Symbols<'a> {
-    const INDEX_FROM: usize = 24;
+    const INDEX_FROM: usize = 48;
 
     fn position(&self, name: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(name).copied(),
-            None => self.names.iter().position(|(n, _)| *n == name),
+            // Names of a scope mostly differ in length or first byte: compare those inline
+            // before the bytes.
+            None => {
+                let first = name.as_bytes().first();
+                self.names.iter().position(|(n, _)| {
+                    n.len() == name.len() && n.as_bytes().first() == first && *n == name
+                })
+            }
         }
     }
 
