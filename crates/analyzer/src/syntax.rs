@@ -61,6 +61,9 @@ pub(crate) enum Scopes {
 /// two short kinds a code-generation walk that also looks for duplicate parameters decides alone
 /// whether the module compiles; the full passes run only when that walk finds something, for
 /// CPython's first error.
+///
+/// `ctx.tree_depth` must bound the depth of `module` (0 when unknown): shallow trees are walked
+/// without a stack check at every level.
 pub(crate) fn check(
     module: &ModModule,
     ctx: &CellContext<'_>,
@@ -212,6 +215,11 @@ fn debug_failure(ctx: ExprContext, loc: TextRange) -> Box<Failure> {
 /// per level: one check first makes sure the stack has room for the whole depth.
 const UNCHECKED_MAX_DEPTH: usize = 128;
 
+/// Whether a tree whose depth is bounded by `tree_depth` (0: unknown) can be walked unchecked.
+fn unchecked(tree_depth: usize) -> bool {
+    (1..=UNCHECKED_MAX_DEPTH).contains(&tree_depth)
+}
+
 /// Stack one level of the code-generation walk may take, with a wide margin: a statement or
 /// expression level takes a few hundred bytes in release builds (its frame and those of helpers
 /// such as `call_args`), and a few KiB in debug builds.
@@ -254,7 +262,7 @@ fn run_codegen<'a>(
         let r = cg.module(module);
         (r, cg.duplicate_params)
     }
-    if tree_depth <= UNCHECKED_MAX_DEPTH {
+    if unchecked(tree_depth) {
         let needed = (tree_depth + 8) * STACK_PER_LEVEL;
         stacker::maybe_grow(needed, needed + (1 << 20), || {
             walk::<false>(module, st, source, lines, future, find_duplicate_params)
@@ -290,7 +298,7 @@ fn compile_failure(
         }
     }
     let mut st = Symtable::new(source, future.annotations);
-    let built = if tree_depth <= UNCHECKED_MAX_DEPTH {
+    let built = if unchecked(tree_depth) {
         st.checked = false;
         let needed = (tree_depth + 8) * STACK_PER_LEVEL;
         stacker::maybe_grow(needed, needed + (1 << 20), || st.build(module))
@@ -2877,6 +2885,23 @@ mod tests {
                 .expect("thread");
             assert_eq!(handle.join().expect("no stack overflow"), None);
         }
+    }
+
+    #[test]
+    fn unknown_depth_walks_with_checks() {
+        // A depth of 0 means unknown: a deep tree then gets the checked walk.
+        let src = format!("def f():\n    return {}", vec!["y"; 2990].join("+"));
+        let handle = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let Ok(parsed) = crate::parse::parse_cell(&src, false) else {
+                    panic!("parses");
+                };
+                let lines = LineIndex::new(&src);
+                compile_failure(parsed.module(), &src, &lines, Scopes::Full, 0)
+            })
+            .expect("thread");
+        assert_eq!(handle.join().expect("no stack overflow"), None);
     }
 
     #[test]
