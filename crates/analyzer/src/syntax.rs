@@ -61,18 +61,27 @@ pub(crate) enum Scopes {
 /// two short kinds a code-generation walk that also looks for duplicate parameters decides alone
 /// whether the module compiles; the full passes run only when that walk finds something, for
 /// CPython's first error.
+///
+/// `ctx.tree_depth` must bound the depth of `module` (0 when unknown): shallow trees are walked
+/// without a stack check at every level.
 pub(crate) fn check(
     module: &ModModule,
     ctx: &CellContext<'_>,
     scopes: Scopes,
 ) -> Option<CompileError> {
-    let failure = compile_failure(module, ctx.source, ctx.line_index, scopes);
+    let failure = compile_failure(module, ctx.source, ctx.line_index, scopes, ctx.tree_depth);
     // Every test that analyzes a cell checks that the short path agrees with the full one.
     #[cfg(debug_assertions)]
     if scopes != Scopes::Full {
         debug_assert_eq!(
             failure,
-            compile_failure(module, ctx.source, ctx.line_index, Scopes::Full)
+            compile_failure(
+                module,
+                ctx.source,
+                ctx.line_index,
+                Scopes::Full,
+                ctx.tree_depth
+            )
         );
     }
     let failure = failure?;
@@ -168,17 +177,98 @@ struct Failure {
     fix: Fix,
 }
 
-type Res = Result<(), Failure>;
+/// A failure is boxed so that the walks' results fit in a register.
+type Res = Result<(), Box<Failure>>;
 
 /// The walks check for stack space (and move to a fresh segment when short) every this many
 /// levels: a check costs more than a level, and a few levels use far less than the red zone.
 const GUARD_EVERY: u32 = 8;
 
-fn fail(message: impl Into<String>, range: TextRange) -> Failure {
-    Failure {
+#[cold]
+fn fail(message: impl Into<String>, range: TextRange) -> Box<Failure> {
+    Box::new(Failure {
         message: message.into(),
         range,
         fix: Fix::None,
+    })
+}
+
+/// `forbidden_name`: `__debug__` cannot be assigned nor deleted.
+#[inline]
+fn forbidden(name: &str, ctx: ExprContext, loc: TextRange) -> Res {
+    if matches!(ctx, ExprContext::Store | ExprContext::Del) && name == "__debug__" {
+        return Err(debug_failure(ctx, loc));
+    }
+    Ok(())
+}
+
+#[cold]
+fn debug_failure(ctx: ExprContext, loc: TextRange) -> Box<Failure> {
+    if ctx == ExprContext::Del {
+        fail("cannot delete __debug__", loc)
+    } else {
+        fail("cannot assign to __debug__", loc)
+    }
+}
+
+/// Trees at most this deep (most cells) are walked by code generation without a stack check
+/// per level: one check first makes sure the stack has room for the whole depth.
+const UNCHECKED_MAX_DEPTH: usize = 128;
+
+/// Whether a tree whose depth is bounded by `tree_depth` (0: unknown) can be walked unchecked.
+fn unchecked(tree_depth: usize) -> bool {
+    (1..=UNCHECKED_MAX_DEPTH).contains(&tree_depth)
+}
+
+/// Stack one level of the code-generation walk may take, with a wide margin: a statement or
+/// expression level takes a few hundred bytes in release builds (its frame and those of helpers
+/// such as `call_args`), and a few KiB in debug builds.
+const STACK_PER_LEVEL: usize = if cfg!(debug_assertions) {
+    16 << 10
+} else {
+    2 << 10
+};
+
+/// Run code generation over `module` (a tree at most `tree_depth` deep): the walk's result and
+/// whether some function lists a parameter twice (when `find_duplicate_params`).
+fn run_codegen<'a>(
+    module: &'a ModModule,
+    tree_depth: usize,
+    st: Option<&Symtable<'a>>,
+    source: &'a str,
+    lines: &crate::span::LineIndex,
+    future: &FutureInfo,
+    find_duplicate_params: bool,
+) -> (Res, bool) {
+    fn walk<'a, const CHECKED: bool>(
+        module: &'a ModModule,
+        st: Option<&Symtable<'a>>,
+        source: &'a str,
+        lines: &crate::span::LineIndex,
+        future: &FutureInfo,
+        find_duplicate_params: bool,
+    ) -> (Res, bool) {
+        let mut cg = Codegen::<CHECKED> {
+            st,
+            source,
+            lines,
+            future_lineno: future.lineno,
+            future_annotations: future.annotations,
+            unit: Unit::new(UnitKind::Module, false, false),
+            depth: 0,
+            find_duplicate_params,
+            duplicate_params: false,
+        };
+        let r = cg.module(module);
+        (r, cg.duplicate_params)
+    }
+    if unchecked(tree_depth) {
+        let needed = (tree_depth + 8) * STACK_PER_LEVEL;
+        stacker::maybe_grow(needed, needed + (1 << 20), || {
+            walk::<false>(module, st, source, lines, future, find_duplicate_params)
+        })
+    } else {
+        walk::<true>(module, st, source, lines, future, find_duplicate_params)
     }
 }
 
@@ -187,10 +277,11 @@ fn compile_failure(
     source: &str,
     lines: &crate::span::LineIndex,
     scopes: Scopes,
+    tree_depth: usize,
 ) -> Option<Failure> {
     let future = match scan_future(module, lines) {
         Ok(f) => f,
-        Err(e) => return Some(e),
+        Err(e) => return Some(*e),
     };
     let short = match scopes {
         Scopes::Simple => true,
@@ -200,42 +291,30 @@ fn compile_failure(
         Scopes::Full => false,
     };
     if short {
-        let mut cg = Codegen {
-            st: None,
-            source,
-            lines,
-            future_lineno: future.lineno,
-            future_annotations: future.annotations,
-            units: Vec::new(),
-            fblocks: Vec::new(),
-            depth: 0,
-            find_duplicate_params: true,
-            duplicate_params: false,
-        };
-        if cg.module(module).is_ok() && !cg.duplicate_params {
+        let (r, duplicate_params) =
+            run_codegen(module, tree_depth, None, source, lines, &future, true);
+        if r.is_ok() && !duplicate_params {
             return None;
         }
     }
     let mut st = Symtable::new(source, future.annotations);
-    if let Err(e) = st.build(module) {
-        return Some(e);
+    let built = if unchecked(tree_depth) {
+        st.checked = false;
+        let needed = (tree_depth + 8) * STACK_PER_LEVEL;
+        stacker::maybe_grow(needed, needed + (1 << 20), || st.build(module))
+    } else {
+        st.build(module)
+    };
+    if let Err(e) = built {
+        return Some(*e);
     }
     if let Err(e) = st.analyze() {
-        return Some(e);
+        return Some(*e);
     }
-    let mut cg = Codegen {
-        st: Some(&st),
-        source,
-        lines,
-        future_lineno: future.lineno,
-        future_annotations: future.annotations,
-        units: Vec::new(),
-        fblocks: Vec::new(),
-        depth: 0,
-        find_duplicate_params: false,
-        duplicate_params: false,
-    };
-    cg.module(module).err()
+    run_codegen(module, tree_depth, Some(&st), source, lines, &future, false)
+        .0
+        .err()
+        .map(|e| *e)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,7 +340,10 @@ const FUTURE_FEATURES: &[&str] = &[
     "annotations",
 ];
 
-fn scan_future(module: &ModModule, lines: &crate::span::LineIndex) -> Result<FutureInfo, Failure> {
+fn scan_future(
+    module: &ModModule,
+    lines: &crate::span::LineIndex,
+) -> Result<FutureInfo, Box<Failure>> {
     let mut info = FutureInfo {
         annotations: false,
         lineno: 0,
@@ -361,12 +443,19 @@ struct Symbols<'a> {
 }
 
 impl<'a> Symbols<'a> {
-    const INDEX_FROM: usize = 24;
+    const INDEX_FROM: usize = 48;
 
     fn position(&self, name: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(name).copied(),
-            None => self.names.iter().position(|(n, _)| *n == name),
+            // Names of a scope mostly differ in length or first byte: compare those inline
+            // before the bytes.
+            None => {
+                let first = name.as_bytes().first();
+                self.names.iter().position(|(n, _)| {
+                    n.len() == name.len() && n.as_bytes().first() == first && *n == name
+                })
+            }
         }
     }
 
@@ -374,13 +463,14 @@ impl<'a> Symbols<'a> {
         self.position(name).map(|i| self.names[i].1)
     }
 
-    /// Set the flags of `name`, adding it at the end when new.
-    fn set(&mut self, name: &'a str, flags: u32) {
-        match self.position(name) {
-            Some(i) => self.names[i].1 = flags,
+    /// The flags of `name`, added at the end with no flags (0) when new. Every name is
+    /// recorded with some flag, so 0 means new.
+    fn slot(&mut self, name: &'a str) -> &mut u32 {
+        let i = match self.position(name) {
+            Some(i) => i,
             None => {
                 let i = self.names.len();
-                self.names.push((name, flags));
+                self.names.push((name, 0));
                 if let Some(ix) = &mut self.index {
                     ix.insert(name, i);
                 } else if self.names.len() >= Self::INDEX_FROM {
@@ -392,8 +482,10 @@ impl<'a> Symbols<'a> {
                             .collect(),
                     );
                 }
+                i
             }
-        }
+        };
+        &mut self.names[i].1
     }
 }
 
@@ -444,6 +536,9 @@ struct Symtable<'a> {
     any_nonlocal: bool,
     /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
     depth: u32,
+    /// Check the stack as the walk goes; without, the caller makes sure the stack has room for
+    /// the whole tree (see [`run_codegen`]).
+    checked: bool,
     /// Record every name's flags. Only `global`, `nonlocal` and `:=` can make them matter
     /// (parameters, for duplicates, are always recorded); without them in the source text the
     /// walk skips the bookkeeping.
@@ -458,11 +553,12 @@ impl<'a> Symtable<'a> {
             track_names,
             source,
             future_annotations,
-            stes: Vec::new(),
-            stack: Vec::new(),
+            stes: Vec::with_capacity(16),
+            stack: Vec::with_capacity(16),
             by_node: FxHashMap::with_capacity_and_hasher(16, Default::default()),
             any_nonlocal: false,
             depth: 0,
+            checked: true,
         }
     }
 
@@ -480,7 +576,8 @@ impl<'a> Symtable<'a> {
         let mut ste = Ste::new(ty);
         if let Some(&prev) = self.stack.last() {
             ste.comp_iter_expr = self.stes[prev].comp_iter_expr;
-            if ty != BlockType::Annotation {
+            // Only the analysis phase reads the children, and only when names are tracked.
+            if ty != BlockType::Annotation && self.track_names {
                 self.stes[prev].children.push(id);
             }
         }
@@ -507,19 +604,18 @@ impl<'a> Symtable<'a> {
             return Ok(());
         }
         let ste = &mut self.stes[i];
-        let mut val = match ste.symbols.get(name) {
-            Some(v) => {
-                if flag & DEF_PARAM != 0 && v & DEF_PARAM != 0 {
-                    return Err(fail(
-                        format!("duplicate argument '{name}' in function definition"),
-                        range,
-                    ));
-                }
-                v | flag
-            }
-            None => flag,
-        };
-        if ste.comp_iter_target {
+        let comp_iter_target = ste.comp_iter_target;
+        // On an error the table is dropped: a name left without flags does not matter.
+        let slot = ste.symbols.slot(name);
+        let v = *slot;
+        if flag & DEF_PARAM != 0 && v & DEF_PARAM != 0 {
+            return Err(fail(
+                format!("duplicate argument '{name}' in function definition"),
+                range,
+            ));
+        }
+        let mut val = v | flag;
+        if comp_iter_target {
             if val & (DEF_GLOBAL | DEF_NONLOCAL) != 0 {
                 return Err(fail(
                     format!(
@@ -530,14 +626,12 @@ impl<'a> Symtable<'a> {
             }
             val |= DEF_COMP_ITER;
         }
-        ste.symbols.set(name, val);
+        *slot = val;
         if flag & DEF_NONLOCAL != 0 {
             self.any_nonlocal = true;
         }
         if flag & DEF_GLOBAL != 0 {
-            let module = &mut self.stes[0];
-            let v = module.symbols.get(name).unwrap_or(0);
-            module.symbols.set(name, v | flag);
+            *self.stes[0].symbols.slot(name) |= flag;
         }
         Ok(())
     }
@@ -556,6 +650,9 @@ impl<'a> Symtable<'a> {
     }
 
     fn stmt(&mut self, s: &'a Stmt) -> Res {
+        if !self.checked {
+            return self.stmt_inner(s);
+        }
         self.depth += 1;
         let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.stmt_inner(s))
@@ -787,6 +884,10 @@ impl<'a> Symtable<'a> {
             }
             return Ok(());
         }
+        if !self.track_names {
+            // `add_def` records no import when names are not tracked.
+            return Ok(());
+        }
         let store = match &alias.asname {
             Some(a) => a.as_str(),
             None => name.split('.').next().unwrap_or(name),
@@ -855,6 +956,9 @@ impl<'a> Symtable<'a> {
     }
 
     fn params(&mut self, p: &'a Parameters) -> Res {
+        if !self.track_names {
+            return duplicate_param(p);
+        }
         for a in p.posonlyargs.iter().chain(p.args.iter()) {
             self.add_def(a.parameter.name.as_str(), DEF_PARAM, a.parameter.range)?;
         }
@@ -889,7 +993,41 @@ impl<'a> Symtable<'a> {
         Ok(())
     }
 
+    /// Visit an expression. Names and literals, the most common nodes, are handled here
+    /// without a level of recursion (nor a stack check).
+    #[inline]
     fn expr(&mut self, e: &'a Expr) -> Res {
+        match e {
+            Expr::Name(n) => self.name(n),
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => Ok(()),
+            _ => self.expr_nested(e),
+        }
+    }
+
+    #[inline]
+    fn name(&mut self, n: &'a ast::ExprName) -> Res {
+        // Only parameters are recorded when names are not tracked (see `add_def_in`).
+        if !self.track_names {
+            return Ok(());
+        }
+        let flag = if n.ctx == ExprContext::Load {
+            USE
+        } else {
+            DEF_LOCAL
+        };
+        self.add_def(n.id.as_str(), flag, n.range)
+    }
+
+    fn expr_nested(&mut self, e: &'a Expr) -> Res {
+        if !self.checked {
+            return self.expr_inner(e);
+        }
         self.depth += 1;
         let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.expr_inner(e))
@@ -900,8 +1038,112 @@ impl<'a> Symtable<'a> {
         r
     }
 
+    /// The replacement fields of an f-string or t-string, format specs included, in order.
+    fn interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
+        for el in elements {
+            if let ast::InterpolatedStringElement::Interpolation(i) = el {
+                self.expr(&i.expression)?;
+                if let Some(spec) = &i.format_spec {
+                    self.interpolations(&spec.elements)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One expression, its children in the order of ruff's `walk_expr` (CPython's order).
     fn expr_inner(&mut self, e: &'a Expr) -> Res {
         match e {
+            Expr::Name(n) => self.name(n)?,
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => {}
+            Expr::Attribute(a) => self.expr(&a.value)?,
+            Expr::Subscript(s) => {
+                self.expr(&s.value)?;
+                self.expr(&s.slice)?;
+            }
+            Expr::Starred(s) => self.expr(&s.value)?,
+            Expr::Call(c) => {
+                self.expr(&c.func)?;
+                for a in &c.arguments.args {
+                    self.expr(a)?;
+                }
+                for k in &c.arguments.keywords {
+                    self.expr(&k.value)?;
+                }
+            }
+            Expr::BinOp(b) => {
+                self.expr(&b.left)?;
+                self.expr(&b.right)?;
+            }
+            Expr::UnaryOp(u) => self.expr(&u.operand)?,
+            Expr::BoolOp(b) => {
+                for v in &b.values {
+                    self.expr(v)?;
+                }
+            }
+            Expr::Compare(c) => {
+                self.expr(&c.left)?;
+                for v in &c.comparators {
+                    self.expr(v)?;
+                }
+            }
+            Expr::If(i) => {
+                self.expr(&i.test)?;
+                self.expr(&i.body)?;
+                self.expr(&i.orelse)?;
+            }
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(k) = &item.key {
+                        self.expr(k)?;
+                    }
+                    self.expr(&item.value)?;
+                }
+            }
+            Expr::FString(f) => {
+                for part in &f.value {
+                    if let ast::FStringPart::FString(fs) = part {
+                        self.interpolations(&fs.elements)?;
+                    }
+                }
+            }
+            Expr::TString(t) => {
+                for ts in &t.value {
+                    self.interpolations(&ts.elements)?;
+                }
+            }
+            Expr::Slice(s) => {
+                if let Some(v) = &s.lower {
+                    self.expr(v)?;
+                }
+                if let Some(v) = &s.upper {
+                    self.expr(v)?;
+                }
+                if let Some(v) = &s.step {
+                    self.expr(v)?;
+                }
+            }
+            Expr::List(l) => {
+                for v in &l.elts {
+                    self.expr(v)?;
+                }
+            }
+            Expr::Tuple(t) => {
+                for v in &t.elts {
+                    self.expr(v)?;
+                }
+            }
+            Expr::Set(st) => {
+                for v in &st.elts {
+                    self.expr(v)?;
+                }
+            }
             Expr::Named(n) => {
                 self.raise_if_annotation("named expression", n.range)?;
                 if let Expr::Name(target) = n.target.as_ref() {
@@ -960,28 +1202,6 @@ impl<'a> Symtable<'a> {
                 self.raise_if_annotation("await expression", a.range)?;
                 self.expr(&a.value)?;
                 self.cur().coroutine = true;
-            }
-            Expr::Name(n) => {
-                let flag = if n.ctx == ExprContext::Load {
-                    USE
-                } else {
-                    DEF_LOCAL
-                };
-                self.add_def(n.id.as_str(), flag, n.range)?;
-            }
-            _ => {
-                let mut err = None;
-                let mut v = Children(|child: &'a Expr| {
-                    if err.is_none()
-                        && let Err(e) = self.expr(child)
-                    {
-                        err = Some(e);
-                    }
-                });
-                ruff_python_ast::visitor::walk_expr(&mut v, e);
-                if let Some(e) = err {
-                    return Err(e);
-                }
             }
         }
         Ok(())
@@ -1060,7 +1280,11 @@ impl<'a> Symtable<'a> {
         if outermost.is_async {
             self.cur().coroutine = true;
         }
-        self.add_def(".0", DEF_PARAM, e.range())?;
+        // The implicit parameter `.0` cannot clash with anything in the fresh scope: it only
+        // matters to the names' flags.
+        if self.track_names {
+            self.add_def(".0", DEF_PARAM, e.range())?;
+        }
         self.cur().comp_iter_target = true;
         let r = self.expr(&outermost.target);
         self.cur().comp_iter_target = false;
@@ -1223,12 +1447,41 @@ impl<'a> Symtable<'a> {
     }
 }
 
-/// A visitor that hands every direct child expression to a closure (and nothing deeper).
-struct Children<F>(F);
-
-impl<'a, F: FnMut(&'a Expr)> ruff_python_ast::visitor::Visitor<'a> for Children<F> {
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        (self.0)(expr);
+/// The symbol table's error for a function (or lambda) that lists a parameter twice, as
+/// recording the parameters in order into the function's fresh scope finds it: at the first
+/// parameter whose name an earlier one has.
+fn duplicate_param(p: &Parameters) -> Res {
+    /// Up to this many parameters, duplicates are looked for without allocating.
+    const SMALL: usize = 16;
+    // `Symtable::params` order; CPython's `arg` node of `*args`/`**kwargs` starts at the name.
+    let params = || {
+        p.posonlyargs
+            .iter()
+            .chain(p.args.iter())
+            .chain(p.kwonlyargs.iter())
+            .map(|a| (a.parameter.name.as_str(), a.parameter.range))
+            .chain(
+                p.vararg
+                    .iter()
+                    .chain(p.kwarg.iter())
+                    .map(|v| (v.name.as_str(), TextRange::new(v.name.start(), v.end()))),
+            )
+    };
+    let duplicate = if p.len() <= SMALL {
+        params()
+            .enumerate()
+            .find(|(i, (name, _))| params().take(*i).any(|(n, _)| n == *name))
+            .map(|(_, found)| found)
+    } else {
+        let mut seen = FxHashSet::default();
+        params().find(|(name, _)| !seen.insert(*name))
+    };
+    match duplicate {
+        Some((name, range)) => Err(fail(
+            format!("duplicate argument '{name}' in function definition"),
+            range,
+        )),
+        None => Ok(()),
     }
 }
 
@@ -1295,25 +1548,46 @@ enum Unwind {
     Nothing,
 }
 
+/// A compilation unit (module, class, function, lambda, comprehension). The open units other
+/// than the current one live on the Rust stack (see [`Codegen::enter`]), so the walk does not
+/// allocate.
+#[derive(Clone, Copy)]
 struct Unit {
     kind: UnitKind,
     coroutine: bool,
     generator: bool,
-    /// Where this unit's blocks start in [`Codegen::fblocks`].
-    fblock_base: usize,
+    /// How many of [`Unit::blocks`] are open.
+    nblocks: u8,
+    /// The unit's frame blocks, innermost last (at most [`MAX_BLOCKS`], else an error).
+    blocks: [FBlock; MAX_BLOCKS],
 }
 
-struct Codegen<'s, 'a> {
+impl Unit {
+    fn new(kind: UnitKind, coroutine: bool, generator: bool) -> Self {
+        Self {
+            kind,
+            coroutine,
+            generator,
+            nblocks: 0,
+            blocks: [FBlock::Other; MAX_BLOCKS],
+        }
+    }
+}
+
+/// CPython's code generation, as far as it raises errors. `CHECKED`: check the stack (and move
+/// to a fresh segment when short) every [`GUARD_EVERY`] levels; without, the caller makes sure
+/// the stack has room for the whole tree ([`run_codegen`]).
+struct Codegen<'s, 'a, const CHECKED: bool> {
     /// The symbol table, for the scope flags; `None` when they are all false (see [`check`]).
     st: Option<&'s Symtable<'a>>,
     source: &'a str,
     lines: &'s crate::span::LineIndex,
     future_lineno: u32,
     future_annotations: bool,
-    units: Vec<Unit>,
-    /// The frame blocks of every open unit, innermost last.
-    fblocks: Vec<FBlock>,
-    /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
+    /// The current unit.
+    unit: Unit,
+    /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels (when
+    /// `CHECKED`).
     depth: u32,
     /// Look for a parameter listed twice (the symbol table's error) when there is no table.
     find_duplicate_params: bool,
@@ -1321,46 +1595,44 @@ struct Codegen<'s, 'a> {
     duplicate_params: bool,
 }
 
-impl<'a> Codegen<'_, 'a> {
+impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
     fn unit(&self) -> &Unit {
-        self.units.last().expect("a unit is open")
+        &self.unit
     }
 
-    fn enter(&mut self, kind: UnitKind, node: usize) {
+    /// Open a unit for `node`; returns the enclosing one, for [`Codegen::exit`].
+    #[must_use]
+    fn enter(&mut self, kind: UnitKind, node: usize) -> Unit {
         let (coroutine, generator) = self
             .st
             .and_then(|st| st.scope_of(node))
             .map(|s| (s.coroutine, s.generator))
             .unwrap_or((false, false));
-        self.units.push(Unit {
-            kind,
-            coroutine,
-            generator,
-            fblock_base: self.fblocks.len(),
-        });
+        std::mem::replace(&mut self.unit, Unit::new(kind, coroutine, generator))
     }
 
-    fn exit(&mut self) {
-        if let Some(u) = self.units.pop() {
-            self.fblocks.truncate(u.fblock_base);
-        }
+    /// Close the current unit, back to `outer` (what [`Codegen::enter`] returned).
+    fn exit(&mut self, outer: Unit) {
+        self.unit = outer;
     }
 
     /// The frame blocks of the current unit.
     fn unit_blocks(&self) -> &[FBlock] {
-        &self.fblocks[self.unit().fblock_base..]
+        &self.unit.blocks[..usize::from(self.unit.nblocks)]
     }
 
     fn push_block(&mut self, b: FBlock, loc: TextRange) -> Res {
-        if self.unit_blocks().len() >= MAX_BLOCKS {
+        let n = usize::from(self.unit.nblocks);
+        if n >= MAX_BLOCKS {
             return Err(fail("too many statically nested blocks", loc));
         }
-        self.fblocks.push(b);
+        self.unit.blocks[n] = b;
+        self.unit.nblocks += 1;
         Ok(())
     }
 
     fn pop_block(&mut self) {
-        self.fblocks.pop();
+        self.unit.nblocks = self.unit.nblocks.saturating_sub(1);
     }
 
     /// `compiler_unwind_fblock_stack`: the innermost loop, unless an `except*` handler is
@@ -1385,9 +1657,9 @@ impl<'a> Codegen<'_, 'a> {
     }
 
     fn module(&mut self, m: &'a ModModule) -> Res {
-        self.enter(UnitKind::Module, key(m));
+        let outer = self.enter(UnitKind::Module, key(m));
         self.body(&m.body)?;
-        self.exit();
+        self.exit(outer);
         Ok(())
     }
 
@@ -1399,6 +1671,9 @@ impl<'a> Codegen<'_, 'a> {
     }
 
     fn stmt(&mut self, s: &'a Stmt) -> Res {
+        if !CHECKED {
+            return self.stmt_inner(s);
+        }
         self.depth += 1;
         let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.stmt_inner(s))
@@ -1409,27 +1684,21 @@ impl<'a> Codegen<'_, 'a> {
         r
     }
 
-    fn forbidden(&self, name: &str, ctx: ExprContext, loc: TextRange) -> Res {
-        if name == "__debug__" {
-            match ctx {
-                ExprContext::Store => return Err(fail("cannot assign to __debug__", loc)),
-                ExprContext::Del => return Err(fail("cannot delete __debug__", loc)),
-                _ => {}
+    fn check_debug_args(&mut self, p: &Parameters, loc: TextRange) -> Res {
+        /// Up to this many parameters, duplicates are looked for without allocating.
+        const SMALL: usize = 16;
+        let find = self.find_duplicate_params && !self.duplicate_params;
+        let small = p.len() <= SMALL;
+        for (i, a) in p.iter().enumerate() {
+            let name = a.name().as_str();
+            forbidden(name, ExprContext::Store, loc)?;
+            if find && small && p.iter().take(i).any(|b| b.name().as_str() == name) {
+                self.duplicate_params = true;
             }
         }
-        Ok(())
-    }
-
-    fn check_debug_args(&mut self, p: &Parameters, loc: TextRange) -> Res {
-        if self.find_duplicate_params {
-            let names: Vec<&str> = p.iter().map(|a| a.name().as_str()).collect();
-            self.duplicate_params |= names
-                .iter()
-                .enumerate()
-                .any(|(i, n)| names[..i].contains(n));
-        }
-        for name in p.iter().map(|a| a.name().as_str()) {
-            self.forbidden(name, ExprContext::Store, loc)?;
+        if find && !small {
+            let mut seen = FxHashSet::default();
+            self.duplicate_params |= !p.iter().all(|a| seen.insert(a.name().as_str()));
         }
         Ok(())
     }
@@ -1494,25 +1763,25 @@ impl<'a> Codegen<'_, 'a> {
                 } else {
                     UnitKind::Function
                 };
-                self.enter(kind, key(s));
+                let outer = self.enter(kind, key(s));
                 let r = self.body(&f.body);
-                self.exit();
+                self.exit(outer);
                 r?;
-                self.forbidden(f.name.as_str(), ExprContext::Store, loc)?;
+                forbidden(f.name.as_str(), ExprContext::Store, loc)?;
             }
             Stmt::ClassDef(c) => {
                 let loc = def_range(self.source, s);
                 for d in &c.decorator_list {
                     self.expr(&d.expression)?;
                 }
-                self.enter(UnitKind::Class, key(s));
+                let outer = self.enter(UnitKind::Class, key(s));
                 let r = self.body(&c.body);
-                self.exit();
+                self.exit(outer);
                 r?;
                 if let Some(args) = &c.arguments {
                     self.call_args(args, loc)?;
                 }
-                self.forbidden(c.name.as_str(), ExprContext::Store, loc)?;
+                forbidden(c.name.as_str(), ExprContext::Store, loc)?;
             }
             Stmt::Return(r) => {
                 let in_function = matches!(
@@ -1546,7 +1815,7 @@ impl<'a> Codegen<'_, 'a> {
             Stmt::AugAssign(a) => match a.target.as_ref() {
                 Expr::Name(n) => {
                     self.expr(&a.value)?;
-                    self.forbidden(n.id.as_str(), ExprContext::Store, n.range)?;
+                    forbidden(n.id.as_str(), ExprContext::Store, n.range)?;
                 }
                 Expr::Attribute(at) => {
                     self.expr(&at.value)?;
@@ -1571,13 +1840,13 @@ impl<'a> Codegen<'_, 'a> {
                     matches!(self.unit().kind, UnitKind::Module | UnitKind::Class);
                 match a.target.as_ref() {
                     Expr::Name(n) => {
-                        self.forbidden(n.id.as_str(), ExprContext::Store, loc)?;
+                        forbidden(n.id.as_str(), ExprContext::Store, loc)?;
                         if a.simple && module_or_class && !self.future_annotations {
                             self.expr(&a.annotation)?;
                         }
                     }
                     Expr::Attribute(at) => {
-                        self.forbidden(at.attr.as_str(), ExprContext::Store, loc)?;
+                        forbidden(at.attr.as_str(), ExprContext::Store, loc)?;
                         if a.value.is_none() {
                             self.ann_check(&at.value)?;
                         }
@@ -1693,7 +1962,7 @@ impl<'a> Codegen<'_, 'a> {
                             self.expr(ty)?;
                         }
                         if let Some(name) = &h.name {
-                            self.forbidden(name.as_str(), ExprContext::Store, h.range)?;
+                            forbidden(name.as_str(), ExprContext::Store, h.range)?;
                         }
                         self.push_block(FBlock::Other, h.range)?;
                         self.body(&h.body)?;
@@ -1720,7 +1989,7 @@ impl<'a> Codegen<'_, 'a> {
                         Some(a) => a.as_str(),
                         None => alias.name.split('.').next().unwrap_or_default(),
                     };
-                    self.forbidden(store, ExprContext::Store, loc)?;
+                    forbidden(store, ExprContext::Store, loc)?;
                 }
             }
             Stmt::ImportFrom(i) => {
@@ -1737,7 +2006,7 @@ impl<'a> Codegen<'_, 'a> {
                         continue;
                     }
                     let store = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
-                    self.forbidden(store, ExprContext::Store, loc)?;
+                    forbidden(store, ExprContext::Store, loc)?;
                 }
             }
             Stmt::Break(_) => match self.unwind() {
@@ -1774,11 +2043,11 @@ impl<'a> Codegen<'_, 'a> {
     fn async_allowed(&self, message: &str, loc: TextRange) -> Res {
         match self.unit().kind {
             UnitKind::Module | UnitKind::AsyncFunction => Ok(()),
-            _ => Err(Failure {
+            _ => Err(Box::new(Failure {
                 message: message.to_string(),
                 range: loc,
                 fix: self.enclosing_fix(),
-            }),
+            })),
         }
     }
 
@@ -1786,7 +2055,7 @@ impl<'a> Codegen<'_, 'a> {
         // validate_keywords
         for (i, k) in args.keywords.iter().enumerate() {
             if let Some(arg) = &k.arg {
-                self.forbidden(arg.as_str(), ExprContext::Store, call)?;
+                forbidden(arg.as_str(), ExprContext::Store, call)?;
                 for other in &args.keywords[i + 1..] {
                     if other
                         .arg
@@ -1813,7 +2082,27 @@ impl<'a> Codegen<'_, 'a> {
         Ok(())
     }
 
+    /// Compile an expression. Names and literals, the most common nodes, are checked here
+    /// without a level of recursion (nor a stack check).
+    #[inline]
     fn expr(&mut self, e: &'a Expr) -> Res {
+        match e {
+            Expr::Name(n) => forbidden(n.id.as_str(), n.ctx, n.range),
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => Ok(()),
+            _ => self.expr_nested(e),
+        }
+    }
+
+    fn expr_nested(&mut self, e: &'a Expr) -> Res {
+        if !CHECKED {
+            return self.expr_inner(e);
+        }
         self.depth += 1;
         let r = if self.depth.is_multiple_of(GUARD_EVERY) {
             stack::guard(|| self.expr_inner(e))
@@ -1860,24 +2149,104 @@ impl<'a> Codegen<'_, 'a> {
         Ok(())
     }
 
+    /// The replacement fields of an f-string or t-string, format specs included, in order.
+    fn interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
+        for el in elements {
+            if let ast::InterpolatedStringElement::Interpolation(i) = el {
+                self.expr(&i.expression)?;
+                if let Some(spec) = &i.format_spec {
+                    self.interpolations(&spec.elements)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One expression, its children in the order of ruff's `walk_expr` (CPython's order).
     fn expr_inner(&mut self, e: &'a Expr) -> Res {
-        let loc = e.range();
         match e {
-            Expr::Name(n) => self.forbidden(n.id.as_str(), n.ctx, loc)?,
+            Expr::Name(n) => forbidden(n.id.as_str(), n.ctx, n.range)?,
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => {}
             Expr::Attribute(a) => {
                 self.expr(&a.value)?;
                 if a.ctx == ExprContext::Store {
-                    self.forbidden(a.attr.as_str(), ExprContext::Store, loc)?;
+                    forbidden(a.attr.as_str(), ExprContext::Store, a.range)?;
+                }
+            }
+            Expr::Subscript(s) => {
+                self.expr(&s.value)?;
+                self.expr(&s.slice)?;
+            }
+            Expr::Call(c) => {
+                self.expr(&c.func)?;
+                self.call_args(&c.arguments, c.range())?;
+            }
+            Expr::BinOp(b) => {
+                self.expr(&b.left)?;
+                self.expr(&b.right)?;
+            }
+            Expr::UnaryOp(u) => self.expr(&u.operand)?,
+            Expr::BoolOp(b) => {
+                for v in &b.values {
+                    self.expr(v)?;
+                }
+            }
+            Expr::Compare(c) => {
+                self.expr(&c.left)?;
+                for v in &c.comparators {
+                    self.expr(v)?;
+                }
+            }
+            Expr::If(i) => {
+                self.expr(&i.test)?;
+                self.expr(&i.body)?;
+                self.expr(&i.orelse)?;
+            }
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(k) = &item.key {
+                        self.expr(k)?;
+                    }
+                    self.expr(&item.value)?;
+                }
+            }
+            Expr::FString(f) => {
+                for part in &f.value {
+                    if let ast::FStringPart::FString(fs) = part {
+                        self.interpolations(&fs.elements)?;
+                    }
+                }
+            }
+            Expr::TString(t) => {
+                for ts in &t.value {
+                    self.interpolations(&ts.elements)?;
+                }
+            }
+            Expr::Slice(s) => {
+                if let Some(v) = &s.lower {
+                    self.expr(v)?;
+                }
+                if let Some(v) = &s.upper {
+                    self.expr(v)?;
+                }
+                if let Some(v) = &s.step {
+                    self.expr(v)?;
                 }
             }
             Expr::Starred(s) => {
                 if s.ctx == ExprContext::Store {
                     return Err(fail(
                         "starred assignment target must be in a list or tuple",
-                        loc,
+                        s.range,
                     ));
                 }
-                return Err(fail("can't use starred expression here", loc));
+                return Err(fail("can't use starred expression here", s.range));
             }
             Expr::Named(n) => {
                 self.expr(&n.value)?;
@@ -1886,20 +2255,20 @@ impl<'a> Codegen<'_, 'a> {
             Expr::Await(a) => {
                 match self.unit().kind {
                     UnitKind::Module | UnitKind::AsyncFunction | UnitKind::Comprehension => {}
-                    UnitKind::Class => return Err(fail("'await' outside function", loc)),
+                    UnitKind::Class => return Err(fail("'await' outside function", a.range)),
                     UnitKind::Function | UnitKind::Lambda => {
-                        return Err(Failure {
+                        return Err(Box::new(Failure {
                             message: "'await' outside async function".into(),
-                            range: loc,
+                            range: a.range,
                             fix: self.enclosing_fix(),
-                        });
+                        }));
                     }
                 }
                 self.expr(&a.value)?;
             }
             Expr::Yield(y) => {
                 if matches!(self.unit().kind, UnitKind::Module | UnitKind::Class) {
-                    return Err(fail("'yield' outside function", loc));
+                    return Err(fail("'yield' outside function", y.range));
                 }
                 if let Some(v) = &y.value {
                     self.expr(v)?;
@@ -1907,21 +2276,21 @@ impl<'a> Codegen<'_, 'a> {
             }
             Expr::YieldFrom(y) => {
                 if matches!(self.unit().kind, UnitKind::Module | UnitKind::Class) {
-                    return Err(fail("'yield' outside function", loc));
+                    return Err(fail("'yield' outside function", y.range));
                 }
                 if self.unit().kind == UnitKind::AsyncFunction {
-                    return Err(fail("'yield from' inside async function", loc));
+                    return Err(fail("'yield from' inside async function", y.range));
                 }
                 self.expr(&y.value)?;
             }
             Expr::Lambda(l) => {
                 if let Some(p) = &l.parameters {
-                    self.check_debug_args(p, loc)?;
+                    self.check_debug_args(p, l.range)?;
                     self.defaults(p)?;
                 }
-                self.enter(UnitKind::Lambda, key(e));
+                let outer = self.enter(UnitKind::Lambda, key(e));
                 let r = self.expr(&l.body);
-                self.exit();
+                self.exit(outer);
                 r?;
             }
             Expr::ListComp(c) => self.comprehension(e, false, &c.generators, &c.elt, None)?,
@@ -1931,39 +2300,21 @@ impl<'a> Codegen<'_, 'a> {
                 Some(k) => self.comprehension(e, false, &c.generators, k, Some(&c.value))?,
                 None => self.comprehension(e, false, &c.generators, &c.value, None)?,
             },
-            Expr::Call(c) => {
-                self.expr(&c.func)?;
-                self.call_args(&c.arguments, loc)?;
-            }
             Expr::List(l) => {
                 if l.ctx == ExprContext::Store {
-                    self.elts_store(&l.elts, loc)?;
+                    self.elts_store(&l.elts, l.range)?;
                 } else {
                     self.elts_load(&l.elts)?;
                 }
             }
             Expr::Tuple(t) => {
                 if t.ctx == ExprContext::Store {
-                    self.elts_store(&t.elts, loc)?;
+                    self.elts_store(&t.elts, t.range)?;
                 } else {
                     self.elts_load(&t.elts)?;
                 }
             }
             Expr::Set(s) => self.elts_load(&s.elts)?,
-            _ => {
-                let mut err = None;
-                let mut v = Children(|child: &'a Expr| {
-                    if err.is_none()
-                        && let Err(e) = self.expr(child)
-                    {
-                        err = Some(e);
-                    }
-                });
-                ruff_python_ast::visitor::walk_expr(&mut v, e);
-                if let Some(e) = err {
-                    return Err(e);
-                }
-            }
         }
         Ok(())
     }
@@ -1980,7 +2331,7 @@ impl<'a> Codegen<'_, 'a> {
             return Ok(());
         };
         let outer_kind = self.unit().kind;
-        self.enter(UnitKind::Comprehension, key(e));
+        let outer = self.enter(UnitKind::Comprehension, key(e));
         let is_async = self.unit().coroutine;
         if is_async
             && !is_genexp
@@ -1994,14 +2345,14 @@ impl<'a> Codegen<'_, 'a> {
                 UnitKind::Lambda => Fix::MakeAsync(Enclosing::Lambda),
                 _ => Fix::None,
             };
-            self.exit();
-            return Err(Failure {
+            self.exit(outer);
+            return Err(Box::new(Failure {
                 message: "asynchronous comprehension outside of an asynchronous function".into(),
                 range: e.range(),
                 fix,
-            });
+            }));
         }
-        let r = (|| {
+        let r = (|| -> Res {
             for (i, g) in generators.iter().enumerate() {
                 if i > 0 {
                     self.expr(&g.iter)?;
@@ -2017,7 +2368,7 @@ impl<'a> Codegen<'_, 'a> {
             }
             Ok(())
         })();
-        self.exit();
+        self.exit(outer);
         r?;
         self.expr(&outermost.iter)
     }
@@ -2027,7 +2378,7 @@ impl<'a> Codegen<'_, 'a> {
     }
 
     fn store_capture(&self, name: &'a str, loc: TextRange, pc: &mut PatternCtx<'a>) -> Res {
-        self.forbidden(name, ExprContext::Store, loc)?;
+        forbidden(name, ExprContext::Store, loc)?;
         if pc.stores.contains(&name) {
             return Err(fail(
                 format!("multiple assignments to name '{name}' in pattern"),
@@ -2124,7 +2475,7 @@ impl<'a> Codegen<'_, 'a> {
             Pattern::MatchClass(c) => {
                 let kws = &c.arguments.keywords;
                 for (i, k) in kws.iter().enumerate() {
-                    self.forbidden(k.attr.as_str(), ExprContext::Store, k.pattern.range())?;
+                    forbidden(k.attr.as_str(), ExprContext::Store, k.pattern.range())?;
                     for other in &kws[i + 1..] {
                         if other.attr.as_str() == k.attr.as_str() {
                             return Err(fail(
@@ -2400,8 +2751,14 @@ mod tests {
     fn err(src: &str) -> Option<(String, u32, u32)> {
         let parsed = crate::parse::parse_cell(src, false).ok()?;
         let lines = LineIndex::new(src);
-        let full = compile_failure(parsed.module(), src, &lines, Scopes::Full);
-        let short = compile_failure(parsed.module(), src, &lines, parsed.scopes());
+        let full = compile_failure(parsed.module(), src, &lines, Scopes::Full, parsed.depth());
+        let short = compile_failure(
+            parsed.module(),
+            src,
+            &lines,
+            parsed.scopes(),
+            parsed.depth(),
+        );
         assert_eq!(full, short, "{src}");
         full.map(|f| {
             let p = lines.cpython(f.range.start().to_u32());
@@ -2501,6 +2858,50 @@ mod tests {
             err("@d\ndef __debug__(): pass"),
             Some(("cannot assign to __debug__".into(), 2, 1))
         );
+    }
+
+    #[test]
+    fn shallow_trees_get_room_for_the_unchecked_walk() {
+        // Trees up to UNCHECKED_MAX_DEPTH deep (by the parser's depth bound, about twice the
+        // tokens of the longest line) are walked without per-level stack checks, after one check
+        // for room for the whole depth: on a thread with little stack that check has to move the
+        // walk to a fresh segment.
+        let sources = [
+            format!("x = {}1", "-".repeat(36)),
+            format!("def f():\n    return {}y{}", "f(".repeat(8), ")".repeat(8)),
+            format!("class C:\n    x = {}{}", "[".repeat(8), "]".repeat(8)),
+        ];
+        for src in sources {
+            let handle = std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    let Ok(parsed) = crate::parse::parse_cell(&src, false) else {
+                        panic!("{src} parses");
+                    };
+                    assert!(parsed.depth() <= UNCHECKED_MAX_DEPTH, "{}", parsed.depth());
+                    let lines = LineIndex::new(&src);
+                    compile_failure(parsed.module(), &src, &lines, Scopes::Full, parsed.depth())
+                })
+                .expect("thread");
+            assert_eq!(handle.join().expect("no stack overflow"), None);
+        }
+    }
+
+    #[test]
+    fn unknown_depth_walks_with_checks() {
+        // A depth of 0 means unknown: a deep tree then gets the checked walk.
+        let src = format!("def f():\n    return {}", vec!["y"; 2990].join("+"));
+        let handle = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let Ok(parsed) = crate::parse::parse_cell(&src, false) else {
+                    panic!("parses");
+                };
+                let lines = LineIndex::new(&src);
+                compile_failure(parsed.module(), &src, &lines, Scopes::Full, 0)
+            })
+            .expect("thread");
+        assert_eq!(handle.join().expect("no stack overflow"), None);
     }
 
     #[test]
