@@ -16,7 +16,7 @@ use crate::stack;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ModuleBindings {
     /// Every name bound (or deleted) at module scope, sorted and deduplicated.
-    pub(crate) names: Vec<String>,
+    pub(crate) names: Vec<crate::BoundName>,
     /// Dynamic writes (`globals()[...] = ...`, `exec`, `from m import *`...), with a description.
     pub(crate) dynamic_writes: Vec<(Span, String)>,
     /// `async def` statements at module level: name and span of the definition header.
@@ -76,7 +76,7 @@ fn collect_walk(module: &ModModule, full: bool) -> ModuleBindings {
     let mut names = c.module_names;
     names.sort_unstable_by(|a, b| cmp_names(a, b));
     names.dedup();
-    c.out.names = names.into_iter().map(str::to_string).collect();
+    c.out.names = names.into_iter().map(crate::BoundName::from).collect();
     c.out.dynamic_writes.sort_by_key(|(s, _)| (s.start, s.end));
     c.out
 }
@@ -571,7 +571,11 @@ mod tests {
 
     fn names(src: &str) -> Vec<String> {
         let parsed = crate::parse::parse_cell(src, false).expect("parses");
-        collect(parsed.module()).names
+        collect(parsed.module())
+            .names
+            .into_iter()
+            .map(String::from)
+            .collect()
     }
 
     fn dynamic(src: &str) -> bool {

@@ -28,6 +28,7 @@ pub mod encoding;
 mod escape_guard;
 mod ipython;
 pub mod mode;
+mod name;
 mod parse;
 pub mod pyast;
 pub mod rules;
@@ -40,6 +41,7 @@ pub mod transform;
 
 pub use diagnostic::{Diagnostic, Related, Severity};
 pub use mode::Mode;
+pub use name::BoundName;
 pub use rules::RuleMeta;
 pub use span::{CpyPosition, HumanPosition, LineIndex, Span};
 pub use trailing::TrailingExpression;
@@ -134,7 +136,7 @@ pub struct CellAnalysis {
     /// Blocking calls on the execution path, in source order.
     pub blocking_calls: Vec<BlockingCall>,
     /// Names the cell binds (or deletes) at module scope, sorted.
-    pub bound_names: Vec<String>,
+    pub bound_names: Vec<BoundName>,
     /// The cell may write names that are not in [`Self::bound_names`] (`globals()[...] = ...`,
     /// `exec`, `from m import *`...): find its changes by comparing the whole namespace.
     pub dynamic_writes: bool,

@@ -518,7 +518,7 @@ fn bound_names_match_cpython_symbol_table() {
         let got: Vec<&str> = a
             .bound_names
             .iter()
-            .map(String::as_str)
+            .map(pyrepl3_analyzer::BoundName::as_str)
             .filter(|n| !matches!(*n, "__doc__" | "__annotations__"))
             .collect();
         if want != got {

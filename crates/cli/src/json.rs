@@ -299,7 +299,7 @@ impl Cell {
             mode: a.mode.as_str(),
             reasons,
             blocking_calls,
-            bound_names: a.bound_names.clone(),
+            bound_names: a.bound_names.iter().map(|n| n.to_string()).collect(),
             dynamic_writes: a.dynamic_writes,
             needs_loop_thread: a.needs_loop_thread,
             error,

@@ -21,7 +21,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule, PyTuple};
 use pyrepl3_analyzer::transform::{TransformOptions, transform_cell};
 use pyrepl3_analyzer::{
-    CellAnalysis, CellOptions, Mode, SessionState, Transformed, analyze_cell_with, pyast,
+    BoundName, CellAnalysis, CellOptions, Mode, SessionState, Transformed, analyze_cell_with, pyast,
 };
 use pyrepl3_namespace::{Changes, Namespace};
 
@@ -758,8 +758,8 @@ impl Executor {
         let names = analysis
             .bound_names
             .iter()
-            .chain(compiled.names.iter())
-            .map(String::as_str);
+            .map(BoundName::as_str)
+            .chain(compiled.names.iter().map(String::as_str));
         let tracker =
             self.shared
                 .ns
