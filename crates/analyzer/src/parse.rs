@@ -211,7 +211,7 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         (None, Some(te)) => return Err(te),
         (None, None) => {}
     }
-    if let Some(at) = scan
+    if let Some(string_end) = scan
         .fstring_spec_fields
         .then(|| fstring_nested_too_deeply(p))
         .flatten()
@@ -219,7 +219,7 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         return Err(ParseFailure {
             kind: "SyntaxError",
             message: "f-string: expressions nested too deeply".to_string(),
-            span: Span::empty(at),
+            span: token_after(p, string_end),
             too_deep: false,
         });
     }
@@ -649,24 +649,40 @@ fn find_target(parsed: &Parsed<ModModule>, range: TextRange) -> Option<(&Expr, b
     Some((expr, single_assign))
 }
 
+/// Where CPython 3.11 reports an error it finds in a string literal's contents: at the first
+/// token after the whole (implicitly concatenated) literal that ends at `string_end`, comments
+/// and line breaks inside brackets skipped. (Its f-string parser runs when the parser reduces
+/// the string atom, having fetched that token.) A `NEWLINE` or the end gives an empty span.
+fn token_after(parsed: &Parsed<ModModule>, string_end: u32) -> Span {
+    let next = parsed
+        .tokens()
+        .iter()
+        .skip_while(|t| t.start().to_u32() < string_end)
+        .find(|t| !matches!(t.kind(), TokenKind::Comment | TokenKind::NonLogicalNewline));
+    match next {
+        Some(t) if !matches!(t.kind(), TokenKind::Newline | TokenKind::EndOfFile) => {
+            Span::from(t.range())
+        }
+        Some(t) => Span::empty(t.start().to_u32()),
+        None => Span::empty(string_end),
+    }
+}
+
 /// CPython 3.11's f-string parser allows a replacement field in the format spec of a replacement
-/// field, but not one level deeper (`f'{x:{y:{z}}}'`); ruff's parser accepts any depth.
+/// field, but not one level deeper (`f'{x:{y:{z}}}'`); ruff's parser accepts any depth. Returns
+/// where the offending (implicitly concatenated) f-string ends.
 fn fstring_nested_too_deeply(parsed: &Parsed<ModModule>) -> Option<u32> {
     use ruff_python_ast::InterpolatedStringElement as El;
-    fn check(elements: &[El], level: usize) -> Option<u32> {
-        for el in elements {
-            if let El::Interpolation(i) = el {
-                if level >= 2 {
-                    return Some(i.range.start().to_u32());
-                }
-                if let Some(spec) = &i.format_spec
-                    && let Some(at) = check(&spec.elements, level + 1)
-                {
-                    return Some(at);
-                }
+    fn too_deep(elements: &[El], level: usize) -> bool {
+        elements.iter().any(|el| match el {
+            El::Interpolation(i) => {
+                level >= 2
+                    || i.format_spec
+                        .as_ref()
+                        .is_some_and(|spec| too_deep(&spec.elements, level + 1))
             }
-        }
-        None
+            El::Literal(_) => false,
+        })
     }
     struct Find(Option<u32>);
     impl<'a> Visitor<'a> for Find {
@@ -674,13 +690,11 @@ fn fstring_nested_too_deeply(parsed: &Parsed<ModModule>) -> Option<u32> {
             if self.0.is_some() {
                 return;
             }
-            if let Expr::FString(f) = expr {
-                for fs in f.value.f_strings() {
-                    if let Some(at) = check(&fs.elements, 0) {
-                        self.0 = Some(at);
-                        return;
-                    }
-                }
+            if let Expr::FString(f) = expr
+                && f.value.f_strings().any(|fs| too_deep(&fs.elements, 0))
+            {
+                self.0 = Some(f.range.end().to_u32());
+                return;
             }
             stack::guard(|| visitor::walk_expr(self, expr));
         }
