@@ -416,7 +416,9 @@ pub(crate) fn analyze(
 ) -> BlockingReport {
     symbols.cells = symbols.cells.wrapping_add(1);
     if symbols.globals.capacity() == 0 {
-        symbols.globals.reserve(32);
+        // Room for about one name per module-level statement: a one-line cell asks for a
+        // small table, a long one for one that rarely grows while it is walked.
+        symbols.globals.reserve(module.body.len().clamp(4, 256));
     }
     let mut w = walker::Walker::new(ctx, module, symbols);
     w.stmts(&module.body);
