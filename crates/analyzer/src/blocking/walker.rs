@@ -969,7 +969,8 @@ impl<'c, 's> Walker<'c, 's> {
                             self.bind(&asname.id, Value::Qual(module, via));
                         }
                         None => {
-                            let top = full.split('.').next().unwrap_or(full);
+                            let top =
+                                &full[..full.bytes().position(|b| b == b'.').unwrap_or(full.len())];
                             let module = QStr::new(full);
                             let (top, top_q) = if top.len() == full.len() {
                                 (alias.name.id.clone(), module.clone())
@@ -2017,10 +2018,13 @@ impl<'c, 's> Walker<'c, 's> {
                 let Some(q) = qname.as_str() else {
                     return Value::Unknown;
                 };
+                // The method is checked first (most names end in one that is not suspicious),
+                // and the dots are found by byte search.
                 if entry.is_none()
-                    && let (Some((root, _)), Some((_, method))) =
-                        (q.split_once('.'), q.rsplit_once('.'))
+                    && let Some(last) = q.bytes().rposition(|b| b == b'.')
+                    && let method = &q[last + 1..]
                     && known::suspicious_method(method)
+                    && let root = &q[..q.bytes().position(|b| b == b'.').unwrap_or(last)]
                     && known::static_name(root).is_none()
                 {
                     // `mylib.db.execute(...)`: a module pyrepl3 knows nothing about.
