@@ -114,7 +114,8 @@ pub(crate) fn push_u32(s: &mut String, n: u32) {
             break;
         }
     }
-    digits[i..].iter().for_each(|&d| s.push(char::from(d)));
+    // The digits are ASCII.
+    s.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }
 
 /// A qualified name: static (from pyrepl3's tables) or the user's own (inline when short,

@@ -15,7 +15,7 @@ use super::{
     Attrs, BlockingReport, ClassInfo, DeepTree, FuncBody, FuncInfo, QStr, SourceBody, SymbolTable,
     Value, Via,
 };
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Related};
 use crate::rules::blocking::for_family;
 use crate::rules::routing::UnresolvedCall;
 use crate::span::Span;
@@ -471,8 +471,22 @@ impl<'c, 's> Walker<'c, 's> {
         family: known::Family,
         via: impl FnOnce(&Self) -> String,
     ) {
-        let (span, via) = if self.chain.is_empty() {
-            (span, via(self))
+        let span = if self.chain.is_empty() {
+            span
+        } else {
+            self.site
+        };
+        // A call already reported is not described again.
+        if self
+            .report
+            .calls
+            .iter()
+            .any(|c| c.span == span && c.name == name)
+        {
+            return;
+        }
+        let via = if self.chain.is_empty() {
+            via(self)
         } else {
             let mut s = String::with_capacity(48 * self.chain.len() + name.len());
             for (i, f) in self.chain.iter().enumerate() {
@@ -486,29 +500,33 @@ impl<'c, 's> Walker<'c, 's> {
             }
             s.push_str(" calls ");
             s.push_str(name);
-            (self.site, s)
+            s
         };
-        if self
-            .report
-            .calls
-            .iter()
-            .any(|c| c.span == span && c.name == name)
-        {
-            return;
-        }
         let (rule, desc) = for_family(family);
         let parts = ["`", name, "` blocks (", desc, "); via ", &via];
         let mut message = String::with_capacity(parts.iter().map(|p| p.len()).sum());
         parts.iter().for_each(|p| message.push_str(p));
-        let mut reason = Diagnostic::new(rule, message, span);
-        if self.chain.is_empty()
-            && let Some(root) = &self.call_root
-            && let Some((at, label)) = binding_site(&self.module.body, root, span.start)
-            && at != span
-        {
-            reason = reason.with_related(at, label);
-        }
-        self.report.reasons.push(reason);
+        // The related location is made in place (one allocation for the list, exactly sized).
+        let related = match &self.call_root {
+            Some(root) if self.chain.is_empty() => {
+                match binding_site(&self.module.body, root, span.start) {
+                    Some((at, label)) if at != span => vec![Related {
+                        span: at,
+                        message: label.to_string(),
+                    }],
+                    _ => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        };
+        self.report.reasons.push(Diagnostic {
+            rule,
+            severity: rule.severity,
+            message,
+            span,
+            help: None,
+            related,
+        });
         self.report.calls.push(BlockingCall {
             name: name.to_string(),
             span,
