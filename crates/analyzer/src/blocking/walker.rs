@@ -2171,6 +2171,11 @@ impl<'c, 's> Walker<'c, 's> {
 
     fn args<'e>(&mut self, arguments: &'e Arguments, keep: bool) -> Args<'e> {
         let mut out = Args::default();
+        if keep {
+            // Sized once (a growing list reallocates on its first push).
+            out.pos.reserve_exact(arguments.args.len());
+            out.kw.reserve_exact(arguments.keywords.len());
+        }
         for a in &arguments.args {
             if !keep {
                 self.exec(a);
