@@ -609,9 +609,12 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn lookup(&self, name: &str) -> Option<Value> {
-        match self.visible(name) {
-            Visible::Local(_, v) | Visible::Closure(v) => return Some(v.clone()),
-            Visible::Global => {}
+        // At module level (no frames) every name is a global.
+        if !self.frames.is_empty() {
+            match self.visible(name) {
+                Visible::Local(_, v) | Visible::Closure(v) => return Some(v.clone()),
+                Visible::Global => {}
+            }
         }
         if let Some(v) = self.t.globals.get(name) {
             return Some(v.clone());
