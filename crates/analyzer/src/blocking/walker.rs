@@ -1438,7 +1438,11 @@ impl<'c, 's> Walker<'c, 's> {
             | Expr::List(_)
             | Expr::Tuple(_)
             | Expr::Compare(_)
-            | Expr::Subscript(_) => {
+            | Expr::Subscript(_)
+            | Expr::ListComp(_)
+            | Expr::SetComp(_)
+            | Expr::Generator(_)
+            | Expr::DictComp(_) => {
                 if !self.chain.is_empty() {
                     if self.work == 0 {
                         return;
@@ -1518,6 +1522,24 @@ impl<'c, 's> Walker<'c, 's> {
                 self.exec(&s.value);
                 self.exec(&s.slice);
             }
+            // A comprehension whose result is unused: its items are made for their effects.
+            Expr::ListComp(c) => {
+                self.comprehension(&c.generators, &[&c.elt], false);
+            }
+            Expr::SetComp(c) => {
+                self.comprehension(&c.generators, &[&c.elt], false);
+            }
+            Expr::Generator(c) => {
+                self.comprehension(&c.generators, &[&c.elt], false);
+            }
+            Expr::DictComp(c) => match &c.key {
+                Some(k) => {
+                    self.comprehension(&c.generators, &[k, &c.value], false);
+                }
+                None => {
+                    self.comprehension(&c.generators, &[&c.value], false);
+                }
+            },
             other => {
                 self.eval_inner(other);
             }
@@ -1650,14 +1672,22 @@ impl<'c, 's> Walker<'c, 's> {
                     _ => Value::Plain,
                 }
             }
-            Expr::ListComp(c) => self.comprehension(&c.generators, &[&c.elt]).value(true),
-            Expr::SetComp(c) => self.comprehension(&c.generators, &[&c.elt]).value(false),
-            Expr::Generator(c) => self.comprehension(&c.generators, &[&c.elt]).value(false),
+            Expr::ListComp(c) => self
+                .comprehension(&c.generators, &[&c.elt], true)
+                .value(true),
+            Expr::SetComp(c) => self
+                .comprehension(&c.generators, &[&c.elt], true)
+                .value(false),
+            Expr::Generator(c) => self
+                .comprehension(&c.generators, &[&c.elt], true)
+                .value(false),
             Expr::DictComp(c) => match &c.key {
                 Some(k) => self
-                    .comprehension(&c.generators, &[k, &c.value])
+                    .comprehension(&c.generators, &[k, &c.value], true)
                     .value(false),
-                None => self.comprehension(&c.generators, &[&c.value]).value(false),
+                None => self
+                    .comprehension(&c.generators, &[&c.value], true)
+                    .value(false),
             },
             Expr::Await(a) => {
                 let v = self.eval(&a.value);
@@ -1786,8 +1816,15 @@ impl<'c, 's> Walker<'c, 's> {
         }
     }
 
-    /// Run a comprehension; returns the type of the items its first element expression makes.
-    fn comprehension(&mut self, generators: &[ast::Comprehension], elts: &[&Expr]) -> ItemType {
+    /// Run a comprehension; returns the type of the items its first element expression makes
+    /// (when `want`: else, and when that expression never makes an instance of a known type,
+    /// the elements are only run for their effects).
+    fn comprehension(
+        &mut self,
+        generators: &[ast::Comprehension],
+        elts: &[&Expr],
+        want: bool,
+    ) -> ItemType {
         let parent = self.frames.len().checked_sub(1);
         let mut pushed = false;
         for (i, g) in generators.iter().enumerate() {
@@ -1805,10 +1842,14 @@ impl<'c, 's> Walker<'c, 's> {
         }
         let mut items = ItemType::default();
         for (i, e) in elts.iter().enumerate() {
-            if i == 0 {
+            if i == 0 && want && !never_instance(e) {
                 let v = self.eval(e);
                 items.add(v, false);
             } else {
+                // Any value but an instance makes the items mixed.
+                if i == 0 {
+                    items.add(Value::Plain, false);
+                }
                 self.exec(e);
             }
         }
@@ -2967,6 +3008,34 @@ fn binop(l: Value, op: Operator, r: Value) -> Value {
         (Value::Plain, _) if matches!(r, Value::Plain) => Value::Plain,
         _ => Value::Unknown,
     }
+}
+
+/// `true` for expressions whose value is never an instance of a known type (displays,
+/// comprehensions, comparisons, negations, f-strings, literals, lambdas), whatever their
+/// operands are: [`Walker::eval_inner`] makes a container, `Plain` or a function of them.
+fn never_instance(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Dict(_)
+            | Expr::Set(_)
+            | Expr::List(_)
+            | Expr::Tuple(_)
+            | Expr::ListComp(_)
+            | Expr::SetComp(_)
+            | Expr::DictComp(_)
+            | Expr::Generator(_)
+            | Expr::Compare(_)
+            | Expr::UnaryOp(_)
+            | Expr::FString(_)
+            | Expr::TString(_)
+            | Expr::Lambda(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+    )
 }
 
 fn is_literal(e: &Expr) -> bool {
