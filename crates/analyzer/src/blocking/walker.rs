@@ -20,7 +20,6 @@ use crate::rules::blocking::for_family;
 use crate::rules::routing::UnresolvedCall;
 use crate::span::Span;
 use crate::{BlockingCall, CellContext, stack};
-use rustc_hash::FxHashMap;
 
 /// How many function bodies one cell may run (guards against exponential call graphs).
 const BUDGET: u32 = 4096;
@@ -299,13 +298,39 @@ enum Visible<'w> {
     Global,
 }
 
+/// Values by address, in a list sorted by address: most cells define a handful of functions
+/// or none (no hash table to build and free), and lookups stay logarithmic in cells that
+/// define many.
+struct AddrMap<V>(Vec<(usize, V)>);
+
+impl<V> Default for AddrMap<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<V> AddrMap<V> {
+    fn get(&self, addr: usize) -> Option<&V> {
+        let i = self.0.binary_search_by_key(&addr, |e| e.0).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    /// Bind `addr` (replacing its value if it has one).
+    fn insert(&mut self, addr: usize, v: V) {
+        match self.0.binary_search_by_key(&addr, |e| e.0) {
+            Ok(i) => self.0[i].1 = v,
+            Err(i) => self.0.insert(i, (addr, v)),
+        }
+    }
+}
+
 pub(crate) struct Walker<'c, 's> {
     ctx: CellContext<'c>,
     /// Module-level `def`s of this cell, by address, so that their `FuncInfo` can point at
     /// the cell's own tree while the cell is analysed.
-    cell_defs: FxHashMap<usize, &'c ast::StmtFunctionDef>,
+    cell_defs: AddrMap<&'c ast::StmtFunctionDef>,
     /// The trees of this cell's functions, by `FuncInfo` (kept alive by the `Arc`).
-    local_bodies: FxHashMap<usize, (Arc<FuncInfo>, &'c ast::StmtFunctionDef)>,
+    local_bodies: AddrMap<(Arc<FuncInfo>, &'c ast::StmtFunctionDef)>,
     t: &'s mut SymbolTable,
     frames: Vec<Frame>,
     /// The user functions being run on behalf of the module-level call at `site`.
@@ -341,12 +366,12 @@ impl<'c, 's> Walker<'c, 's> {
         module: &'c ast::ModModule,
         t: &'s mut SymbolTable,
     ) -> Self {
-        let mut cell_defs = FxHashMap::default();
+        let mut cell_defs = AddrMap::default();
         collect_defs(&module.body, &mut cell_defs);
         Self {
             ctx: *ctx,
             cell_defs,
-            local_bodies: FxHashMap::default(),
+            local_bodies: AddrMap::default(),
             t,
             frames: Vec::new(),
             chain: Vec::new(),
@@ -1124,7 +1149,7 @@ impl<'c, 's> Walker<'c, 's> {
             .and_then(|f| f.self_name.clone());
         let local = self
             .cell_defs
-            .get(&(std::ptr::from_ref(def) as usize))
+            .get(std::ptr::from_ref(def) as usize)
             .copied()
             .filter(|_| self.chain.is_empty());
         let body = match local.and_then(|d| self.source_body(d)) {
@@ -2687,7 +2712,7 @@ impl<'c, 's> Walker<'c, 's> {
         }
         let local = self
             .local_bodies
-            .get(&(Arc::as_ptr(f) as usize))
+            .get(Arc::as_ptr(f) as usize)
             .map(|(_, d)| *d);
         let f2 = f.clone();
         let body = match (local, &f2.body) {
@@ -2778,7 +2803,7 @@ impl<'c, 's> Walker<'c, 's> {
 
 /// Every `def` that runs when the cell's module-level code runs (not those nested in
 /// functions), by address.
-fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFunctionDef>) {
+fn collect_defs<'c>(body: &'c [Stmt], out: &mut AddrMap<&'c ast::StmtFunctionDef>) {
     for s in body {
         match s {
             Stmt::FunctionDef(d) => {
@@ -2791,7 +2816,7 @@ fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFu
 }
 
 /// [`collect_defs`] in the bodies of a compound statement.
-fn collect_nested_defs<'c>(s: &'c Stmt, out: &mut FxHashMap<usize, &'c ast::StmtFunctionDef>) {
+fn collect_nested_defs<'c>(s: &'c Stmt, out: &mut AddrMap<&'c ast::StmtFunctionDef>) {
     match s {
         Stmt::ClassDef(c) => collect_defs(&c.body, out),
         Stmt::If(i) => {
