@@ -75,10 +75,12 @@ impl Via {
                 qname,
                 asname,
             } => {
-                let (module, name) = qname
-                    .as_str()
-                    .rsplit_once('.')
-                    .unwrap_or(("", qname.as_str()));
+                let q = qname.as_str();
+                // The last dot, found by byte search.
+                let (module, name) = match q.bytes().rposition(|b| b == b'.') {
+                    Some(dot) => (&q[..dot], &q[dot + 1..]),
+                    None => ("", q),
+                };
                 match asname {
                     Some(a) => with_line(&["from ", module, " import ", name, " as ", a], *line),
                     None => with_line(&["from ", module, " import ", name], *line),
