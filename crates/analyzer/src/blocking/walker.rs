@@ -358,6 +358,9 @@ pub(crate) struct Walker<'c, 's> {
     stack_mark: stack::Mark,
     /// Emptied locals of finished frames, for the next frames (no allocation per call).
     spare: Vec<Locals>,
+    /// The first of them, kept apart: most cells finish one frame at a time, and the list
+    /// then never allocates.
+    spare_one: Option<Locals>,
 }
 
 impl<'c, 's> Walker<'c, 's> {
@@ -388,6 +391,7 @@ impl<'c, 's> Walker<'c, 's> {
             notes: Vec::new(),
             stack_mark: stack::Mark::default(),
             spare: Vec::new(),
+            spare_one: None,
         }
     }
 
@@ -426,7 +430,7 @@ impl<'c, 's> Walker<'c, 's> {
     /// A frame for a function or comprehension, reusing the locals of a finished one.
     fn new_frame(&mut self, kind: FrameKind, parent: Option<usize>) -> Frame {
         let mut frame = Frame::new(kind, parent);
-        if let Some(locals) = self.spare.pop() {
+        if let Some(locals) = self.spare.pop().or_else(|| self.spare_one.take()) {
             frame.locals = locals;
         }
         frame
@@ -436,6 +440,10 @@ impl<'c, 's> Walker<'c, 's> {
     fn recycle(&mut self, mut locals: Locals) {
         if locals.small.capacity() > 0 && self.spare.len() < 16 {
             locals.clear();
+            if self.spare_one.is_none() {
+                self.spare_one = Some(locals);
+                return;
+            }
             self.spare.push(locals);
         }
     }
