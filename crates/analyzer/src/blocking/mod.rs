@@ -126,8 +126,12 @@ pub(crate) fn push_u32(s: &mut String, n: u32) {
 pub(crate) struct QStr(Name);
 
 impl QStr {
-    /// A static name when pyrepl3's tables know it, else a copy.
+    /// A short name kept inline (no allocation, no table lookup needed); a longer one static
+    /// when pyrepl3's tables know it, else a copy.
     pub(crate) fn new(s: &str) -> Self {
+        if let Some(inline) = Name::new_inline(s) {
+            return QStr(inline);
+        }
         match known::static_name(s) {
             Some(st) => QStr(Name::new_static(st)),
             None => QStr(Name::new(s)),
