@@ -212,9 +212,18 @@ impl<'e> Segs<'e> {
         self.len += 1;
     }
 
-    /// Append `base` and the segments to a qualified-name buffer.
+    /// Append `base` and the segments to a qualified-name buffer (most chains have none:
+    /// `np.mean` is the base and a method).
+    #[inline]
     fn write(&self, base: &str, q: &mut QBuf) {
         q.push(base);
+        if self.len > 0 {
+            self.write_segs(q);
+        }
+    }
+
+    /// [`Self::write`] after the base.
+    fn write_segs(&self, q: &mut QBuf) {
         if self.len > Self::MAX {
             q.overflow = true;
             return;
