@@ -2036,6 +2036,12 @@ impl<'c, 's> Walker<'c, 's> {
             return v;
         }
         let callee = self.callee(&call.func);
+        // A plain callable (`print`, `len`, a builtin the tables do not list): its arguments
+        // run for their effects, and calling it does nothing pyrepl3 follows.
+        if let Callee::Value(Value::Plain) = callee {
+            self.args(&call.arguments, false);
+            return Value::Plain;
+        }
         // The name is written here, once, and lent to `dispatch` (no copies of the buffer).
         let mut qname = QBuf::new();
         callee.qname(&mut qname);
