@@ -2042,6 +2042,11 @@ impl<'c, 's> Walker<'c, 's> {
             self.args(&call.arguments, false);
             return Value::Plain;
         }
+        // Nothing to resolve: the arguments run, then a note may say why.
+        if let Callee::UnknownMethod(..) | Callee::Undefined(_) = callee {
+            self.args(&call.arguments, false);
+            return self.unresolved(callee, span);
+        }
         // The name is written here, once, and lent to `dispatch` (no copies of the buffer).
         let mut qname = QBuf::new();
         callee.qname(&mut qname);
@@ -2162,6 +2167,14 @@ impl<'c, 's> Walker<'c, 's> {
                 r
             }
             Callee::Value(v) => self.call_value(v, args, Some(&call.arguments), span),
+            c @ (Callee::UnknownMethod(..) | Callee::Undefined(_)) => self.unresolved(c, span),
+        }
+    }
+
+    /// A call of a method of a value of unknown type, or of a name nothing binds: a note
+    /// when it may hide a blocking call.
+    fn unresolved(&mut self, callee: Callee<'_>, span: Span) -> Value {
+        match callee {
             Callee::UnknownMethod(recv, method) => {
                 if known::suspicious_method(method) {
                     self.note(span, || match recv {
@@ -2189,6 +2202,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 Value::Unknown
             }
+            _ => Value::Unknown,
         }
     }
 
