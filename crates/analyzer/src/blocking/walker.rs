@@ -2072,6 +2072,14 @@ impl<'c, 's> Walker<'c, 's> {
             _ => false,
         };
         let args = self.args(&call.arguments, wants_args);
+        // A qualified name the tables do not list, nothing patched (the arguments may have
+        // patched something): the call resolves to nothing, and may deserve a note.
+        if entry.is_none() && self.t.patched.is_empty() && matches!(callee, Callee::Known { .. }) {
+            if let Some(q) = qname.as_str() {
+                self.unknown_library(q, span);
+            }
+            return Value::Unknown;
+        }
         let root = if self.chain.is_empty() {
             root_name(&call.func).cloned()
         } else {
@@ -2133,21 +2141,8 @@ impl<'c, 's> Walker<'c, 's> {
                 let Some(q) = qname.as_str() else {
                     return Value::Unknown;
                 };
-                // The method is checked first (most names end in one that is not suspicious),
-                // and the dots are found by byte search.
-                if entry.is_none()
-                    && let Some(last) = q.bytes().rposition(|b| b == b'.')
-                    && let method = &q[last + 1..]
-                    && known::suspicious_method(method)
-                    && let root = &q[..q.bytes().position(|b| b == b'.').unwrap_or(last)]
-                    && known::static_name(root).is_none()
-                {
-                    // `mylib.db.execute(...)`: a module pyrepl3 knows nothing about.
-                    self.note(span, || {
-                        format!(
-                            "cannot tell what `{q}` does: `{root}` is not a library pyrepl3 knows, and `{method}` blocks on some library types"
-                        )
-                    });
+                if entry.is_none() {
+                    self.unknown_library(q, span);
                 }
                 self.call_known_entry(q, entry, &via, recv, args, Some(&call.arguments), span)
             }
@@ -2168,6 +2163,25 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Callee::Value(v) => self.call_value(v, args, Some(&call.arguments), span),
             c @ (Callee::UnknownMethod(..) | Callee::Undefined(_)) => self.unresolved(c, span),
+        }
+    }
+
+    /// A qualified name the tables do not list: a note when it looks like a blocking method
+    /// of a library pyrepl3 does not know (`mylib.db.execute(...)`).
+    fn unknown_library(&mut self, q: &str, span: Span) {
+        // The method is checked first (most names end in one that is not suspicious), and the
+        // dots are found by byte search.
+        if let Some(last) = q.bytes().rposition(|b| b == b'.')
+            && let method = &q[last + 1..]
+            && known::suspicious_method(method)
+            && let root = &q[..q.bytes().position(|b| b == b'.').unwrap_or(last)]
+            && known::static_name(root).is_none()
+        {
+            self.note(span, || {
+                format!(
+                    "cannot tell what `{q}` does: `{root}` is not a library pyrepl3 knows, and `{method}` blocks on some library types"
+                )
+            });
         }
     }
 
