@@ -2072,13 +2072,32 @@ impl<'c, 's> Walker<'c, 's> {
             _ => false,
         };
         let args = self.args(&call.arguments, wants_args);
-        // A qualified name the tables do not list, nothing patched (the arguments may have
-        // patched something): the call resolves to nothing, and may deserve a note.
-        if entry.is_none() && self.t.patched.is_empty() && matches!(callee, Callee::Known { .. }) {
-            if let Some(q) = qname.as_str() {
-                self.unknown_library(q, span);
+        // A qualified name with nothing patched (the arguments may have patched something)
+        // that the tables do not list, or list as pure or async: the result is known here, as
+        // `call_known_entry` would make it (the first may deserve a note).
+        if self.t.patched.is_empty() && matches!(callee, Callee::Known { .. }) {
+            match entry {
+                None => {
+                    if let Some(q) = qname.as_str() {
+                        self.unknown_library(q, span);
+                    }
+                    return Value::Unknown;
+                }
+                Some(Entry {
+                    kind: Kind::Pure,
+                    guard,
+                    ret,
+                }) if !matches!(guard, Guard::FileArg(..)) => {
+                    return match ret {
+                        Some(t) => Value::Instance(t, Via::None),
+                        None => Value::Plain,
+                    };
+                }
+                Some(Entry {
+                    kind: Kind::Async, ..
+                }) => return Value::Async,
+                Some(_) => {}
             }
-            return Value::Unknown;
         }
         let root = if self.chain.is_empty() {
             root_name(&call.func).cloned()
