@@ -93,7 +93,9 @@ impl Via {
 }
 
 /// `parts` joined, then ` (line {line})`, in one allocation (this runs for every reported
-/// blocking call).
+/// blocking call). Inlined, so that the constant parts of each caller are copied without
+/// calls to `memcpy`.
+#[inline(always)]
 pub(crate) fn with_line(parts: &[&str], line: u32) -> String {
     let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 18);
     parts.iter().for_each(|p| s.push_str(p));
