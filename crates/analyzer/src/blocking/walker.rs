@@ -2039,12 +2039,12 @@ impl<'c, 's> Walker<'c, 's> {
         // A plain callable (`print`, `len`, a builtin the tables do not list): its arguments
         // run for their effects, and calling it does nothing pyrepl3 follows.
         if let Callee::Value(Value::Plain) = callee {
-            self.args(&call.arguments, false);
+            self.exec_args(&call.arguments);
             return Value::Plain;
         }
         // Nothing to resolve: the arguments run, then a note may say why.
         if let Callee::UnknownMethod(..) | Callee::Undefined(_) = callee {
-            self.args(&call.arguments, false);
+            self.exec_args(&call.arguments);
             return self.unresolved(callee, span);
         }
         // The name is written here, once, and lent to `dispatch` (no copies of the buffer).
@@ -2071,11 +2071,16 @@ impl<'c, 's> Walker<'c, 's> {
             Callee::Value(v) => !matches!(v, Value::Unknown | Value::Plain | Value::Async),
             _ => false,
         };
-        let args = self.args(&call.arguments, wants_args);
+        let args = if wants_args {
+            self.args(&call.arguments, true)
+        } else {
+            self.exec_args(&call.arguments);
+            Args::default()
+        };
         // A qualified name with nothing patched (the arguments may have patched something)
         // that the tables do not list, or list as pure or async: the result is known here, as
         // `call_known_entry` would make it (the first may deserve a note).
-        if self.t.patched.is_empty() && matches!(callee, Callee::Known { .. }) {
+        if !wants_args && self.t.patched.is_empty() && matches!(callee, Callee::Known { .. }) {
             match entry {
                 None => {
                     if let Some(q) = qname.as_str() {
@@ -2305,6 +2310,17 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 Callee::Value(v)
             }
+        }
+    }
+
+    /// Run the arguments of a call whose values are not used, for their effects (as
+    /// [`Self::args`] does without `keep`).
+    fn exec_args(&mut self, arguments: &Arguments) {
+        for a in &arguments.args {
+            self.exec(a);
+        }
+        for k in &arguments.keywords {
+            self.exec(&k.value);
         }
     }
 
