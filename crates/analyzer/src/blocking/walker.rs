@@ -830,7 +830,7 @@ impl<'c, 's> Walker<'c, 's> {
     /// names, attributes of names, and literals.
     fn peek(&mut self, e: &Expr) -> Value {
         match e {
-            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or_else(|| Value::Unknown),
             e if is_literal(e) => Value::Plain,
             _ => Value::Unknown,
         }
@@ -907,7 +907,7 @@ impl<'c, 's> Walker<'c, 's> {
             Stmt::AugAssign(a) => {
                 let v = self.eval(&a.value);
                 if let Expr::Name(n) = &*a.target {
-                    let old = self.lookup(&n.id).unwrap_or(Value::Unknown);
+                    let old = self.lookup(&n.id).unwrap_or_else(|| Value::Unknown);
                     let new = binop(old, a.op, v);
                     self.bind(&n.id, new);
                 } else {
@@ -1460,7 +1460,7 @@ impl<'c, 's> Walker<'c, 's> {
             | Expr::EllipsisLiteral(_)
             | Expr::IpyEscapeCommand(_)
             | Expr::TString(_) => Value::Plain,
-            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or_else(|| Value::Unknown),
             _ => self.guarded(|this| this.eval_inner(e)),
         }
     }
@@ -1835,7 +1835,7 @@ impl<'c, 's> Walker<'c, 's> {
                 self.exec(&s.value);
                 Value::Unknown
             }
-            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or_else(|| Value::Unknown),
             Expr::Slice(s) => {
                 for p in [&s.lower, &s.upper, &s.step].into_iter().flatten() {
                     self.exec(p);
