@@ -1792,7 +1792,12 @@ impl<'c, 's> Walker<'c, 's> {
                             if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "globals")
                                 && c.arguments.args.is_empty() =>
                         {
-                            return self.t.globals.get(key).cloned().unwrap_or(Value::Unknown);
+                            return self
+                                .t
+                                .globals
+                                .get(key)
+                                .cloned()
+                                .unwrap_or_else(|| Value::Unknown);
                         }
                         _ => {}
                     }
@@ -1805,14 +1810,14 @@ impl<'c, 's> Walker<'c, 's> {
                         }) => i
                             .as_usize()
                             .and_then(|i| items.get(i).cloned())
-                            .unwrap_or(Value::Unknown),
+                            .unwrap_or_else(|| Value::Unknown),
                         _ => Value::Unknown,
                     },
                     Value::Dict(entries, complete) => match &*s.slice {
                         Expr::StringLiteral(k) => entries
                             .get(k.value.to_str())
                             .cloned()
-                            .unwrap_or(Value::Unknown),
+                            .unwrap_or_else(|| Value::Unknown),
                         // `TOOLS[name]`: whichever value the key picks.
                         _ if complete => Value::AnyOf(entries.values().cloned().collect()),
                         _ => Value::Unknown,
@@ -2011,7 +2016,7 @@ impl<'c, 's> Walker<'c, 's> {
                     },
                 }
             }
-            Value::Class(cls) => cls.lookup(attr).cloned().unwrap_or(Value::Unknown),
+            Value::Class(cls) => cls.lookup(attr).cloned().unwrap_or_else(|| Value::Unknown),
             Value::Async => Value::Async,
             // Methods of a list, set or dict (`append`, `items`), as for any plain container.
             Value::Plain | Value::Items(..) => Value::Plain,
@@ -2840,7 +2845,7 @@ impl<'c, 's> Walker<'c, 's> {
                     .frames
                     .pop()
                     .unwrap_or_else(|| Frame::new(FrameKind::Function, None));
-                let ret = frame.ret.unwrap_or(Value::Plain);
+                let ret = frame.ret.unwrap_or_else(|| Value::Plain);
                 // What the method set on `self` (directly or through methods it called).
                 let attrs = frame
                     .self_name
@@ -3048,7 +3053,7 @@ fn bind_params(
     }
     let mut pos = args.pos.into_iter();
     for p in positional {
-        let v = pos.next().unwrap_or(Value::Unknown);
+        let v = pos.next().unwrap_or_else(|| Value::Unknown);
         frame.locals.insert(p.name().id.clone(), v);
     }
     for p in &params.kwonlyargs {
