@@ -75,10 +75,12 @@ impl Via {
                 qname,
                 asname,
             } => {
-                let (module, name) = qname
-                    .as_str()
-                    .rsplit_once('.')
-                    .unwrap_or(("", qname.as_str()));
+                let q = qname.as_str();
+                // The last dot, found by byte search.
+                let (module, name) = match q.bytes().rposition(|b| b == b'.') {
+                    Some(dot) => (&q[..dot], &q[dot + 1..]),
+                    None => ("", q),
+                };
                 match asname {
                     Some(a) => with_line(&["from ", module, " import ", name, " as ", a], *line),
                     None => with_line(&["from ", module, " import ", name], *line),
@@ -91,7 +93,9 @@ impl Via {
 }
 
 /// `parts` joined, then ` (line {line})`, in one allocation (this runs for every reported
-/// blocking call).
+/// blocking call). Inlined, so that the constant parts of each caller are copied without
+/// calls to `memcpy`.
+#[inline(always)]
 pub(crate) fn with_line(parts: &[&str], line: u32) -> String {
     let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 18);
     parts.iter().for_each(|p| s.push_str(p));
@@ -114,7 +118,8 @@ pub(crate) fn push_u32(s: &mut String, n: u32) {
             break;
         }
     }
-    digits[i..].iter().for_each(|&d| s.push(char::from(d)));
+    // The digits are ASCII.
+    s.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }
 
 /// A qualified name: static (from pyrepl3's tables) or the user's own (inline when short,
@@ -123,8 +128,12 @@ pub(crate) fn push_u32(s: &mut String, n: u32) {
 pub(crate) struct QStr(Name);
 
 impl QStr {
-    /// A static name when pyrepl3's tables know it, else a copy.
+    /// A short name kept inline (no allocation, no table lookup needed); a longer one static
+    /// when pyrepl3's tables know it, else a copy.
     pub(crate) fn new(s: &str) -> Self {
+        if let Some(inline) = Name::new_inline(s) {
+            return QStr(inline);
+        }
         match known::static_name(s) {
             Some(st) => QStr(Name::new_static(st)),
             None => QStr(Name::new(s)),
@@ -416,7 +425,9 @@ pub(crate) fn analyze(
 ) -> BlockingReport {
     symbols.cells = symbols.cells.wrapping_add(1);
     if symbols.globals.capacity() == 0 {
-        symbols.globals.reserve(32);
+        // Room for about one name per module-level statement: a one-line cell asks for a
+        // small table, a long one for one that rarely grows while it is walked.
+        symbols.globals.reserve(module.body.len().clamp(4, 256));
     }
     let mut w = walker::Walker::new(ctx, module, symbols);
     w.stmts(&module.body);

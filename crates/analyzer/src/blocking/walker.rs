@@ -15,12 +15,11 @@ use super::{
     Attrs, BlockingReport, ClassInfo, DeepTree, FuncBody, FuncInfo, QStr, SourceBody, SymbolTable,
     Value, Via,
 };
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Related};
 use crate::rules::blocking::for_family;
 use crate::rules::routing::UnresolvedCall;
 use crate::span::Span;
 use crate::{BlockingCall, CellContext, stack};
-use rustc_hash::FxHashMap;
 
 /// How many function bodies one cell may run (guards against exponential call graphs).
 const BUDGET: u32 = 4096;
@@ -213,9 +212,18 @@ impl<'e> Segs<'e> {
         self.len += 1;
     }
 
-    /// Append `base` and the segments to a qualified-name buffer.
+    /// Append `base` and the segments to a qualified-name buffer (most chains have none:
+    /// `np.mean` is the base and a method).
+    #[inline]
     fn write(&self, base: &str, q: &mut QBuf) {
         q.push(base);
+        if self.len > 0 {
+            self.write_segs(q);
+        }
+    }
+
+    /// [`Self::write`] after the base.
+    fn write_segs(&self, q: &mut QBuf) {
         if self.len > Self::MAX {
             q.overflow = true;
             return;
@@ -299,13 +307,39 @@ enum Visible<'w> {
     Global,
 }
 
+/// Values by address, in a list sorted by address: most cells define a handful of functions
+/// or none (no hash table to build and free), and lookups stay logarithmic in cells that
+/// define many.
+struct AddrMap<V>(Vec<(usize, V)>);
+
+impl<V> Default for AddrMap<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<V> AddrMap<V> {
+    fn get(&self, addr: usize) -> Option<&V> {
+        let i = self.0.binary_search_by_key(&addr, |e| e.0).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    /// Bind `addr` (replacing its value if it has one).
+    fn insert(&mut self, addr: usize, v: V) {
+        match self.0.binary_search_by_key(&addr, |e| e.0) {
+            Ok(i) => self.0[i].1 = v,
+            Err(i) => self.0.insert(i, (addr, v)),
+        }
+    }
+}
+
 pub(crate) struct Walker<'c, 's> {
     ctx: CellContext<'c>,
     /// Module-level `def`s of this cell, by address, so that their `FuncInfo` can point at
     /// the cell's own tree while the cell is analysed.
-    cell_defs: FxHashMap<usize, &'c ast::StmtFunctionDef>,
+    cell_defs: AddrMap<&'c ast::StmtFunctionDef>,
     /// The trees of this cell's functions, by `FuncInfo` (kept alive by the `Arc`).
-    local_bodies: FxHashMap<usize, (Arc<FuncInfo>, &'c ast::StmtFunctionDef)>,
+    local_bodies: AddrMap<(Arc<FuncInfo>, &'c ast::StmtFunctionDef)>,
     t: &'s mut SymbolTable,
     frames: Vec<Frame>,
     /// The user functions being run on behalf of the module-level call at `site`.
@@ -333,6 +367,9 @@ pub(crate) struct Walker<'c, 's> {
     stack_mark: stack::Mark,
     /// Emptied locals of finished frames, for the next frames (no allocation per call).
     spare: Vec<Locals>,
+    /// The first of them, kept apart: most cells finish one frame at a time, and the list
+    /// then never allocates.
+    spare_one: Option<Locals>,
 }
 
 impl<'c, 's> Walker<'c, 's> {
@@ -341,12 +378,12 @@ impl<'c, 's> Walker<'c, 's> {
         module: &'c ast::ModModule,
         t: &'s mut SymbolTable,
     ) -> Self {
-        let mut cell_defs = FxHashMap::default();
+        let mut cell_defs = AddrMap::default();
         collect_defs(&module.body, &mut cell_defs);
         Self {
             ctx: *ctx,
             cell_defs,
-            local_bodies: FxHashMap::default(),
+            local_bodies: AddrMap::default(),
             t,
             frames: Vec::new(),
             chain: Vec::new(),
@@ -363,6 +400,7 @@ impl<'c, 's> Walker<'c, 's> {
             notes: Vec::new(),
             stack_mark: stack::Mark::default(),
             spare: Vec::new(),
+            spare_one: None,
         }
     }
 
@@ -401,7 +439,7 @@ impl<'c, 's> Walker<'c, 's> {
     /// A frame for a function or comprehension, reusing the locals of a finished one.
     fn new_frame(&mut self, kind: FrameKind, parent: Option<usize>) -> Frame {
         let mut frame = Frame::new(kind, parent);
-        if let Some(locals) = self.spare.pop() {
+        if let Some(locals) = self.spare.pop().or_else(|| self.spare_one.take()) {
             frame.locals = locals;
         }
         frame
@@ -411,6 +449,10 @@ impl<'c, 's> Walker<'c, 's> {
     fn recycle(&mut self, mut locals: Locals) {
         if locals.small.capacity() > 0 && self.spare.len() < 16 {
             locals.clear();
+            if self.spare_one.is_none() {
+                self.spare_one = Some(locals);
+                return;
+            }
             self.spare.push(locals);
         }
     }
@@ -471,8 +513,22 @@ impl<'c, 's> Walker<'c, 's> {
         family: known::Family,
         via: impl FnOnce(&Self) -> String,
     ) {
-        let (span, via) = if self.chain.is_empty() {
-            (span, via(self))
+        let span = if self.chain.is_empty() {
+            span
+        } else {
+            self.site
+        };
+        // A call already reported is not described again.
+        if self
+            .report
+            .calls
+            .iter()
+            .any(|c| c.span == span && c.name == name)
+        {
+            return;
+        }
+        let via = if self.chain.is_empty() {
+            via(self)
         } else {
             let mut s = String::with_capacity(48 * self.chain.len() + name.len());
             for (i, f) in self.chain.iter().enumerate() {
@@ -486,29 +542,33 @@ impl<'c, 's> Walker<'c, 's> {
             }
             s.push_str(" calls ");
             s.push_str(name);
-            (self.site, s)
+            s
         };
-        if self
-            .report
-            .calls
-            .iter()
-            .any(|c| c.span == span && c.name == name)
-        {
-            return;
-        }
         let (rule, desc) = for_family(family);
         let parts = ["`", name, "` blocks (", desc, "); via ", &via];
         let mut message = String::with_capacity(parts.iter().map(|p| p.len()).sum());
         parts.iter().for_each(|p| message.push_str(p));
-        let mut reason = Diagnostic::new(rule, message, span);
-        if self.chain.is_empty()
-            && let Some(root) = &self.call_root
-            && let Some((at, label)) = binding_site(&self.module.body, root, span.start)
-            && at != span
-        {
-            reason = reason.with_related(at, label);
-        }
-        self.report.reasons.push(reason);
+        // The related location is made in place (one allocation for the list, exactly sized).
+        let related = match &self.call_root {
+            Some(root) if self.chain.is_empty() => {
+                match binding_site(&self.module.body, root, span.start) {
+                    Some((at, label)) if at != span => vec![Related {
+                        span: at,
+                        message: label.to_string(),
+                    }],
+                    _ => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        };
+        self.report.reasons.push(Diagnostic {
+            rule,
+            severity: rule.severity,
+            message,
+            span,
+            help: None,
+            related,
+        });
         self.report.calls.push(BlockingCall {
             name: name.to_string(),
             span,
@@ -591,9 +651,12 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn lookup(&self, name: &str) -> Option<Value> {
-        match self.visible(name) {
-            Visible::Local(_, v) | Visible::Closure(v) => return Some(v.clone()),
-            Visible::Global => {}
+        // At module level (no frames) every name is a global.
+        if !self.frames.is_empty() {
+            match self.visible(name) {
+                Visible::Local(_, v) | Visible::Closure(v) => return Some(v.clone()),
+                Visible::Global => {}
+            }
         }
         if let Some(v) = self.t.globals.get(name) {
             return Some(v.clone());
@@ -767,7 +830,7 @@ impl<'c, 's> Walker<'c, 's> {
     /// names, attributes of names, and literals.
     fn peek(&mut self, e: &Expr) -> Value {
         match e {
-            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or_else(|| Value::Unknown),
             e if is_literal(e) => Value::Plain,
             _ => Value::Unknown,
         }
@@ -844,7 +907,7 @@ impl<'c, 's> Walker<'c, 's> {
             Stmt::AugAssign(a) => {
                 let v = self.eval(&a.value);
                 if let Expr::Name(n) = &*a.target {
-                    let old = self.lookup(&n.id).unwrap_or(Value::Unknown);
+                    let old = self.lookup(&n.id).unwrap_or_else(|| Value::Unknown);
                     let new = binop(old, a.op, v);
                     self.bind(&n.id, new);
                 } else {
@@ -969,7 +1032,8 @@ impl<'c, 's> Walker<'c, 's> {
                             self.bind(&asname.id, Value::Qual(module, via));
                         }
                         None => {
-                            let top = full.split('.').next().unwrap_or(full);
+                            let top =
+                                &full[..full.bytes().position(|b| b == b'.').unwrap_or(full.len())];
                             let module = QStr::new(full);
                             let (top, top_q) = if top.len() == full.len() {
                                 (alias.name.id.clone(), module.clone())
@@ -1102,7 +1166,7 @@ impl<'c, 's> Walker<'c, 's> {
             .and_then(|f| f.self_name.clone());
         let local = self
             .cell_defs
-            .get(&(std::ptr::from_ref(def) as usize))
+            .get(std::ptr::from_ref(def) as usize)
             .copied()
             .filter(|_| self.chain.is_empty());
         let body = match local.and_then(|d| self.source_body(d)) {
@@ -1396,7 +1460,7 @@ impl<'c, 's> Walker<'c, 's> {
             | Expr::EllipsisLiteral(_)
             | Expr::IpyEscapeCommand(_)
             | Expr::TString(_) => Value::Plain,
-            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or_else(|| Value::Unknown),
             _ => self.guarded(|this| this.eval_inner(e)),
         }
     }
@@ -1416,7 +1480,11 @@ impl<'c, 's> Walker<'c, 's> {
             | Expr::List(_)
             | Expr::Tuple(_)
             | Expr::Compare(_)
-            | Expr::Subscript(_) => {
+            | Expr::Subscript(_)
+            | Expr::ListComp(_)
+            | Expr::SetComp(_)
+            | Expr::Generator(_)
+            | Expr::DictComp(_) => {
                 if !self.chain.is_empty() {
                     if self.work == 0 {
                         return;
@@ -1496,6 +1564,24 @@ impl<'c, 's> Walker<'c, 's> {
                 self.exec(&s.value);
                 self.exec(&s.slice);
             }
+            // A comprehension whose result is unused: its items are made for their effects.
+            Expr::ListComp(c) => {
+                self.comprehension(&c.generators, &[&c.elt], false);
+            }
+            Expr::SetComp(c) => {
+                self.comprehension(&c.generators, &[&c.elt], false);
+            }
+            Expr::Generator(c) => {
+                self.comprehension(&c.generators, &[&c.elt], false);
+            }
+            Expr::DictComp(c) => match &c.key {
+                Some(k) => {
+                    self.comprehension(&c.generators, &[k, &c.value], false);
+                }
+                None => {
+                    self.comprehension(&c.generators, &[&c.value], false);
+                }
+            },
             other => {
                 self.eval_inner(other);
             }
@@ -1628,14 +1714,22 @@ impl<'c, 's> Walker<'c, 's> {
                     _ => Value::Plain,
                 }
             }
-            Expr::ListComp(c) => self.comprehension(&c.generators, &[&c.elt]).value(true),
-            Expr::SetComp(c) => self.comprehension(&c.generators, &[&c.elt]).value(false),
-            Expr::Generator(c) => self.comprehension(&c.generators, &[&c.elt]).value(false),
+            Expr::ListComp(c) => self
+                .comprehension(&c.generators, &[&c.elt], true)
+                .value(true),
+            Expr::SetComp(c) => self
+                .comprehension(&c.generators, &[&c.elt], true)
+                .value(false),
+            Expr::Generator(c) => self
+                .comprehension(&c.generators, &[&c.elt], true)
+                .value(false),
             Expr::DictComp(c) => match &c.key {
                 Some(k) => self
-                    .comprehension(&c.generators, &[k, &c.value])
+                    .comprehension(&c.generators, &[k, &c.value], true)
                     .value(false),
-                None => self.comprehension(&c.generators, &[&c.value]).value(false),
+                None => self
+                    .comprehension(&c.generators, &[&c.value], true)
+                    .value(false),
             },
             Expr::Await(a) => {
                 let v = self.eval(&a.value);
@@ -1698,7 +1792,12 @@ impl<'c, 's> Walker<'c, 's> {
                             if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "globals")
                                 && c.arguments.args.is_empty() =>
                         {
-                            return self.t.globals.get(key).cloned().unwrap_or(Value::Unknown);
+                            return self
+                                .t
+                                .globals
+                                .get(key)
+                                .cloned()
+                                .unwrap_or_else(|| Value::Unknown);
                         }
                         _ => {}
                     }
@@ -1711,14 +1810,14 @@ impl<'c, 's> Walker<'c, 's> {
                         }) => i
                             .as_usize()
                             .and_then(|i| items.get(i).cloned())
-                            .unwrap_or(Value::Unknown),
+                            .unwrap_or_else(|| Value::Unknown),
                         _ => Value::Unknown,
                     },
                     Value::Dict(entries, complete) => match &*s.slice {
                         Expr::StringLiteral(k) => entries
                             .get(k.value.to_str())
                             .cloned()
-                            .unwrap_or(Value::Unknown),
+                            .unwrap_or_else(|| Value::Unknown),
                         // `TOOLS[name]`: whichever value the key picks.
                         _ if complete => Value::AnyOf(entries.values().cloned().collect()),
                         _ => Value::Unknown,
@@ -1741,7 +1840,7 @@ impl<'c, 's> Walker<'c, 's> {
                 self.exec(&s.value);
                 Value::Unknown
             }
-            Expr::Name(n) => self.lookup(&n.id).unwrap_or(Value::Unknown),
+            Expr::Name(n) => self.lookup(&n.id).unwrap_or_else(|| Value::Unknown),
             Expr::Slice(s) => {
                 for p in [&s.lower, &s.upper, &s.step].into_iter().flatten() {
                     self.exec(p);
@@ -1764,8 +1863,15 @@ impl<'c, 's> Walker<'c, 's> {
         }
     }
 
-    /// Run a comprehension; returns the type of the items its first element expression makes.
-    fn comprehension(&mut self, generators: &[ast::Comprehension], elts: &[&Expr]) -> ItemType {
+    /// Run a comprehension; returns the type of the items its first element expression makes
+    /// (when `want`: else, and when that expression never makes an instance of a known type,
+    /// the elements are only run for their effects).
+    fn comprehension(
+        &mut self,
+        generators: &[ast::Comprehension],
+        elts: &[&Expr],
+        want: bool,
+    ) -> ItemType {
         let parent = self.frames.len().checked_sub(1);
         let mut pushed = false;
         for (i, g) in generators.iter().enumerate() {
@@ -1783,10 +1889,14 @@ impl<'c, 's> Walker<'c, 's> {
         }
         let mut items = ItemType::default();
         for (i, e) in elts.iter().enumerate() {
-            if i == 0 {
+            if i == 0 && want && !never_instance(e) {
                 let v = self.eval(e);
                 items.add(v, false);
             } else {
+                // Any value but an instance makes the items mixed.
+                if i == 0 {
+                    items.add(Value::Plain, false);
+                }
                 self.exec(e);
             }
         }
@@ -1906,7 +2016,7 @@ impl<'c, 's> Walker<'c, 's> {
                     },
                 }
             }
-            Value::Class(cls) => cls.lookup(attr).cloned().unwrap_or(Value::Unknown),
+            Value::Class(cls) => cls.lookup(attr).cloned().unwrap_or_else(|| Value::Unknown),
             Value::Async => Value::Async,
             // Methods of a list, set or dict (`append`, `items`), as for any plain container.
             Value::Plain | Value::Items(..) => Value::Plain,
@@ -1931,6 +2041,17 @@ impl<'c, 's> Walker<'c, 's> {
             return v;
         }
         let callee = self.callee(&call.func);
+        // A plain callable (`print`, `len`, a builtin the tables do not list): its arguments
+        // run for their effects, and calling it does nothing pyrepl3 follows.
+        if let Callee::Value(Value::Plain) = callee {
+            self.exec_args(&call.arguments);
+            return Value::Plain;
+        }
+        // Nothing to resolve: the arguments run, then a note may say why.
+        if let Callee::UnknownMethod(..) | Callee::Undefined(_) = callee {
+            self.exec_args(&call.arguments);
+            return self.unresolved(callee, span);
+        }
         // The name is written here, once, and lent to `dispatch` (no copies of the buffer).
         let mut qname = QBuf::new();
         callee.qname(&mut qname);
@@ -1955,7 +2076,39 @@ impl<'c, 's> Walker<'c, 's> {
             Callee::Value(v) => !matches!(v, Value::Unknown | Value::Plain | Value::Async),
             _ => false,
         };
-        let args = self.args(&call.arguments, wants_args);
+        let args = if wants_args {
+            self.args(&call.arguments, true)
+        } else {
+            self.exec_args(&call.arguments);
+            Args::default()
+        };
+        // A qualified name with nothing patched (the arguments may have patched something)
+        // that the tables do not list, or list as pure or async: the result is known here, as
+        // `call_known_entry` would make it (the first may deserve a note).
+        if !wants_args && self.t.patched.is_empty() && matches!(callee, Callee::Known { .. }) {
+            match entry {
+                None => {
+                    if let Some(q) = qname.as_str() {
+                        self.unknown_library(q, span);
+                    }
+                    return Value::Unknown;
+                }
+                Some(Entry {
+                    kind: Kind::Pure,
+                    guard,
+                    ret,
+                }) if !matches!(guard, Guard::FileArg(..)) => {
+                    return match ret {
+                        Some(t) => Value::Instance(t, Via::None),
+                        None => Value::Plain,
+                    };
+                }
+                Some(Entry {
+                    kind: Kind::Async, ..
+                }) => return Value::Async,
+                Some(_) => {}
+            }
+        }
         let root = if self.chain.is_empty() {
             root_name(&call.func).cloned()
         } else {
@@ -2017,18 +2170,8 @@ impl<'c, 's> Walker<'c, 's> {
                 let Some(q) = qname.as_str() else {
                     return Value::Unknown;
                 };
-                if entry.is_none()
-                    && let (Some((root, _)), Some((_, method))) =
-                        (q.split_once('.'), q.rsplit_once('.'))
-                    && known::suspicious_method(method)
-                    && known::static_name(root).is_none()
-                {
-                    // `mylib.db.execute(...)`: a module pyrepl3 knows nothing about.
-                    self.note(span, || {
-                        format!(
-                            "cannot tell what `{q}` does: `{root}` is not a library pyrepl3 knows, and `{method}` blocks on some library types"
-                        )
-                    });
+                if entry.is_none() {
+                    self.unknown_library(q, span);
                 }
                 self.call_known_entry(q, entry, &via, recv, args, Some(&call.arguments), span)
             }
@@ -2048,6 +2191,33 @@ impl<'c, 's> Walker<'c, 's> {
                 r
             }
             Callee::Value(v) => self.call_value(v, args, Some(&call.arguments), span),
+            c @ (Callee::UnknownMethod(..) | Callee::Undefined(_)) => self.unresolved(c, span),
+        }
+    }
+
+    /// A qualified name the tables do not list: a note when it looks like a blocking method
+    /// of a library pyrepl3 does not know (`mylib.db.execute(...)`).
+    fn unknown_library(&mut self, q: &str, span: Span) {
+        // The method is checked first (most names end in one that is not suspicious), and the
+        // dots are found by byte search.
+        if let Some(last) = q.bytes().rposition(|b| b == b'.')
+            && let method = &q[last + 1..]
+            && known::suspicious_method(method)
+            && let root = &q[..q.bytes().position(|b| b == b'.').unwrap_or(last)]
+            && known::static_name(root).is_none()
+        {
+            self.note(span, || {
+                format!(
+                    "cannot tell what `{q}` does: `{root}` is not a library pyrepl3 knows, and `{method}` blocks on some library types"
+                )
+            });
+        }
+    }
+
+    /// A call of a method of a value of unknown type, or of a name nothing binds: a note
+    /// when it may hide a blocking call.
+    fn unresolved(&mut self, callee: Callee<'_>, span: Span) -> Value {
+        match callee {
             Callee::UnknownMethod(recv, method) => {
                 if known::suspicious_method(method) {
                     self.note(span, || match recv {
@@ -2075,6 +2245,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 Value::Unknown
             }
+            _ => Value::Unknown,
         }
     }
 
@@ -2147,8 +2318,24 @@ impl<'c, 's> Walker<'c, 's> {
         }
     }
 
+    /// Run the arguments of a call whose values are not used, for their effects (as
+    /// [`Self::args`] does without `keep`).
+    fn exec_args(&mut self, arguments: &Arguments) {
+        for a in &arguments.args {
+            self.exec(a);
+        }
+        for k in &arguments.keywords {
+            self.exec(&k.value);
+        }
+    }
+
     fn args<'e>(&mut self, arguments: &'e Arguments, keep: bool) -> Args<'e> {
         let mut out = Args::default();
+        if keep {
+            // Sized once (a growing list reallocates on its first push).
+            out.pos.reserve_exact(arguments.args.len());
+            out.kw.reserve_exact(arguments.keywords.len());
+        }
         for a in &arguments.args {
             if !keep {
                 self.exec(a);
@@ -2616,7 +2803,7 @@ impl<'c, 's> Walker<'c, 's> {
         }
         let local = self
             .local_bodies
-            .get(&(Arc::as_ptr(f) as usize))
+            .get(Arc::as_ptr(f) as usize)
             .map(|(_, d)| *d);
         let f2 = f.clone();
         let body = match (local, &f2.body) {
@@ -2658,7 +2845,7 @@ impl<'c, 's> Walker<'c, 's> {
                     .frames
                     .pop()
                     .unwrap_or_else(|| Frame::new(FrameKind::Function, None));
-                let ret = frame.ret.unwrap_or(Value::Plain);
+                let ret = frame.ret.unwrap_or_else(|| Value::Plain);
                 // What the method set on `self` (directly or through methods it called).
                 let attrs = frame
                     .self_name
@@ -2707,7 +2894,7 @@ impl<'c, 's> Walker<'c, 's> {
 
 /// Every `def` that runs when the cell's module-level code runs (not those nested in
 /// functions), by address.
-fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFunctionDef>) {
+fn collect_defs<'c>(body: &'c [Stmt], out: &mut AddrMap<&'c ast::StmtFunctionDef>) {
     for s in body {
         match s {
             Stmt::FunctionDef(d) => {
@@ -2720,7 +2907,7 @@ fn collect_defs<'c>(body: &'c [Stmt], out: &mut FxHashMap<usize, &'c ast::StmtFu
 }
 
 /// [`collect_defs`] in the bodies of a compound statement.
-fn collect_nested_defs<'c>(s: &'c Stmt, out: &mut FxHashMap<usize, &'c ast::StmtFunctionDef>) {
+fn collect_nested_defs<'c>(s: &'c Stmt, out: &mut AddrMap<&'c ast::StmtFunctionDef>) {
     match s {
         Stmt::ClassDef(c) => collect_defs(&c.body, out),
         Stmt::If(i) => {
@@ -2866,7 +3053,7 @@ fn bind_params(
     }
     let mut pos = args.pos.into_iter();
     for p in positional {
-        let v = pos.next().unwrap_or(Value::Unknown);
+        let v = pos.next().unwrap_or_else(|| Value::Unknown);
         frame.locals.insert(p.name().id.clone(), v);
     }
     for p in &params.kwonlyargs {
@@ -2937,6 +3124,34 @@ fn binop(l: Value, op: Operator, r: Value) -> Value {
         (Value::Plain, _) if matches!(r, Value::Plain) => Value::Plain,
         _ => Value::Unknown,
     }
+}
+
+/// `true` for expressions whose value is never an instance of a known type (displays,
+/// comprehensions, comparisons, negations, f-strings, literals, lambdas), whatever their
+/// operands are: [`Walker::eval_inner`] makes a container, `Plain` or a function of them.
+fn never_instance(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Dict(_)
+            | Expr::Set(_)
+            | Expr::List(_)
+            | Expr::Tuple(_)
+            | Expr::ListComp(_)
+            | Expr::SetComp(_)
+            | Expr::DictComp(_)
+            | Expr::Generator(_)
+            | Expr::Compare(_)
+            | Expr::UnaryOp(_)
+            | Expr::FString(_)
+            | Expr::TString(_)
+            | Expr::Lambda(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+    )
 }
 
 fn is_literal(e: &Expr) -> bool {
