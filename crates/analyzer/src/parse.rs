@@ -749,14 +749,32 @@ fn reparse_bare_genexp_fields(
     parsed: &Parsed<ModModule>,
     options: ParseOptions,
 ) -> Option<Parsed<ModModule>> {
+    // The parser's first error is inside such a field, so an f-string starts before it;
+    // without one (most syntax errors) the rewrite could not remove that error.
+    let first_error = parsed
+        .errors()
+        .iter()
+        .map(|e| e.location.start())
+        .chain(
+            parsed
+                .unsupported_syntax_errors()
+                .iter()
+                .map(|e| e.range.start()),
+        )
+        .min()?;
+    if !parsed
+        .tokens()
+        .iter()
+        .take_while(|t| t.start() < first_error)
+        .any(|t| t.kind() == TokenKind::FStringStart)
+    {
+        return None;
+    }
     let tokens: Vec<(TokenKind, TextRange)> = parsed
         .tokens()
         .iter()
         .map(|t| (t.kind(), t.range()))
         .collect();
-    if !tokens.iter().any(|(k, _)| *k == TokenKind::FStringStart) {
-        return None;
-    }
     let mut bytes = source.as_bytes().to_vec();
     let mut changed = false;
     let mut i = 0;
@@ -839,11 +857,9 @@ fn reparse_bare_genexp_fields(
             }
             changed = true;
         }
-        // Continue with the first token after the group.
+        // Continue with the first token after the group (tokens are in source order).
         i = tokens
-            .iter()
-            .position(|(_, r)| r.start().to_usize() >= after)
-            .unwrap_or(tokens.len())
+            .partition_point(|(_, r)| r.start().to_usize() < after)
             .max(i + 1);
     }
     if !changed {
