@@ -180,6 +180,79 @@ struct Failure {
 /// A failure is boxed so that the walks' results fit in a register.
 type Res = Result<(), Box<Failure>>;
 
+/// The expression kinds that both walks (the symbol table's and code generation's, as in CPython)
+/// only descend through: their children, in the order CPython's visitors take them.
+trait PlainChildren<'a> {
+    /// The walk's own visit of a child expression.
+    fn child(&mut self, e: &'a Expr) -> Res;
+    /// The walk's own visit of an f-string's or t-string's elements.
+    fn child_interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res;
+
+    /// Visit the children of `e`, one of the kinds listed here (others have none to visit).
+    fn plain_children(&mut self, e: &'a Expr) -> Res {
+        match e {
+            Expr::Subscript(s) => {
+                self.child(&s.value)?;
+                self.child(&s.slice)?;
+            }
+            Expr::BinOp(b) => {
+                self.child(&b.left)?;
+                self.child(&b.right)?;
+            }
+            Expr::UnaryOp(u) => self.child(&u.operand)?,
+            Expr::BoolOp(b) => {
+                for v in &b.values {
+                    self.child(v)?;
+                }
+            }
+            Expr::Compare(c) => {
+                self.child(&c.left)?;
+                for v in &c.comparators {
+                    self.child(v)?;
+                }
+            }
+            Expr::If(i) => {
+                self.child(&i.test)?;
+                self.child(&i.body)?;
+                self.child(&i.orelse)?;
+            }
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(k) = &item.key {
+                        self.child(k)?;
+                    }
+                    self.child(&item.value)?;
+                }
+            }
+            Expr::FString(f) => {
+                for part in &f.value {
+                    if let ast::FStringPart::FString(fs) = part {
+                        self.child_interpolations(&fs.elements)?;
+                    }
+                }
+            }
+            Expr::TString(t) => {
+                for ts in &t.value {
+                    self.child_interpolations(&ts.elements)?;
+                }
+            }
+            Expr::Slice(s) => {
+                if let Some(v) = &s.lower {
+                    self.child(v)?;
+                }
+                if let Some(v) = &s.upper {
+                    self.child(v)?;
+                }
+                if let Some(v) = &s.step {
+                    self.child(v)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 /// The walks check for stack space (and move to a fresh segment when short) every this many
 /// levels: a check costs more than a level, and a few levels use far less than the red zone.
 const GUARD_EVERY: u32 = 8;
@@ -543,6 +616,16 @@ struct Symtable<'a> {
     /// (parameters, for duplicates, are always recorded); without them in the source text the
     /// walk skips the bookkeeping.
     track_names: bool,
+}
+
+impl<'a> PlainChildren<'a> for Symtable<'a> {
+    fn child(&mut self, e: &'a Expr) -> Res {
+        self.expr(e)
+    }
+
+    fn child_interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
+        self.interpolations(elements)
+    }
 }
 
 impl<'a> Symtable<'a> {
@@ -1063,10 +1146,16 @@ impl<'a> Symtable<'a> {
             | Expr::EllipsisLiteral(_)
             | Expr::IpyEscapeCommand(_) => {}
             Expr::Attribute(a) => self.expr(&a.value)?,
-            Expr::Subscript(s) => {
-                self.expr(&s.value)?;
-                self.expr(&s.slice)?;
-            }
+            Expr::Subscript(_)
+            | Expr::BinOp(_)
+            | Expr::UnaryOp(_)
+            | Expr::BoolOp(_)
+            | Expr::Compare(_)
+            | Expr::If(_)
+            | Expr::Dict(_)
+            | Expr::FString(_)
+            | Expr::TString(_)
+            | Expr::Slice(_) => self.plain_children(e)?,
             Expr::Starred(s) => self.expr(&s.value)?,
             Expr::Call(c) => {
                 self.expr(&c.func)?;
@@ -1075,58 +1164,6 @@ impl<'a> Symtable<'a> {
                 }
                 for k in &c.arguments.keywords {
                     self.expr(&k.value)?;
-                }
-            }
-            Expr::BinOp(b) => {
-                self.expr(&b.left)?;
-                self.expr(&b.right)?;
-            }
-            Expr::UnaryOp(u) => self.expr(&u.operand)?,
-            Expr::BoolOp(b) => {
-                for v in &b.values {
-                    self.expr(v)?;
-                }
-            }
-            Expr::Compare(c) => {
-                self.expr(&c.left)?;
-                for v in &c.comparators {
-                    self.expr(v)?;
-                }
-            }
-            Expr::If(i) => {
-                self.expr(&i.test)?;
-                self.expr(&i.body)?;
-                self.expr(&i.orelse)?;
-            }
-            Expr::Dict(d) => {
-                for item in &d.items {
-                    if let Some(k) = &item.key {
-                        self.expr(k)?;
-                    }
-                    self.expr(&item.value)?;
-                }
-            }
-            Expr::FString(f) => {
-                for part in &f.value {
-                    if let ast::FStringPart::FString(fs) = part {
-                        self.interpolations(&fs.elements)?;
-                    }
-                }
-            }
-            Expr::TString(t) => {
-                for ts in &t.value {
-                    self.interpolations(&ts.elements)?;
-                }
-            }
-            Expr::Slice(s) => {
-                if let Some(v) = &s.lower {
-                    self.expr(v)?;
-                }
-                if let Some(v) = &s.upper {
-                    self.expr(v)?;
-                }
-                if let Some(v) = &s.step {
-                    self.expr(v)?;
                 }
             }
             Expr::List(l) => {
@@ -1593,6 +1630,16 @@ struct Codegen<'s, 'a, const CHECKED: bool> {
     find_duplicate_params: bool,
     /// Some function or lambda lists a parameter twice.
     duplicate_params: bool,
+}
+
+impl<'a, const CHECKED: bool> PlainChildren<'a> for Codegen<'_, 'a, CHECKED> {
+    fn child(&mut self, e: &'a Expr) -> Res {
+        self.expr(e)
+    }
+
+    fn child_interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
+        self.interpolations(elements)
+    }
 }
 
 impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
@@ -2179,65 +2226,19 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                     forbidden(a.attr.as_str(), ExprContext::Store, a.range)?;
                 }
             }
-            Expr::Subscript(s) => {
-                self.expr(&s.value)?;
-                self.expr(&s.slice)?;
-            }
+            Expr::Subscript(_)
+            | Expr::BinOp(_)
+            | Expr::UnaryOp(_)
+            | Expr::BoolOp(_)
+            | Expr::Compare(_)
+            | Expr::If(_)
+            | Expr::Dict(_)
+            | Expr::FString(_)
+            | Expr::TString(_)
+            | Expr::Slice(_) => self.plain_children(e)?,
             Expr::Call(c) => {
                 self.expr(&c.func)?;
                 self.call_args(&c.arguments, c.range())?;
-            }
-            Expr::BinOp(b) => {
-                self.expr(&b.left)?;
-                self.expr(&b.right)?;
-            }
-            Expr::UnaryOp(u) => self.expr(&u.operand)?,
-            Expr::BoolOp(b) => {
-                for v in &b.values {
-                    self.expr(v)?;
-                }
-            }
-            Expr::Compare(c) => {
-                self.expr(&c.left)?;
-                for v in &c.comparators {
-                    self.expr(v)?;
-                }
-            }
-            Expr::If(i) => {
-                self.expr(&i.test)?;
-                self.expr(&i.body)?;
-                self.expr(&i.orelse)?;
-            }
-            Expr::Dict(d) => {
-                for item in &d.items {
-                    if let Some(k) = &item.key {
-                        self.expr(k)?;
-                    }
-                    self.expr(&item.value)?;
-                }
-            }
-            Expr::FString(f) => {
-                for part in &f.value {
-                    if let ast::FStringPart::FString(fs) = part {
-                        self.interpolations(&fs.elements)?;
-                    }
-                }
-            }
-            Expr::TString(t) => {
-                for ts in &t.value {
-                    self.interpolations(&ts.elements)?;
-                }
-            }
-            Expr::Slice(s) => {
-                if let Some(v) = &s.lower {
-                    self.expr(v)?;
-                }
-                if let Some(v) = &s.upper {
-                    self.expr(v)?;
-                }
-                if let Some(v) = &s.step {
-                    self.expr(v)?;
-                }
             }
             Expr::Starred(s) => {
                 if s.ctx == ExprContext::Store {

@@ -3130,28 +3130,22 @@ fn binop(l: Value, op: Operator, r: Value) -> Value {
 /// comprehensions, comparisons, negations, f-strings, literals, lambdas), whatever their
 /// operands are: [`Walker::eval_inner`] makes a container, `Plain` or a function of them.
 fn never_instance(e: &Expr) -> bool {
-    matches!(
-        e,
-        Expr::Dict(_)
-            | Expr::Set(_)
-            | Expr::List(_)
-            | Expr::Tuple(_)
-            | Expr::ListComp(_)
-            | Expr::SetComp(_)
-            | Expr::DictComp(_)
-            | Expr::Generator(_)
-            | Expr::Compare(_)
-            | Expr::UnaryOp(_)
-            | Expr::FString(_)
-            | Expr::TString(_)
-            | Expr::Lambda(_)
-            | Expr::StringLiteral(_)
-            | Expr::BytesLiteral(_)
-            | Expr::NumberLiteral(_)
-            | Expr::BooleanLiteral(_)
-            | Expr::NoneLiteral(_)
-            | Expr::EllipsisLiteral(_)
-    )
+    is_literal(e)
+        || matches!(
+            e,
+            Expr::Dict(_)
+                | Expr::Set(_)
+                | Expr::List(_)
+                | Expr::Tuple(_)
+                | Expr::ListComp(_)
+                | Expr::SetComp(_)
+                | Expr::DictComp(_)
+                | Expr::Generator(_)
+                | Expr::Compare(_)
+                | Expr::UnaryOp(_)
+                | Expr::TString(_)
+                | Expr::Lambda(_)
+        )
 }
 
 fn is_literal(e: &Expr) -> bool {
