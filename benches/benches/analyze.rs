@@ -21,7 +21,7 @@ use std::path::Path;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput};
 use pyrepl3_analyzer::{Mode, SessionState, analyze_cell};
-use pyrepl3_benches::{SIZES, cell, generate, split_percent};
+use pyrepl3_benches::{SIZES, cell, generate, split_percent, thread_cpu_ns};
 
 /// Cells per session in the throughput benches (one notebook's worth).
 const CELLS_PER_SESSION: usize = 20;
@@ -30,18 +30,6 @@ const CELLS_PER_SESSION: usize = 20;
 struct ThreadCpuTime {
     /// Values are nanoseconds, like [`WallTime`]'s, so its formatter prints them.
     wall: WallTime,
-}
-
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is supported on every
-    // Linux and macOS this project builds on, and the call only writes `ts`.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 impl Measurement for ThreadCpuTime {

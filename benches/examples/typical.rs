@@ -14,24 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use pyrepl3_analyzer::{SessionState, analyze_cell};
-use pyrepl3_benches::split_percent;
+use pyrepl3_benches::{split_percent, thread_cpu_ns};
 
 /// Repetitions per timed batch, and batches per cell.
 const BATCH: usize = 16;
 const BATCHES: usize = 7;
-
-/// CPU time consumed by this thread, in nanoseconds.
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is supported on every
-    // Linux this runs on, and a failure is reported below rather than read as a time.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 /// Median over batches of the per-repetition time of `run`, in microseconds. `prepare` builds each
 /// repetition's input outside the clock.

@@ -6,7 +6,9 @@
 //! exactly the same text.
 
 pub mod cells;
+pub mod clock;
 pub mod corpus;
 
 pub use cells::{SIZES, cell};
+pub use clock::thread_cpu_ns;
 pub use corpus::{CELL_MARKER, PercentCell, generate, percent_file, split_percent};
