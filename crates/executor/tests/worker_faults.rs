@@ -311,7 +311,11 @@ async fn interrupt_breaks_time_sleep_and_asyncio_sleep() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_stop_the_cell_or_escalate_to_kill() {
-    let mut s = Session::start(config().kill_grace(Duration::from_millis(800)))
+    // The grace is what the worker gets to act on its own timeout before the session interrupts
+    // it, and again before it kills it. 800 ms was not enough once in a CI run with this binary's
+    // twenty tests and other jobs sharing two cores: the worker was killed while it was stopping
+    // `time.sleep(100)` by itself. The regex case below waits for both graces, ~4.3 s.
+    let mut s = Session::start(config().kill_grace(Duration::from_secs(2)))
         .await
         .unwrap();
     let pid = s.pid().unwrap();
