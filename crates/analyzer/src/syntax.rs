@@ -909,13 +909,9 @@ impl<'a> Symtable<'a> {
                     self.expr(m)?;
                 }
             }
-            Stmt::Import(i) => {
-                for alias in &i.names {
-                    self.alias(alias)?;
-                }
-            }
-            Stmt::ImportFrom(i) => {
-                for alias in &i.names {
+            Stmt::Import(ast::StmtImport { names, .. })
+            | Stmt::ImportFrom(ast::StmtImportFrom { names, .. }) => {
+                for alias in names {
                     self.alias(alias)?;
                 }
             }
@@ -1166,18 +1162,10 @@ impl<'a> Symtable<'a> {
                     self.expr(&k.value)?;
                 }
             }
-            Expr::List(l) => {
-                for v in &l.elts {
-                    self.expr(v)?;
-                }
-            }
-            Expr::Tuple(t) => {
-                for v in &t.elts {
-                    self.expr(v)?;
-                }
-            }
-            Expr::Set(st) => {
-                for v in &st.elts {
+            Expr::List(ast::ExprList { elts, .. })
+            | Expr::Tuple(ast::ExprTuple { elts, .. })
+            | Expr::Set(ast::ExprSet { elts, .. }) => {
+                for v in elts {
                     self.expr(v)?;
                 }
             }
