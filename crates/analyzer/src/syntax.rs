@@ -185,8 +185,19 @@ type Res = Result<(), Box<Failure>>;
 trait PlainChildren<'a> {
     /// The walk's own visit of a child expression.
     fn child(&mut self, e: &'a Expr) -> Res;
-    /// The walk's own visit of an f-string's or t-string's elements.
-    fn child_interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res;
+
+    /// The replacement fields of an f-string or t-string, format specs included, in order.
+    fn child_interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
+        for el in elements {
+            if let ast::InterpolatedStringElement::Interpolation(i) = el {
+                self.child(&i.expression)?;
+                if let Some(spec) = &i.format_spec {
+                    self.child_interpolations(&spec.elements)?;
+                }
+            }
+        }
+        Ok(())
+    }
 
     /// Visit the children of `e`, one of the kinds listed here (others have none to visit).
     fn plain_children(&mut self, e: &'a Expr) -> Res {
@@ -621,10 +632,6 @@ struct Symtable<'a> {
 impl<'a> PlainChildren<'a> for Symtable<'a> {
     fn child(&mut self, e: &'a Expr) -> Res {
         self.expr(e)
-    }
-
-    fn child_interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
-        self.interpolations(elements)
     }
 }
 
@@ -1115,19 +1122,6 @@ impl<'a> Symtable<'a> {
         };
         self.depth -= 1;
         r
-    }
-
-    /// The replacement fields of an f-string or t-string, format specs included, in order.
-    fn interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
-        for el in elements {
-            if let ast::InterpolatedStringElement::Interpolation(i) = el {
-                self.expr(&i.expression)?;
-                if let Some(spec) = &i.format_spec {
-                    self.interpolations(&spec.elements)?;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// One expression, its children in the order of ruff's `walk_expr` (CPython's order).
@@ -1623,10 +1617,6 @@ struct Codegen<'s, 'a, const CHECKED: bool> {
 impl<'a, const CHECKED: bool> PlainChildren<'a> for Codegen<'_, 'a, CHECKED> {
     fn child(&mut self, e: &'a Expr) -> Res {
         self.expr(e)
-    }
-
-    fn child_interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
-        self.interpolations(elements)
     }
 }
 
@@ -2179,19 +2169,6 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
             match el {
                 Expr::Starred(s) => self.expr(&s.value)?,
                 other => self.expr(other)?,
-            }
-        }
-        Ok(())
-    }
-
-    /// The replacement fields of an f-string or t-string, format specs included, in order.
-    fn interpolations(&mut self, elements: &'a [ast::InterpolatedStringElement]) -> Res {
-        for el in elements {
-            if let ast::InterpolatedStringElement::Interpolation(i) = el {
-                self.expr(&i.expression)?;
-                if let Some(spec) = &i.format_spec {
-                    self.interpolations(&spec.elements)?;
-                }
             }
         }
         Ok(())
