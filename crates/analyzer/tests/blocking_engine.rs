@@ -619,3 +619,42 @@ fn leaving_a_thread_pool_waits_for_its_work() {
         ["multiprocessing.pool.AsyncResult.get"]
     );
 }
+
+#[test]
+fn zip_and_next_carry_the_items_of_what_they_iterate() {
+    // `zip` pairs the items of its arguments; a target bound from it keeps its type.
+    assert_eq!(
+        one(
+            "import threading\nts = [threading.Thread(target=print) for _ in range(3)]\nfor t, n in zip(ts, range(3)):\n    t.join()"
+        ),
+        ["threading.Thread.join"]
+    );
+    assert_eq!(
+        one(
+            "import threading\nts = [threading.Thread(target=print)]\nfor n, t in zip('ab', ts):\n    t.join()"
+        ),
+        ["threading.Thread.join"]
+    );
+    // `next` takes one item: of a typed list through `iter`, or a line of a file (a read).
+    assert_eq!(
+        one(
+            "import threading\nts = [threading.Thread(target=print)]\nt = next(iter(ts))\nt.join()"
+        ),
+        ["threading.Thread.join"]
+    );
+    assert_eq!(
+        one("f = open('x')\nfirst = next(f)"),
+        ["open", "io.TextIOWrapper.__iter__"]
+    );
+    // Zipping a file iterates it.
+    assert_eq!(
+        one("f = open('x')\npairs = list(zip(f, range(3)))"),
+        ["open", "io.TextIOWrapper.__iter__"]
+    );
+    // Items that are not typed stay plain: nothing to flag.
+    assert_eq!(
+        one("for a, b in zip([1, 2], 'ab'):\n    a.bit_length()"),
+        Vec::<String>::new()
+    );
+    assert_eq!(one("x = next(iter([1, 2]), None)"), Vec::<String>::new());
+}

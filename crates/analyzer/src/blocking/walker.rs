@@ -2525,6 +2525,25 @@ impl<'c, 's> Walker<'c, 's> {
                     Value::Plain
                 }
             },
+            // `zip(xs, ys)`: tuples of an item of each argument (iterating a file reads it).
+            Kind::Passthrough if q == "zip" => {
+                let range = TextRange::new(span.start.into(), span.end.into());
+                let typed = args.pos.iter().any(|v| same_items(v).is_some());
+                let items: Vec<Value> = args.pos.iter().map(|v| self.iterate(v, range)).collect();
+                if typed {
+                    Value::Items(Box::new(Value::Tuple(Arc::from(items))), false)
+                } else {
+                    Value::Plain
+                }
+            }
+            // `next(it)`: one item of `it` (a line of a file: a read).
+            Kind::Passthrough if q == "next" => match args.pos.first() {
+                Some(v) if same_items(v).is_some() || matches!(v, Value::Instance(..)) => {
+                    let range = TextRange::new(span.start.into(), span.end.into());
+                    self.iterate(v, range)
+                }
+                _ => Value::Plain,
+            },
             Kind::Passthrough => self.consume(args.pos.first(), span),
             Kind::GetAttr => {
                 let name = syntax.and_then(|a| a.args.get(1)).and_then(|e| match e {
