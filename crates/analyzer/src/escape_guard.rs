@@ -40,15 +40,28 @@ pub(crate) fn ipython_parse_may_panic(source: &str) -> bool {
         return true;
     }
     let bytes = source.as_bytes();
-    let mut depth = 0usize;
+    // The open brackets, innermost last.
+    let mut open: Vec<TokenKind> = Vec::new();
     for tok in parsed.tokens().iter() {
         match tok.kind() {
-            TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => depth += 1,
-            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
-                depth = depth.saturating_sub(1);
+            kind @ (TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace) => open.push(kind),
+            kind @ (TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace) => {
+                // A closing bracket that does not close the innermost one: the lexer counts it
+                // as closing anyway, the parser does not, so their line starts disagree from
+                // here on (`(a]` then `,b` on the next line panicked). The cell is a syntax
+                // error in either mode.
+                let closes = match open.pop() {
+                    Some(TokenKind::Lpar) => TokenKind::Rpar,
+                    Some(TokenKind::Lsqb) => TokenKind::Rsqb,
+                    Some(_) => TokenKind::Rbrace,
+                    None => return true,
+                };
+                if kind != closes {
+                    return true;
+                }
             }
             TokenKind::Semi | TokenKind::Comma | TokenKind::Slash | TokenKind::Unknown
-                if depth > 0 =>
+                if !open.is_empty() =>
             {
                 let start = tok.start().to_usize();
                 let at_line_start = bytes[..start]
@@ -76,7 +89,12 @@ mod tests {
         assert!(ipython_parse_may_panic("n(f'\nh\n;"));
         assert!(ipython_parse_may_panic("f(a,\n;b)\n"));
         assert!(ipython_parse_may_panic("(x?\n)\n"));
+        assert!(ipython_parse_may_panic("x = (a]\n,b\n"));
+        assert!(ipython_parse_may_panic("x = a]\n,b\n"));
         assert!(!ipython_parse_may_panic("%time x = 1\n!ls\nx?\n;f a b\n"));
         assert!(!ipython_parse_may_panic("x = [1, 2]\ny = a / b\n"));
+        assert!(!ipython_parse_may_panic(
+            "x = {'a': [(1, 2)]}\n%time f(x, y)\n"
+        ));
     }
 }
