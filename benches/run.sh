@@ -5,6 +5,9 @@
 #   benches/run.sh --full     criterion with its default timing
 #   benches/run.sh -- ARGS    pass ARGS to criterion instead (e.g. a filter: -- simple_sync_30)
 #   benches/run.sh --wall ... time per-cell benches by wall clock instead of thread CPU time
+#   benches/run.sh --system-alloc ...  build the bench binaries with the system allocator instead
+#                             of mimalloc (which pyrepl3-analyze links); results go to
+#                             target/criterion-<clock>-system
 #
 # Per-cell timings (criterion and Python alike) use the CPU time of the benchmarking thread by
 # default, so that other jobs on a shared machine do not inflate them; whole-process figures
@@ -23,10 +26,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 clock=cpu
-if [[ ${1:-} == --wall ]]; then
-    clock=wall
+alloc_args=()
+suffix=
+while [[ ${1:-} == --wall || ${1:-} == --system-alloc ]]; do
+    if [[ $1 == --wall ]]; then
+        clock=wall
+    else
+        alloc_args=(--no-default-features)
+        suffix=-system
+    fi
     shift
-fi
+done
 crit_args=(--warm-up-time 1 --measurement-time 3)
 if [[ ${1:-} == --full ]]; then
     crit_args=()
@@ -40,10 +50,10 @@ fi
 mb=${PYREPL3_BENCH_MB:-4}
 runs=${PYREPL3_BENCH_RUNS:-3}
 data=$root/target/bench-data
-# One criterion directory per clock, so baselines of different clocks are never compared.
-crit_home=$root/target/criterion-$clock
+# One criterion directory per clock and allocator, so unlike baselines are never compared.
+crit_home=$root/target/criterion-$clock$suffix
 
-cargo build --release -p pyrepl3-benches --bin pyrepl3-bench
+cargo build --release -p pyrepl3-benches "${alloc_args[@]}" --bin pyrepl3-bench
 bin=target/release/pyrepl3-bench
 
 cli_args=()
@@ -60,7 +70,7 @@ mkdir -p "$data"
 python3 benches/python/make_corpus.py "$data/stdlib" --bytes $((mb * 1000000))
 
 CRITERION_HOME=$crit_home PYREPL3_BENCH_CLOCK=$clock PYREPL3_BENCH_MB=$mb PYREPL3_BENCH_CORPUS="$data/stdlib" \
-    cargo bench -p pyrepl3-benches --bench analyze -- "${crit_args[@]}"
+    cargo bench -p pyrepl3-benches "${alloc_args[@]}" --bench analyze -- "${crit_args[@]}"
 
 python3 benches/python/compare.py --bin "$bin" --cells "$data/cells" \
     --corpus "$data/stdlib" --corpus "$data/generated" \

@@ -7,6 +7,9 @@
 //! `benches/python/make_corpus.py`; give an absolute path, as cargo runs benches from
 //! `benches/`), `throughput_corpus/{analyze,bare_parse}`.
 //!
+//! Allocator: mimalloc, as `pyrepl3-analyze` links, unless built with `--no-default-features`
+//! (see `pyrepl3_benches::ALLOCATOR`); the bench prints which on stderr.
+//!
 //! `PYREPL3_BENCH_MB` sets the size of the generated corpus (default 4 MB; the same seed and size
 //! as `pyrepl3-bench corpus` writes for the whole-process comparison).
 //!
@@ -21,7 +24,7 @@ use std::path::Path;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput};
 use pyrepl3_analyzer::{Mode, SessionState, analyze_cell};
-use pyrepl3_benches::{SIZES, cell, generate, split_percent, thread_cpu_ns};
+use pyrepl3_benches::{ALLOCATOR, SIZES, cell, generate, split_percent, thread_cpu_ns};
 
 /// Cells per session in the throughput benches (one notebook's worth).
 const CELLS_PER_SESSION: usize = 20;
@@ -154,6 +157,7 @@ fn run<M: Measurement>(mut c: Criterion<M>) {
 }
 
 fn main() {
+    eprintln!("allocator: {ALLOCATOR}");
     match std::env::var("PYREPL3_BENCH_CLOCK").as_deref() {
         Ok("cpu") => run(Criterion::default()
             .with_measurement(ThreadCpuTime { wall: WallTime })

@@ -2,7 +2,8 @@
 //! one non-inlined function, so `valgrind --tool=callgrind --toggle-collect` counts exactly their
 //! instructions: `benches/instructions.sh` divides by N for a deterministic per-cell figure.
 //!
-//! Usage: `repeat analyze|parse FILE N`
+//! Usage: `repeat analyze|parse FILE N`. The allocator is the package's (mimalloc unless built
+//! with `--no-default-features`); it is named on stderr.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    eprintln!("repeat: allocator {}", pyrepl3_benches::ALLOCATOR);
     // One unmeasured run first, as criterion's warm-up does: the analyzer's lookup tables are
     // built once per process, not per cell.
     black_box(analyze_cell(&src, &mut SessionState::new()));

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use pyrepl3_analyzer::{SessionState, analyze_cell};
-use pyrepl3_benches::{split_percent, thread_cpu_ns};
+use pyrepl3_benches::{ALLOCATOR, split_percent, thread_cpu_ns};
 
 /// Repetitions per timed batch, and batches per cell.
 const BATCH: usize = 16;
@@ -137,7 +137,7 @@ fn main() -> ExitCode {
         v.sort_by(f64::total_cmp);
     }
     println!(
-        "cells={} lines={}..={} analyze_us median={:.1} p90={:.1} parse_us median={:.1} p90={:.1} ratio median={:.2} p90={:.2}",
+        "cells={} lines={}..={} analyze_us median={:.1} p90={:.1} parse_us median={:.1} p90={:.1} ratio median={:.2} p90={:.2} allocator={ALLOCATOR}",
         rows.len(),
         lines.0,
         lines.1,

@@ -5,10 +5,12 @@
 //! Python comparison script (which reads the files `pyrepl3-bench cells|corpus` writes) all time
 //! exactly the same text.
 
+pub mod alloc;
 pub mod cells;
 pub mod clock;
 pub mod corpus;
 
+pub use alloc::ALLOCATOR;
 pub use cells::{SIZES, cell};
 pub use clock::thread_cpu_ns;
 pub use corpus::{CELL_MARKER, PercentCell, generate, percent_file, split_percent};

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use pyrepl3_analyzer::{CellOptions, Mode, SessionState, analyze_bytes};
-use pyrepl3_benches::{SIZES, cell, generate, percent_file, split_percent};
+use pyrepl3_benches::{ALLOCATOR, SIZES, cell, generate, percent_file, split_percent};
 
 #[derive(Parser)]
 #[command(about = "Benchmark inputs and the whole-process bench of pyrepl3's analyzer")]
@@ -157,7 +157,7 @@ fn analyze(paths: &[PathBuf], list: bool) -> Result<(), String> {
         .collect();
     writeln!(
         out,
-        "files={} cells={cells} bytes={bytes} seconds={secs:.4} mb_per_s={:.1} {}",
+        "files={} cells={cells} bytes={bytes} seconds={secs:.4} mb_per_s={:.1} {} allocator={ALLOCATOR}",
         files.len(),
         bytes as f64 / 1e6 / secs.max(1e-9),
         modes.join(" ")
