@@ -108,12 +108,6 @@ impl Drop for ParsedCell {
 /// stack (the parser itself grows its stack with `stacker`; we measure the depth before anyone
 /// walks the tree).
 pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, ParseFailure> {
-    // IPython mode only where ruff's IPython parser cannot panic (see `escape_guard`).
-    let mode = if ipython && !crate::escape_guard::ipython_parse_may_panic(source) {
-        ParserMode::Ipython
-    } else {
-        ParserMode::Module
-    };
     // `memchr` compares 32 bytes an instruction; `str::find` goes a word at a time.
     if let Some(at) = memchr::memchr(0, source.as_bytes()) {
         // `compile()` refuses NUL bytes before tokenizing anything.
@@ -124,6 +118,17 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
             too_deep: false,
         });
     }
+    // IPython mode only where ruff's IPython parser cannot panic, and on the text `escape_guard`
+    // prepared for it (the same as `source` but for the first character of some escapes).
+    let ipython_text = if ipython {
+        crate::escape_guard::ipython_text(source)
+    } else {
+        None
+    };
+    let (mode, source) = match &ipython_text {
+        Some(text) => (ParserMode::Ipython, text.as_ref()),
+        None => (ParserMode::Module, source),
+    };
     let options = ParseOptions::from(mode).with_target_version(PythonVersion::PY311);
     let parsed = ruff_python_parser::parse_unchecked(source, options.clone())
         .try_into_module()
