@@ -337,6 +337,11 @@ impl<'a> Binder<'a> {
     pub(crate) fn target(&mut self, t: &'a Expr) {
         match t {
             Expr::Name(n) => self.bind(n.id.as_str()),
+            Expr::Subscript(_) | Expr::Attribute(_) => {
+                if self.full {
+                    self.expr_node(t);
+                }
+            }
             _ => self.target_parts(t),
         }
     }

@@ -1861,7 +1861,8 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                         self.expr(r)?;
                     }
                 } else if self.binder.full() {
-                    // Not evaluated, but `collect` looks at them.
+                    // Not evaluated, but what they bind or write counts as `bindings::collect`
+                    // finds it.
                     let p = &f.parameters;
                     for a in p.iter().filter_map(|p| p.annotation()) {
                         bindings::walk_expr(&mut self.binder, a);
