@@ -4,9 +4,17 @@
 //! every name the cell can bind or delete in the module namespace is listed, and anything the
 //! syntax cannot pin down (`globals()[...] = ...`, `exec`, `from m import *`...) is reported as a
 //! dynamic write.
+//!
+//! The rules live in [`Binder`], which a walk feeds node by node. The analysis feeds it from the
+//! compile-error check's code-generation walk ([`crate::syntax::check`]), which visits every
+//! statement and expression anyway, so the cell's tree is not walked again for its bindings;
+//! [`collect`] feeds it from a walk of its own (what that walk does not evaluate, such as
+//! annotations under `from __future__ import annotations`, it hands to [`walk_expr`]).
 
 use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{self as ast, Expr, ExprContext, ModModule, Pattern, Stmt};
+use ruff_python_ast::{
+    self as ast, Expr, ExprContext, Identifier, ModModule, Parameters, Pattern, Stmt,
+};
 use ruff_text_size::{Ranged, TextRange};
 
 use crate::span::Span;
@@ -23,7 +31,7 @@ pub(crate) struct ModuleBindings {
     pub(crate) coroutine_defs: Vec<(String, Span)>,
 }
 
-/// Collect the module-scope bindings of `module`.
+/// Collect the module-scope bindings of `module` with a walk of their own.
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn collect(module: &ModModule) -> ModuleBindings {
     collect_in(module, true)
@@ -34,10 +42,10 @@ pub(crate) fn collect(module: &ModModule) -> ModuleBindings {
 ///
 /// Code in nested scopes (function and class bodies, lambdas, comprehensions) and expressions
 /// can change what [`collect`] finds only through a `global` declaration, an assignment
-/// expression, or one of these names; without any of them [`collect_in`] can skip those parts
-/// of the tree ([`crate::parse::ParsedCell::bindings_need_full_walk`]). The token scan asks this
-/// of every name 4, 6 or 7 bytes long, so it matches literals (a length test and an integer
-/// compare or two) rather than searching a list (a `memcmp` per candidate).
+/// expression, or one of these names; without any of them a walk can skip those parts of the
+/// tree ([`crate::parse::ParsedCell::bindings_need_full_walk`], [`Binder::new`]). The token scan
+/// asks this of every name 4, 6 or 7 bytes long, so it matches literals (a length test and an
+/// integer compare or two) rather than searching a list (a `memcmp` per candidate).
 pub(crate) fn is_namespace_name(name: &str) -> bool {
     matches!(
         name,
@@ -47,6 +55,7 @@ pub(crate) fn is_namespace_name(name: &str) -> bool {
 
 /// [`collect`], walking into expressions and nested scopes only when `full` (see
 /// [`is_namespace_name`]); module-level statements, their targets and patterns are always walked.
+#[cfg_attr(not(any(test, debug_assertions)), allow(dead_code))]
 pub(crate) fn collect_in(module: &ModModule, full: bool) -> ModuleBindings {
     let found = collect_walk(module, full);
     // Every test that analyzes a cell checks that the short walk finds what the full one does.
@@ -57,28 +66,36 @@ pub(crate) fn collect_in(module: &ModModule, full: bool) -> ModuleBindings {
     found
 }
 
+#[cfg_attr(not(any(test, debug_assertions)), allow(dead_code))]
 fn collect_walk(module: &ModModule, full: bool) -> ModuleBindings {
-    let mut c = Collector {
-        full,
+    let mut binder = Binder::new(module, full);
+    Collector {
+        b: &mut binder,
         level: 0,
-        module_names: Vec::new(),
-        scopes: Vec::new(),
-        depth: ScopeDepth::Module,
-        out: ModuleBindings::default(),
-    };
-    if let Some(Stmt::Expr(e)) = module.body.first()
-        && e.value.is_string_literal_expr()
-    {
-        // A docstring sets `__doc__` when the cell's code runs.
-        c.module_names.push("__doc__");
     }
-    c.visit_body(&module.body);
-    let mut names = c.module_names;
-    names.sort_unstable_by(|a, b| cmp_names(a, b));
-    names.dedup();
-    c.out.names = names.into_iter().map(crate::BoundName::from).collect();
-    c.out.dynamic_writes.sort_by_key(|(s, _)| (s.start, s.end));
-    c.out
+    .visit_body(&module.body);
+    binder.finish()
+}
+
+/// Feed `binder` with `e`, an expression the caller's walk does not visit (an annotation that is
+/// not evaluated), as [`collect`] would visit it at this point of its walk.
+pub(crate) fn walk_expr<'a>(binder: &mut Binder<'a>, e: &'a Expr) {
+    Collector {
+        b: binder,
+        level: 0,
+    }
+    .visit_expr(e);
+}
+
+/// The name `import a.b.c` or `import a.b as c` binds (`a`, `c`).
+pub(crate) fn import_binding(alias: &ast::Alias) -> &str {
+    match &alias.asname {
+        Some(a) => a.as_str(),
+        None => {
+            let name = alias.name.as_str();
+            &name[..name.bytes().position(|b| b == b'.').unwrap_or(name.len())]
+        }
+    }
 }
 
 /// `a.cmp(b)`, byte by byte inline: names are short and usually differ in their first bytes, where
@@ -91,14 +108,6 @@ fn cmp_names(a: &str, b: &str) -> std::cmp::Ordering {
         }
     }
     a.len().cmp(&b.len())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ScopeDepth {
-    /// Code that runs in the module's frame.
-    Module,
-    /// Code inside a function, lambda, class body or comprehension.
-    Nested,
 }
 
 /// A nested function, lambda, class or comprehension scope and the names declared `global` in it.
@@ -115,28 +124,107 @@ struct NestedScope<'a> {
     comprehension: bool,
 }
 
-/// Walks check for stack space every this many levels (a check costs more than a level).
-const GUARD_EVERY: u32 = 8;
-
-struct Collector<'a> {
-    /// Walk expressions and nested scopes (see [`needs_full_walk`]).
+/// The module-scope bindings of a cell, gathered node by node by a walk of its tree.
+///
+/// The walk calls [`Binder::enter`]/[`Binder::exit`] around every nested scope (function and
+/// class bodies, lambdas, comprehensions, in CPython's scoping: decorators, defaults, evaluated
+/// annotations, class arguments and a comprehension's first iterable outside it), and the other
+/// methods for the nodes they name. Within one statement the order of the calls does not matter.
+pub(crate) struct Binder<'a> {
+    /// Track nested scopes and expressions: without (see [`is_namespace_name`]) only bindings at
+    /// module level count, and the expression hooks do nothing.
     full: bool,
-    /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
-    level: u32,
+    /// How many nested scopes are open.
+    nested: u32,
     /// Every module-scope binding, repeats included: sorting and deduplicating once at the end
     /// costs less than hashing each binding into a set.
     module_names: Vec<&'a str>,
+    /// The open nested scopes, innermost last (only when `full`).
     scopes: Vec<NestedScope<'a>>,
-    depth: ScopeDepth,
     out: ModuleBindings,
 }
 
-impl<'a> Collector<'a> {
+impl<'a> Binder<'a> {
+    /// A binder for `module`. `full` may be false only when the module has no `global`
+    /// declaration, no assignment expression and no name [`is_namespace_name`] accepts
+    /// ([`crate::parse::ParsedCell::bindings_need_full_walk`]).
+    pub(crate) fn new(module: &'a ModModule, full: bool) -> Self {
+        // Most statements of a cell bind a name or two: one allocation, not a series as it grows.
+        let mut module_names = Vec::with_capacity(module.body.len() + 4);
+        if let Some(Stmt::Expr(e)) = module.body.first()
+            && e.value.is_string_literal_expr()
+        {
+            // A docstring sets `__doc__` when the cell's code runs.
+            module_names.push("__doc__");
+        }
+        Self {
+            full,
+            nested: 0,
+            module_names,
+            scopes: Vec::new(),
+            out: ModuleBindings::default(),
+        }
+    }
+
+    /// Whether expressions and nested scopes can bind module names or write the namespace.
+    #[inline]
+    pub(crate) fn full(&self) -> bool {
+        self.full
+    }
+
+    /// The walk is in code that runs in the module's frame.
+    #[inline]
+    fn at_module(&self) -> bool {
+        self.nested == 0
+    }
+
+    /// The bindings found, names sorted and deduplicated, dynamic writes in source order.
+    pub(crate) fn finish(self) -> ModuleBindings {
+        let mut names = self.module_names;
+        names.sort_unstable_by(|a, b| cmp_names(a, b));
+        names.dedup();
+        let mut out = self.out;
+        out.names = names.into_iter().map(crate::BoundName::from).collect();
+        out.dynamic_writes.sort_by_key(|(s, _)| (s.start, s.end));
+        out
+    }
+
+    /// Open a nested scope (a comprehension's when `comprehension`).
+    #[inline]
+    pub(crate) fn enter(&mut self, comprehension: bool) {
+        self.nested += 1;
+        if self.full {
+            self.scopes.push(NestedScope {
+                comprehension,
+                ..NestedScope::default()
+            });
+        }
+    }
+
+    /// Close the innermost nested scope.
+    #[inline]
+    pub(crate) fn exit(&mut self) {
+        self.nested = self.nested.saturating_sub(1);
+        if self.full {
+            self.exit_scope();
+        }
+    }
+
+    /// Names declared `global` in the scope being closed, and bound in it before that, are
+    /// module names.
+    fn exit_scope(&mut self) {
+        if let Some(s) = self.scopes.pop() {
+            for g in s.globals {
+                if s.bound_before.contains(&g) {
+                    self.module_names.push(g);
+                }
+            }
+        }
+    }
+
     fn bind_in(&mut self, scope: Option<usize>, name: &'a str) {
         match scope {
-            None => {
-                self.module_names.push(name);
-            }
+            None => self.module_names.push(name),
             Some(i) => {
                 let s = &mut self.scopes[i];
                 if s.globals.contains(&name) {
@@ -148,95 +236,209 @@ impl<'a> Collector<'a> {
         }
     }
 
-    fn bind(&mut self, name: &'a str) {
-        let scope = self.scopes.len().checked_sub(1);
-        self.bind_in(scope, name);
+    /// `name` is bound (or deleted) in the current scope.
+    #[inline]
+    pub(crate) fn bind(&mut self, name: &'a str) {
+        if self.at_module() {
+            self.module_names.push(name);
+        } else if self.full {
+            self.bind_in(Some(self.scopes.len() - 1), name);
+        }
     }
 
-    /// A walrus target binds in the nearest enclosing scope that is not a comprehension.
-    fn bind_walrus(&mut self, name: &'a str) {
-        let scope = self.scopes.iter().rposition(|s| !s.comprehension);
-        self.bind_in(scope, name);
+    /// `name` is an assignment expression's target: it binds in the nearest enclosing scope that
+    /// is not a comprehension.
+    pub(crate) fn bind_walrus(&mut self, name: &'a str) {
+        if self.at_module() {
+            self.module_names.push(name);
+        } else if self.full {
+            let scope = self.scopes.iter().rposition(|s| !s.comprehension);
+            self.bind_in(scope, name);
+        }
     }
 
-    fn target(&mut self, e: &'a Expr) {
-        stack::guard(|| match e {
+    /// The parameters of the function or lambda whose scope was just entered.
+    #[inline]
+    pub(crate) fn bind_params(&mut self, p: &'a Parameters) {
+        if self.full && !self.at_module() {
+            for param in p.iter() {
+                self.bind(param.name().as_str());
+            }
+        }
+    }
+
+    /// A `global` declaration of `names` in the current scope.
+    pub(crate) fn global(&mut self, names: &'a [Identifier]) {
+        if let Some(s) = self.scopes.last_mut() {
+            s.globals.extend(names.iter().map(|n| n.as_str()));
+        }
+    }
+
+    /// A `def` or `async def` statement in the current scope (the walk enters its body apart).
+    pub(crate) fn function_def(&mut self, f: &'a ast::StmtFunctionDef) {
+        if f.is_async && self.at_module() {
+            let end = f.returns.as_deref().map_or(f.parameters.end(), Ranged::end);
+            let start = f
+                .decorator_list
+                .last()
+                .map_or(f.start(), |_| f.name.start());
+            self.out.coroutine_defs.push((
+                f.name.to_string(),
+                Span::from(TextRange::new(start.min(end), end)),
+            ));
+        }
+        self.bind(f.name.as_str());
+    }
+
+    /// An annotated assignment statement (`simple`: its target is a plain name).
+    #[inline]
+    pub(crate) fn annotated(&mut self, simple: bool) {
+        if simple && self.at_module() {
+            self.module_names.push("__annotations__");
+        }
+    }
+
+    /// An `import` statement.
+    fn import(&mut self, i: &'a ast::StmtImport) {
+        for alias in &i.names {
+            self.bind(import_binding(alias));
+        }
+    }
+
+    /// A `from ... import` statement.
+    fn import_from(&mut self, i: &'a ast::StmtImportFrom) {
+        for alias in &i.names {
+            if alias.name.as_str() == "*" {
+                self.star_import(i);
+            } else {
+                let name = alias.asname.as_ref().unwrap_or(&alias.name);
+                self.bind(name.as_str());
+            }
+        }
+    }
+
+    /// `from m import *` (the statement `i`) binds names the syntax does not show.
+    #[cold]
+    pub(crate) fn star_import(&mut self, i: &'a ast::StmtImportFrom) {
+        if self.at_module() {
+            let module = i.module.as_deref().unwrap_or("");
+            let dots = ".".repeat(i.level as usize);
+            self.dynamic(
+                i.range(),
+                format!("`from {dots}{module} import *` binds names the syntax does not show"),
+            );
+        }
+    }
+
+    /// An assignment target (of `=`, augmented or annotated `=`, `del`, `for`, `with ... as`
+    /// or a comprehension's `for`): the names it binds, and whether it writes the namespace.
+    /// Not its children (subscripts, attribute owners): the walk visits those as expressions.
+    #[inline]
+    pub(crate) fn target(&mut self, t: &'a Expr) {
+        match t {
             Expr::Name(n) => self.bind(n.id.as_str()),
-            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.target(e)),
-            Expr::List(l) => l.elts.iter().for_each(|e| self.target(e)),
-            Expr::Starred(s) => self.target(&s.value),
-            other => self.visit_expr(other),
-        });
+            Expr::Subscript(_) | Expr::Attribute(_) => {
+                if self.full {
+                    self.expr_node(t);
+                }
+            }
+            _ => self.target_parts(t),
+        }
     }
 
+    fn target_parts(&mut self, t: &'a Expr) {
+        match t {
+            Expr::Name(n) => self.bind(n.id.as_str()),
+            Expr::Tuple(tuple) => tuple.elts.iter().for_each(|e| self.nested_target(e)),
+            Expr::List(list) => list.elts.iter().for_each(|e| self.nested_target(e)),
+            Expr::Starred(s) => self.nested_target(&s.value),
+            Expr::Subscript(_) | Expr::Attribute(_) => self.expr_node(t),
+            _ => {}
+        }
+    }
+
+    /// A part of a target: a name, or a deeper part (with a stack check).
+    fn nested_target(&mut self, t: &'a Expr) {
+        match t {
+            Expr::Name(n) => self.bind(n.id.as_str()),
+            _ => stack::guard(|| self.target_parts(t)),
+        }
+    }
+
+    /// A match-pattern capture (`case x`, `case [*rest]`, `case {**rest}`, `case P() as x`).
+    #[inline]
+    pub(crate) fn capture(&mut self, name: &'a str) {
+        self.bind(name);
+    }
+
+    /// A call expression: `exec(...)`, `setattr(sys.modules[__name__], ...)`,
+    /// `globals().update(...)` write the namespace.
+    #[inline]
+    pub(crate) fn call(&mut self, call: &'a ast::ExprCall) {
+        if self.full {
+            self.call_full(call);
+        }
+    }
+
+    /// A subscript expression that is a target: `globals()[...] = ...` writes the namespace.
+    #[inline]
+    fn subscript_target(&mut self, s: &'a ast::ExprSubscript) {
+        if self.full && self.is_namespace_mapping(&s.value) {
+            self.dynamic(s.range, "writes the module namespace through a mapping");
+        }
+    }
+
+    /// An attribute expression that is a target: `sys.modules[__name__].x = ...` writes the
+    /// namespace.
+    #[inline]
+    fn attribute_target(&mut self, a: &'a ast::ExprAttribute) {
+        if self.full && is_this_module(&a.value) {
+            self.dynamic(a.range, "sets an attribute of the module object");
+        }
+    }
+
+    /// The node `e` itself (not its children): [`Binder::call`], [`Binder::subscript_target`]
+    /// or [`Binder::attribute_target`] by its kind and context.
+    pub(crate) fn expr_node(&mut self, e: &'a Expr) {
+        match e {
+            Expr::Call(c) => self.call(c),
+            Expr::Subscript(s) if s.ctx != ExprContext::Load => self.subscript_target(s),
+            Expr::Attribute(a) if a.ctx != ExprContext::Load => self.attribute_target(a),
+            _ => {}
+        }
+    }
+
+    fn call_full(&mut self, call: &'a ast::ExprCall) {
+        match call.func.as_ref() {
+            Expr::Name(n) => match n.id.as_str() {
+                "exec" | "eval" => {
+                    self.dynamic(call.range(), format!("`{}` can bind any name", n.id));
+                }
+                "setattr" | "delattr"
+                    if call.arguments.args.first().is_some_and(is_this_module) =>
+                {
+                    self.dynamic(call.range(), format!("`{}` on the module object", n.id));
+                }
+                _ => {}
+            },
+            Expr::Attribute(a)
+                if MUTATING_METHODS.contains(&a.attr.as_str())
+                    && self.is_namespace_mapping(&a.value) =>
+            {
+                self.dynamic(
+                    call.range(),
+                    format!("`.{}()` on the module namespace", a.attr),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    #[cold]
     fn dynamic(&mut self, range: TextRange, what: impl Into<String>) {
         self.out
             .dynamic_writes
             .push((Span::from(range), what.into()));
-    }
-
-    fn enter(&mut self, comprehension: bool) -> ScopeDepth {
-        self.scopes.push(NestedScope {
-            comprehension,
-            ..NestedScope::default()
-        });
-        std::mem::replace(&mut self.depth, ScopeDepth::Nested)
-    }
-
-    fn exit(&mut self, depth: ScopeDepth) {
-        self.depth = depth;
-        if let Some(s) = self.scopes.pop() {
-            for g in s.globals {
-                if s.bound_before.contains(&g) {
-                    self.module_names.push(g);
-                }
-            }
-        }
-    }
-
-    fn pattern(&mut self, p: &'a Pattern) {
-        stack::guard(|| {
-            match p {
-                Pattern::MatchAs(a) => {
-                    if let Some(n) = &a.name {
-                        self.bind(n.as_str());
-                    }
-                }
-                Pattern::MatchStar(s) => {
-                    if let Some(n) = &s.name {
-                        self.bind(n.as_str());
-                    }
-                }
-                Pattern::MatchMapping(m) => {
-                    if let Some(r) = &m.rest {
-                        self.bind(r.as_str());
-                    }
-                }
-                _ => {}
-            }
-            visitor::walk_pattern(self, p);
-        });
-    }
-
-    fn comprehension(&mut self, generators: &'a [ast::Comprehension], parts: &[&'a Expr]) {
-        let Some(first) = generators.first() else {
-            return;
-        };
-        self.visit_expr(&first.iter);
-        let depth = self.enter(true);
-        for (i, g) in generators.iter().enumerate() {
-            if i > 0 {
-                self.visit_expr(&g.iter);
-            }
-            self.target(&g.target);
-            for cond in &g.ifs {
-                self.visit_expr(cond);
-            }
-        }
-        for p in parts {
-            self.visit_expr(p);
-        }
-        self.exit(depth);
     }
 
     /// `globals()`, or (at module level) `vars()` / `locals()`: the module's namespace dict.
@@ -250,27 +452,9 @@ impl<'a> Collector<'a> {
         };
         match n.id.as_str() {
             "globals" => true,
-            "vars" | "locals" => self.depth == ScopeDepth::Module,
+            "vars" | "locals" => self.at_module(),
             _ => false,
         }
-    }
-
-    /// `sys.modules[__name__]` (or `sys.modules["__main__"]`).
-    fn is_this_module(e: &Expr) -> bool {
-        let Expr::Subscript(s) = e else { return false };
-        let Expr::Attribute(a) = s.value.as_ref() else {
-            return false;
-        };
-        if a.attr.as_str() != "modules" {
-            return false;
-        }
-        let sys = matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "sys");
-        let key = match s.slice.as_ref() {
-            Expr::Name(n) => n.id.as_str() == "__name__",
-            Expr::StringLiteral(l) => l.value.to_str() == "__main__",
-            _ => false,
-        };
-        sys && key
     }
 
     /// A mapping that is the module namespace: `globals()`, `vars()`, `sys.modules[__name__].__dict__`.
@@ -279,8 +463,26 @@ impl<'a> Collector<'a> {
             return true;
         }
         matches!(e, Expr::Attribute(a)
-            if a.attr.as_str() == "__dict__" && Self::is_this_module(&a.value))
+            if a.attr.as_str() == "__dict__" && is_this_module(&a.value))
     }
+}
+
+/// `sys.modules[__name__]` (or `sys.modules["__main__"]`).
+fn is_this_module(e: &Expr) -> bool {
+    let Expr::Subscript(s) = e else { return false };
+    let Expr::Attribute(a) = s.value.as_ref() else {
+        return false;
+    };
+    if a.attr.as_str() != "modules" {
+        return false;
+    }
+    let sys = matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "sys");
+    let key = match s.slice.as_ref() {
+        Expr::Name(n) => n.id.as_str() == "__name__",
+        Expr::StringLiteral(l) => l.value.to_str() == "__main__",
+        _ => false,
+    };
+    sys && key
 }
 
 const MUTATING_METHODS: &[&str] = &[
@@ -294,7 +496,75 @@ const MUTATING_METHODS: &[&str] = &[
     "__ior__",
 ];
 
-impl<'a> Visitor<'a> for Collector<'a> {
+/// Walks check for stack space every this many levels (a check costs more than a level).
+const GUARD_EVERY: u32 = 8;
+
+/// [`collect`]'s own walk, in source order, feeding a [`Binder`]: module-level statements always,
+/// expressions and nested scopes only when the binder is [`Binder::full`].
+struct Collector<'b, 'a> {
+    b: &'b mut Binder<'a>,
+    /// Recursion depth of the walk, to check the stack every [`GUARD_EVERY`] levels.
+    level: u32,
+}
+
+impl<'a> Collector<'_, 'a> {
+    fn target(&mut self, e: &'a Expr) {
+        stack::guard(|| match e {
+            Expr::Name(n) => self.b.bind(n.id.as_str()),
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.target(e)),
+            Expr::List(l) => l.elts.iter().for_each(|e| self.target(e)),
+            Expr::Starred(s) => self.target(&s.value),
+            other => self.visit_expr(other),
+        });
+    }
+
+    fn pattern(&mut self, p: &'a Pattern) {
+        stack::guard(|| {
+            match p {
+                Pattern::MatchAs(a) => {
+                    if let Some(n) = &a.name {
+                        self.b.capture(n.as_str());
+                    }
+                }
+                Pattern::MatchStar(s) => {
+                    if let Some(n) = &s.name {
+                        self.b.capture(n.as_str());
+                    }
+                }
+                Pattern::MatchMapping(m) => {
+                    if let Some(r) = &m.rest {
+                        self.b.capture(r.as_str());
+                    }
+                }
+                _ => {}
+            }
+            visitor::walk_pattern(self, p);
+        });
+    }
+
+    fn comprehension(&mut self, generators: &'a [ast::Comprehension], parts: &[&'a Expr]) {
+        let Some(first) = generators.first() else {
+            return;
+        };
+        self.visit_expr(&first.iter);
+        self.b.enter(true);
+        for (i, g) in generators.iter().enumerate() {
+            if i > 0 {
+                self.visit_expr(&g.iter);
+            }
+            self.target(&g.target);
+            for cond in &g.ifs {
+                self.visit_expr(cond);
+            }
+        }
+        for p in parts {
+            self.visit_expr(p);
+        }
+        self.b.exit();
+    }
+}
+
+impl<'a> Visitor<'a> for Collector<'_, 'a> {
     fn visit_pattern(&mut self, pattern: &'a Pattern) {
         self.pattern(pattern);
     }
@@ -310,7 +580,7 @@ impl<'a> Visitor<'a> for Collector<'a> {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if !self.full {
+        if !self.b.full() {
             return;
         }
         self.level += 1;
@@ -323,21 +593,10 @@ impl<'a> Visitor<'a> for Collector<'a> {
     }
 }
 
-impl<'a> Collector<'a> {
+impl<'a> Collector<'_, 'a> {
     fn stmt_inner(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::FunctionDef(f) => {
-                if f.is_async && self.scopes.is_empty() {
-                    let end = f.returns.as_deref().map_or(f.parameters.end(), Ranged::end);
-                    let start = f
-                        .decorator_list
-                        .last()
-                        .map_or(f.start(), |_| f.name.start());
-                    self.out.coroutine_defs.push((
-                        f.name.to_string(),
-                        Span::from(TextRange::new(start.min(end), end)),
-                    ));
-                }
                 for d in &f.decorator_list {
                     self.visit_expr(&d.expression);
                 }
@@ -356,16 +615,14 @@ impl<'a> Collector<'a> {
                 if let Some(r) = &f.returns {
                     self.visit_expr(r);
                 }
-                self.bind(f.name.as_str());
-                if !self.full {
+                self.b.function_def(f);
+                if !self.b.full() {
                     return;
                 }
-                let depth = self.enter(false);
-                for param in p.iter() {
-                    self.bind(param.name().as_str());
-                }
+                self.b.enter(false);
+                self.b.bind_params(p);
                 self.visit_body(&f.body);
-                self.exit(depth);
+                self.b.exit();
             }
             Stmt::ClassDef(c) => {
                 for d in &c.decorator_list {
@@ -374,19 +631,15 @@ impl<'a> Collector<'a> {
                 if let Some(args) = &c.arguments {
                     self.visit_arguments(args);
                 }
-                self.bind(c.name.as_str());
-                if !self.full {
+                self.b.bind(c.name.as_str());
+                if !self.b.full() {
                     return;
                 }
-                let depth = self.enter(false);
+                self.b.enter(false);
                 self.visit_body(&c.body);
-                self.exit(depth);
+                self.b.exit();
             }
-            Stmt::Global(g) => {
-                if let Some(s) = self.scopes.last_mut() {
-                    s.globals.extend(g.names.iter().map(|n| n.as_str()));
-                }
-            }
+            Stmt::Global(g) => self.b.global(&g.names),
             Stmt::Assign(a) => {
                 self.visit_expr(&a.value);
                 for t in &a.targets {
@@ -405,9 +658,7 @@ impl<'a> Collector<'a> {
                     self.visit_expr(&a.target);
                 }
                 self.visit_expr(&a.annotation);
-                if a.simple && self.scopes.is_empty() {
-                    self.module_names.push("__annotations__");
-                }
+                self.b.annotated(a.simple);
             }
             Stmt::Delete(d) => {
                 for t in &d.targets {
@@ -437,39 +688,15 @@ impl<'a> Collector<'a> {
                         self.visit_expr(ty);
                     }
                     if let Some(n) = &h.name {
-                        self.bind(n.as_str());
+                        self.b.bind(n.as_str());
                     }
                     self.visit_body(&h.body);
                 }
                 self.visit_body(&t.orelse);
                 self.visit_body(&t.finalbody);
             }
-            Stmt::Import(i) => {
-                for alias in &i.names {
-                    let name = match &alias.asname {
-                        Some(a) => a.as_str(),
-                        None => alias.name.split('.').next().unwrap_or_default(),
-                    };
-                    self.bind(name);
-                }
-            }
-            Stmt::ImportFrom(i) => {
-                for alias in &i.names {
-                    if alias.name.as_str() == "*" {
-                        if self.scopes.is_empty() {
-                            let module = i.module.as_deref().unwrap_or("");
-                            let dots = ".".repeat(i.level as usize);
-                            self.dynamic(
-                                stmt.range(),
-                                format!("`from {dots}{module} import *` binds names the syntax does not show"),
-                            );
-                        }
-                    } else {
-                        let name = alias.asname.as_ref().unwrap_or(&alias.name);
-                        self.bind(name.as_str());
-                    }
-                }
-            }
+            Stmt::Import(i) => self.b.import(i),
+            Stmt::ImportFrom(i) => self.b.import_from(i),
             Stmt::Match(m) => {
                 self.visit_expr(&m.subject);
                 for case in &m.cases {
@@ -489,7 +716,7 @@ impl<'a> Collector<'a> {
             Expr::Named(n) => {
                 self.visit_expr(&n.value);
                 if let Expr::Name(t) = n.target.as_ref() {
-                    self.bind_walrus(t.id.as_str());
+                    self.b.bind_walrus(t.id.as_str());
                 }
             }
             Expr::Lambda(l) => {
@@ -501,14 +728,12 @@ impl<'a> Collector<'a> {
                         self.visit_expr(d);
                     }
                 }
-                let depth = self.enter(false);
+                self.b.enter(false);
                 if let Some(p) = &l.parameters {
-                    for param in p.iter() {
-                        self.bind(param.name().as_str());
-                    }
+                    self.b.bind_params(p);
                 }
                 self.visit_expr(&l.body);
-                self.exit(depth);
+                self.b.exit();
             }
             Expr::ListComp(c) => self.comprehension(&c.generators, &[&c.elt]),
             Expr::SetComp(c) => self.comprehension(&c.generators, &[&c.elt]),
@@ -517,54 +742,13 @@ impl<'a> Collector<'a> {
                 Some(k) => self.comprehension(&c.generators, &[k, &c.value]),
                 None => self.comprehension(&c.generators, &[&c.value]),
             },
-            Expr::Subscript(s)
-                if s.ctx != ExprContext::Load && self.is_namespace_mapping(&s.value) =>
-            {
-                self.dynamic(
-                    expr.range(),
-                    "writes the module namespace through a mapping",
-                );
+            _ => {
+                self.b.expr_node(expr);
                 visitor::walk_expr(self, expr);
             }
-            Expr::Attribute(a) if a.ctx != ExprContext::Load && Self::is_this_module(&a.value) => {
-                self.dynamic(expr.range(), "sets an attribute of the module object");
-                visitor::walk_expr(self, expr);
-            }
-            Expr::Call(call) => {
-                match call.func.as_ref() {
-                    Expr::Name(n) => match n.id.as_str() {
-                        "exec" | "eval" => {
-                            self.dynamic(expr.range(), format!("`{}` can bind any name", n.id));
-                        }
-                        "setattr" | "delattr"
-                            if call
-                                .arguments
-                                .args
-                                .first()
-                                .is_some_and(Self::is_this_module) =>
-                        {
-                            self.dynamic(expr.range(), format!("`{}` on the module object", n.id));
-                        }
-                        _ => {}
-                    },
-                    Expr::Attribute(a)
-                        if MUTATING_METHODS.contains(&a.attr.as_str())
-                            && self.is_namespace_mapping(&a.value) =>
-                    {
-                        self.dynamic(
-                            expr.range(),
-                            format!("`.{}()` on the module namespace", a.attr),
-                        );
-                    }
-                    _ => {}
-                }
-                visitor::walk_expr(self, expr);
-            }
-            _ => visitor::walk_expr(self, expr),
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

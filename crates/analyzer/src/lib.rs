@@ -324,15 +324,16 @@ fn analyze_inner(
     ctx.tree_depth = cell.depth();
     let module = cell.module();
 
-    let compile_error = syntax::check(module, &ctx, cell.scopes());
+    // The compile-error check's walk also collects the module-scope bindings.
+    let checked = syntax::check(module, &ctx, cell.scopes(), cell.bindings_need_full_walk());
     // Transform only when it can matter, so the common cell is parsed once: `await` in a plain
     // `def`/`lambda`, or a session where earlier cells made functions async (their calls
     // need `await` here too).
     let wants_transform = allow_transform
         && options.transform
-        && match &compile_error {
-            Some(err) => err.reason.rule == AwaitOutsideAsyncFunction::meta(),
-            None => !state.transform.is_empty(),
+        && match &checked {
+            Err(err) => err.reason.rule == AwaitOutsideAsyncFunction::meta(),
+            Ok(_) => !state.transform.is_empty(),
         };
     if wants_transform {
         let t = transform::transform_cell(source, state, &transform::TransformOptions::default());
@@ -360,14 +361,18 @@ fn analyze_inner(
         }
     }
 
-    if let Some(err) = compile_error {
-        let error = CellError {
-            kind: err.kind.to_string(),
-            message: err.message,
-            span: err.span,
-        };
-        return syntax_error_analysis(error, err.reason, line_index);
-    }
+    let bindings = match checked {
+        Ok(bindings) => bindings,
+        Err(err) => {
+            let err = *err;
+            let error = CellError {
+                kind: err.kind.to_string(),
+                message: err.message,
+                span: err.span,
+            };
+            return syntax_error_analysis(error, err.reason, line_index);
+        }
+    };
 
     let mut reasons = Vec::new();
     if options.ipython {
@@ -382,7 +387,6 @@ fn analyze_inner(
 
     // Without `async`/`await` keywords nothing makes the module a coroutine.
     let awaits = tla::find(module, cell.async_offsets());
-    let bindings = bindings::collect_in(module, cell.bindings_need_full_walk());
     let blocking = blocking::analyze(module, &ctx, &mut state.symbols);
 
     let on_loop_for_await = !awaits.is_empty();

@@ -20,6 +20,7 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::CellContext;
+use crate::bindings::{self, Binder, ModuleBindings};
 use crate::diagnostic::Diagnostic;
 use crate::rules::syntax::{AwaitOutsideAsyncFunction, CompileError as CompileErrorRule};
 use crate::span::Span;
@@ -38,9 +39,6 @@ pub(crate) struct CompileError {
     pub(crate) reason: Diagnostic,
 }
 
-/// Check `module` for errors CPython's compiler (symtable and codegen) raises with the
-/// top-level-await flag set.
-///
 /// What CPython's symbol table (pass 2) can contribute to a cell's compile errors, judged from
 /// its tokens ([`crate::parse::ParsedCell::scopes`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +55,10 @@ pub(crate) enum Scopes {
     Full,
 }
 
+/// Check `module` for errors CPython's compiler (symtable and codegen) raises with the
+/// top-level-await flag set; when there is none, the module-scope bindings ([`bindings`]),
+/// collected by the code-generation walk (so the tree is not walked once more for them).
+///
 /// `scopes` says how much of CPython's symbol table the cell can need ([`Scopes`]): for the
 /// two short kinds a code-generation walk that also looks for duplicate parameters decides alone
 /// whether the module compiles; the full passes run only when that walk finds something, for
@@ -64,27 +66,49 @@ pub(crate) enum Scopes {
 ///
 /// `ctx.tree_depth` must bound the depth of `module` (0 when unknown): shallow trees are walked
 /// without a stack check at every level.
+///
+/// `full_bindings` may be false only when the cell has no `global` declaration, no assignment
+/// expression and no name [`bindings::is_namespace_name`] accepts
+/// ([`crate::parse::ParsedCell::bindings_need_full_walk`]).
 pub(crate) fn check(
     module: &ModModule,
     ctx: &CellContext<'_>,
     scopes: Scopes,
-) -> Option<CompileError> {
-    let failure = compile_failure(module, ctx.source, ctx.line_index, scopes, ctx.tree_depth);
-    // Every test that analyzes a cell checks that the short path agrees with the full one.
+    full_bindings: bool,
+) -> Result<ModuleBindings, Box<CompileError>> {
+    let checked = compile_failure(
+        module,
+        ctx.source,
+        ctx.line_index,
+        scopes,
+        ctx.tree_depth,
+        full_bindings,
+    );
+    // Every test that analyzes a cell checks that the short path agrees with the full one, and
+    // that the bindings are what a walk of their own finds.
     #[cfg(debug_assertions)]
-    if scopes != Scopes::Full {
-        debug_assert_eq!(
-            failure,
-            compile_failure(
-                module,
-                ctx.source,
-                ctx.line_index,
-                Scopes::Full,
-                ctx.tree_depth
-            )
-        );
+    {
+        if scopes != Scopes::Full {
+            debug_assert_eq!(
+                checked,
+                compile_failure(
+                    module,
+                    ctx.source,
+                    ctx.line_index,
+                    Scopes::Full,
+                    ctx.tree_depth,
+                    full_bindings,
+                )
+            );
+        }
+        if let Ok(found) = &checked {
+            debug_assert_eq!(*found, bindings::collect_in(module, full_bindings));
+        }
     }
-    let failure = failure?;
+    let failure = match checked {
+        Ok(found) => return Ok(found),
+        Err(failure) => failure,
+    };
     let span = Span::from(failure.range);
     let reason = match failure.fix {
         Fix::MakeAsync(what) => Diagnostic::new(
@@ -107,12 +131,12 @@ pub(crate) fn check(
         )
         .with_help(compile_error_help(&failure.message)),
     };
-    Some(CompileError {
+    Err(Box::new(CompileError {
         kind: "SyntaxError",
         message: failure.message,
         span,
         reason,
-    })
+    }))
 }
 
 /// What to do about a compile error, for the common ones.
@@ -313,8 +337,19 @@ const STACK_PER_LEVEL: usize = if cfg!(debug_assertions) {
     2 << 10
 };
 
-/// Run code generation over `module` (a tree at most `tree_depth` deep): the walk's result and
-/// whether some function lists a parameter twice (when `find_duplicate_params`).
+/// What one code-generation walk found.
+struct Walked<'a> {
+    result: Res,
+    /// Some function lists a parameter twice (looked for when there is no symbol table).
+    duplicate_params: bool,
+    /// The module-scope bindings (exact when `result` is `Ok`).
+    binder: Binder<'a>,
+}
+
+/// Run code generation over `module` (a tree at most `tree_depth` deep), looking for a
+/// parameter listed twice when `find_duplicate_params`, and collecting the module-scope
+/// bindings (walking expressions and nested scopes for them when `full_bindings`).
+#[allow(clippy::too_many_arguments)]
 fn run_codegen<'a>(
     module: &'a ModModule,
     tree_depth: usize,
@@ -323,7 +358,8 @@ fn run_codegen<'a>(
     lines: &crate::span::LineIndex,
     future: &FutureInfo,
     find_duplicate_params: bool,
-) -> (Res, bool) {
+    full_bindings: bool,
+) -> Walked<'a> {
     fn walk<'a, const CHECKED: bool>(
         module: &'a ModModule,
         st: Option<&Symtable<'a>>,
@@ -331,7 +367,8 @@ fn run_codegen<'a>(
         lines: &crate::span::LineIndex,
         future: &FutureInfo,
         find_duplicate_params: bool,
-    ) -> (Res, bool) {
+        full_bindings: bool,
+    ) -> Walked<'a> {
         let mut cg = Codegen::<CHECKED> {
             st,
             source,
@@ -342,31 +379,51 @@ fn run_codegen<'a>(
             depth: 0,
             find_duplicate_params,
             duplicate_params: false,
+            binder: Binder::new(module, full_bindings),
         };
-        let r = cg.module(module);
-        (r, cg.duplicate_params)
+        let result = cg.module(module);
+        Walked {
+            result,
+            duplicate_params: cg.duplicate_params,
+            binder: cg.binder,
+        }
     }
     if unchecked(tree_depth) {
         let needed = (tree_depth + 8) * STACK_PER_LEVEL;
         stacker::maybe_grow(needed, needed + (1 << 20), || {
-            walk::<false>(module, st, source, lines, future, find_duplicate_params)
+            walk::<false>(
+                module,
+                st,
+                source,
+                lines,
+                future,
+                find_duplicate_params,
+                full_bindings,
+            )
         })
     } else {
-        walk::<true>(module, st, source, lines, future, find_duplicate_params)
+        walk::<true>(
+            module,
+            st,
+            source,
+            lines,
+            future,
+            find_duplicate_params,
+            full_bindings,
+        )
     }
 }
 
+/// The module's bindings, or the first error CPython's compiler raises (see [`check`]).
 fn compile_failure(
     module: &ModModule,
     source: &str,
     lines: &crate::span::LineIndex,
     scopes: Scopes,
     tree_depth: usize,
-) -> Option<Failure> {
-    let future = match scan_future(module, lines) {
-        Ok(f) => f,
-        Err(e) => return Some(*e),
-    };
+    full_bindings: bool,
+) -> Result<ModuleBindings, Failure> {
+    let future = scan_future(module, lines).map_err(|e| *e)?;
     let short = match scopes {
         Scopes::Simple => true,
         // Under `from __future__ import annotations` the symbol table refuses `await` in an
@@ -375,10 +432,18 @@ fn compile_failure(
         Scopes::Full => false,
     };
     if short {
-        let (r, duplicate_params) =
-            run_codegen(module, tree_depth, None, source, lines, &future, true);
-        if r.is_ok() && !duplicate_params {
-            return None;
+        let walked = run_codegen(
+            module,
+            tree_depth,
+            None,
+            source,
+            lines,
+            &future,
+            true,
+            full_bindings,
+        );
+        if walked.result.is_ok() && !walked.duplicate_params {
+            return Ok(walked.binder.finish());
         }
     }
     let mut st = Symtable::new(source, future.annotations);
@@ -389,16 +454,20 @@ fn compile_failure(
     } else {
         st.build(module)
     };
-    if let Err(e) = built {
-        return Some(*e);
-    }
-    if let Err(e) = st.analyze() {
-        return Some(*e);
-    }
-    run_codegen(module, tree_depth, Some(&st), source, lines, &future, false)
-        .0
-        .err()
-        .map(|e| *e)
+    built.map_err(|e| *e)?;
+    st.analyze().map_err(|e| *e)?;
+    let walked = run_codegen(
+        module,
+        tree_depth,
+        Some(&st),
+        source,
+        lines,
+        &future,
+        false,
+        full_bindings,
+    );
+    walked.result.map_err(|e| *e)?;
+    Ok(walked.binder.finish())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1612,6 +1681,8 @@ struct Codegen<'s, 'a, const CHECKED: bool> {
     find_duplicate_params: bool,
     /// Some function or lambda lists a parameter twice.
     duplicate_params: bool,
+    /// The module-scope bindings, fed as the walk goes (exact when the walk succeeds).
+    binder: Binder<'a>,
 }
 
 impl<'a, const CHECKED: bool> PlainChildren<'a> for Codegen<'_, 'a, CHECKED> {
@@ -1627,17 +1698,24 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
 
     /// Open a unit for `node`; returns the enclosing one, for [`Codegen::exit`].
     #[must_use]
+    #[inline]
     fn enter(&mut self, kind: UnitKind, node: usize) -> Unit {
         let (coroutine, generator) = self
             .st
             .and_then(|st| st.scope_of(node))
             .map(|s| (s.coroutine, s.generator))
             .unwrap_or((false, false));
+        if kind != UnitKind::Module {
+            self.binder.enter(kind == UnitKind::Comprehension);
+        }
         std::mem::replace(&mut self.unit, Unit::new(kind, coroutine, generator))
     }
 
     /// Close the current unit, back to `outer` (what [`Codegen::enter`] returned).
     fn exit(&mut self, outer: Unit) {
+        if self.unit.kind != UnitKind::Module {
+            self.binder.exit();
+        }
         self.unit = outer;
     }
 
@@ -1782,13 +1860,25 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                     if let Some(r) = &f.returns {
                         self.expr(r)?;
                     }
+                } else if self.binder.full() {
+                    // Not evaluated, but what they bind or write counts as `bindings::collect`
+                    // finds it.
+                    let p = &f.parameters;
+                    for a in p.iter().filter_map(|p| p.annotation()) {
+                        bindings::walk_expr(&mut self.binder, a);
+                    }
+                    if let Some(r) = &f.returns {
+                        bindings::walk_expr(&mut self.binder, r);
+                    }
                 }
+                self.binder.function_def(f);
                 let kind = if f.is_async {
                     UnitKind::AsyncFunction
                 } else {
                     UnitKind::Function
                 };
                 let outer = self.enter(kind, key(s));
+                self.binder.bind_params(&f.parameters);
                 let r = self.body(&f.body);
                 self.exit(outer);
                 r?;
@@ -1799,6 +1889,7 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                 for d in &c.decorator_list {
                     self.expr(&d.expression)?;
                 }
+                self.binder.bind(c.name.as_str());
                 let outer = self.enter(UnitKind::Class, key(s));
                 let r = self.body(&c.body);
                 self.exit(outer);
@@ -1828,12 +1919,14 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
             }
             Stmt::Delete(d) => {
                 for t in &d.targets {
+                    self.binder.target(t);
                     self.expr(t)?;
                 }
             }
             Stmt::Assign(a) => {
                 self.expr(&a.value)?;
                 for t in &a.targets {
+                    self.binder.target(t);
                     self.expr(t)?;
                 }
             }
@@ -1841,17 +1934,21 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                 Expr::Name(n) => {
                     self.expr(&a.value)?;
                     forbidden(n.id.as_str(), ExprContext::Store, n.range)?;
+                    self.binder.target(&a.target);
                 }
                 Expr::Attribute(at) => {
+                    self.binder.target(&a.target);
                     self.expr(&at.value)?;
                     self.expr(&a.value)?;
                 }
                 Expr::Subscript(sub) => {
+                    self.binder.target(&a.target);
                     self.expr(&sub.value)?;
                     self.expr(&sub.slice)?;
                     self.expr(&a.value)?;
                 }
                 other => {
+                    self.binder.target(other);
                     self.expr(other)?;
                     self.expr(&a.value)?;
                 }
@@ -1859,6 +1956,7 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
             Stmt::AnnAssign(a) => {
                 if let Some(v) = &a.value {
                     self.expr(v)?;
+                    self.binder.target(&a.target);
                     self.expr(&a.target)?;
                 }
                 let module_or_class =
@@ -1885,6 +1983,10 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                 if !a.simple {
                     self.ann_check(&a.annotation)?;
                 }
+                self.binder.annotated(a.simple);
+                if self.binder.full() {
+                    self.unevaluated_annotation_parts(a);
+                }
             }
             Stmt::For(f) => {
                 if f.is_async {
@@ -1895,6 +1997,7 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                     self.push_block(FBlock::Loop, loc)?;
                     self.expr(&f.iter)?;
                 }
+                self.binder.target(&f.target);
                 self.expr(&f.target)?;
                 self.body(&f.body)?;
                 self.pop_block();
@@ -1927,6 +2030,7 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                     self.push_block(FBlock::Other, loc)?;
                     pushed += 1;
                     if let Some(v) = &item.optional_vars {
+                        self.binder.target(v);
                         self.expr(v)?;
                     }
                 }
@@ -1988,6 +2092,7 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                         }
                         if let Some(name) = &h.name {
                             forbidden(name.as_str(), ExprContext::Store, h.range)?;
+                            self.binder.bind(name.as_str());
                         }
                         self.push_block(FBlock::Other, h.range)?;
                         self.body(&h.body)?;
@@ -2010,11 +2115,9 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
             }
             Stmt::Import(i) => {
                 for alias in &i.names {
-                    let store = match &alias.asname {
-                        Some(a) => a.as_str(),
-                        None => alias.name.split('.').next().unwrap_or_default(),
-                    };
+                    let store = bindings::import_binding(alias);
                     forbidden(store, ExprContext::Store, loc)?;
+                    self.binder.bind(store);
                 }
             }
             Stmt::ImportFrom(i) => {
@@ -2028,10 +2131,12 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                 }
                 for alias in &i.names {
                     if alias.name.as_str() == "*" {
+                        self.binder.star_import(i);
                         continue;
                     }
                     let store = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
                     forbidden(store, ExprContext::Store, loc)?;
+                    self.binder.bind(store);
                 }
             }
             Stmt::Break(_) => match self.unwind() {
@@ -2047,11 +2152,37 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
             Stmt::Expr(e) => self.expr(&e.value)?,
             Stmt::TypeAlias(t) => {
                 self.expr(&t.value)?;
-                self.expr(&t.name)?;
+                // Python 3.12 syntax, refused before this walk: its name is no binding `collect`
+                // reports.
+                match t.name.as_ref() {
+                    Expr::Name(n) => forbidden(n.id.as_str(), n.ctx, n.range)?,
+                    other => self.expr(other)?,
+                }
             }
-            Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::Pass(_) | Stmt::IpyEscapeCommand(_) => {}
+            Stmt::Global(g) => self.binder.global(&g.names),
+            Stmt::Nonlocal(_) | Stmt::Pass(_) | Stmt::IpyEscapeCommand(_) => {}
         }
         Ok(())
+    }
+
+    /// Feed the binder the parts of an annotated assignment that code generation does not visit:
+    /// the annotation when it is not evaluated, and a target without a value (whose parts
+    /// [`Codegen::ann_check`] visits, but not the target itself).
+    fn unevaluated_annotation_parts(&mut self, a: &'a ast::StmtAnnAssign) {
+        let evaluated = matches!(self.unit().kind, UnitKind::Module | UnitKind::Class)
+            && !self.future_annotations;
+        if a.value.is_none() {
+            match a.target.as_ref() {
+                Expr::Name(_) => {}
+                Expr::Attribute(_) | Expr::Subscript(_) if evaluated => {
+                    self.binder.expr_node(&a.target);
+                }
+                other => bindings::walk_expr(&mut self.binder, other),
+            }
+        }
+        if !evaluated || (a.simple && !a.target.is_name_expr()) {
+            bindings::walk_expr(&mut self.binder, &a.annotation);
+        }
     }
 
     /// `check_ann_expr`: annotations of complex targets are evaluated in modules and classes.
@@ -2202,6 +2333,7 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
             | Expr::TString(_)
             | Expr::Slice(_) => self.plain_children(e)?,
             Expr::Call(c) => {
+                self.binder.call(c);
                 self.expr(&c.func)?;
                 self.call_args(&c.arguments, c.range())?;
             }
@@ -2216,7 +2348,13 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
             }
             Expr::Named(n) => {
                 self.expr(&n.value)?;
-                self.expr(&n.target)?;
+                match n.target.as_ref() {
+                    Expr::Name(t) => {
+                        forbidden(t.id.as_str(), t.ctx, t.range)?;
+                        self.binder.bind_walrus(t.id.as_str());
+                    }
+                    other => self.expr(other)?,
+                }
             }
             Expr::Await(a) => {
                 match self.unit().kind {
@@ -2255,6 +2393,9 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                     self.defaults(p)?;
                 }
                 let outer = self.enter(UnitKind::Lambda, key(e));
+                if let Some(p) = &l.parameters {
+                    self.binder.bind_params(p);
+                }
                 let r = self.expr(&l.body);
                 self.exit(outer);
                 r?;
@@ -2323,6 +2464,10 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
                 if i > 0 {
                     self.expr(&g.iter)?;
                 }
+                // In the comprehension's own scope: only a `global` can make it count.
+                if self.binder.full() {
+                    self.binder.target(&g.target);
+                }
                 self.expr(&g.target)?;
                 for cond in &g.ifs {
                     self.expr(cond)?;
@@ -2343,8 +2488,9 @@ impl<'a, const CHECKED: bool> Codegen<'_, 'a, CHECKED> {
         stack::guard(|| self.pattern_inner(p, pc))
     }
 
-    fn store_capture(&self, name: &'a str, loc: TextRange, pc: &mut PatternCtx<'a>) -> Res {
+    fn store_capture(&mut self, name: &'a str, loc: TextRange, pc: &mut PatternCtx<'a>) -> Res {
         forbidden(name, ExprContext::Store, loc)?;
+        self.binder.capture(name);
         if pc.stores.contains(&name) {
             return Err(fail(
                 format!("multiple assignments to name '{name}' in pattern"),
@@ -2717,16 +2863,25 @@ mod tests {
     fn err(src: &str) -> Option<(String, u32, u32)> {
         let parsed = crate::parse::parse_cell(src, false).ok()?;
         let lines = LineIndex::new(src);
-        let full = compile_failure(parsed.module(), src, &lines, Scopes::Full, parsed.depth());
+        let full_bindings = parsed.bindings_need_full_walk();
+        let full = compile_failure(
+            parsed.module(),
+            src,
+            &lines,
+            Scopes::Full,
+            parsed.depth(),
+            full_bindings,
+        );
         let short = compile_failure(
             parsed.module(),
             src,
             &lines,
             parsed.scopes(),
             parsed.depth(),
+            full_bindings,
         );
         assert_eq!(full, short, "{src}");
-        full.map(|f| {
+        full.err().map(|f| {
             let p = lines.cpython(f.range.start().to_u32());
             (f.message, p.line, p.col + 1)
         })
@@ -2846,7 +3001,15 @@ mod tests {
                     };
                     assert!(parsed.depth() <= UNCHECKED_MAX_DEPTH, "{}", parsed.depth());
                     let lines = LineIndex::new(&src);
-                    compile_failure(parsed.module(), &src, &lines, Scopes::Full, parsed.depth())
+                    compile_failure(
+                        parsed.module(),
+                        &src,
+                        &lines,
+                        Scopes::Full,
+                        parsed.depth(),
+                        true,
+                    )
+                    .err()
                 })
                 .expect("thread");
             assert_eq!(handle.join().expect("no stack overflow"), None);
@@ -2864,7 +3027,7 @@ mod tests {
                     panic!("parses");
                 };
                 let lines = LineIndex::new(&src);
-                compile_failure(parsed.module(), &src, &lines, Scopes::Full, 0)
+                compile_failure(parsed.module(), &src, &lines, Scopes::Full, 0, true).err()
             })
             .expect("thread");
         assert_eq!(handle.join().expect("no stack overflow"), None);
