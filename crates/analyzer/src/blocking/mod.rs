@@ -322,6 +322,10 @@ pub(crate) struct FuncInfo {
     pub(crate) body: FuncBody,
     /// The cell that defined it (its spans refer to that cell's source).
     pub(crate) cell: u32,
+    /// For a `def` run by its cell's module-level code (not inside a called function): where
+    /// it starts in that cell. While that cell is walked, its body is run from the cell's own
+    /// tree, found again at this offset.
+    pub(crate) def_at: Option<u32>,
     /// Local names of the enclosing function when this one was defined (closures).
     pub(crate) closure: Option<Arc<Attrs>>,
 }

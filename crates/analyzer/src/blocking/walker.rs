@@ -307,39 +307,8 @@ enum Visible<'w> {
     Global,
 }
 
-/// Values by address, in a list sorted by address: most cells define a handful of functions
-/// or none (no hash table to build and free), and lookups stay logarithmic in cells that
-/// define many.
-struct AddrMap<V>(Vec<(usize, V)>);
-
-impl<V> Default for AddrMap<V> {
-    fn default() -> Self {
-        Self(Vec::new())
-    }
-}
-
-impl<V> AddrMap<V> {
-    fn get(&self, addr: usize) -> Option<&V> {
-        let i = self.0.binary_search_by_key(&addr, |e| e.0).ok()?;
-        Some(&self.0[i].1)
-    }
-
-    /// Bind `addr` (replacing its value if it has one).
-    fn insert(&mut self, addr: usize, v: V) {
-        match self.0.binary_search_by_key(&addr, |e| e.0) {
-            Ok(i) => self.0[i].1 = v,
-            Err(i) => self.0.insert(i, (addr, v)),
-        }
-    }
-}
-
 pub(crate) struct Walker<'c, 's> {
     ctx: CellContext<'c>,
-    /// Module-level `def`s of this cell, by address, so that their `FuncInfo` can point at
-    /// the cell's own tree while the cell is analysed.
-    cell_defs: AddrMap<&'c ast::StmtFunctionDef>,
-    /// The trees of this cell's functions, by `FuncInfo` (kept alive by the `Arc`).
-    local_bodies: AddrMap<(Arc<FuncInfo>, &'c ast::StmtFunctionDef)>,
     t: &'s mut SymbolTable,
     frames: Vec<Frame>,
     /// The user functions being run on behalf of the module-level call at `site`.
@@ -378,12 +347,8 @@ impl<'c, 's> Walker<'c, 's> {
         module: &'c ast::ModModule,
         t: &'s mut SymbolTable,
     ) -> Self {
-        let mut cell_defs = AddrMap::default();
-        collect_defs(&module.body, &mut cell_defs);
         Self {
             ctx: *ctx,
-            cell_defs,
-            local_bodies: AddrMap::default(),
             t,
             frames: Vec::new(),
             chain: Vec::new(),
@@ -1164,12 +1129,18 @@ impl<'c, 's> Walker<'c, 's> {
             .last()
             .filter(|f| f.kind == FrameKind::Class)
             .and_then(|f| f.self_name.clone());
-        let local = self
-            .cell_defs
-            .get(std::ptr::from_ref(def) as usize)
-            .copied()
-            .filter(|_| self.chain.is_empty());
-        let body = match local.and_then(|d| self.source_body(d)) {
+        // With no user function running, the walk is in the cell's module-level code (its
+        // statements, class bodies and compound statements), so `def` is in the cell's tree:
+        // `run` finds it there again by its offset (see `find_def`).
+        let local = self.chain.is_empty();
+        debug_assert!(
+            !local
+                || find_def(&self.module.body, def.range().start().to_u32())
+                    .is_some_and(|d| std::ptr::eq(d, def)),
+            "a def met with no function running is found again in the cell's tree"
+        );
+        let source = if local { self.source_body(def) } else { None };
+        let body = match source {
             Some(src) => FuncBody::Source(src),
             None => FuncBody::Def(Arc::new(DeepTree::copy(def, self.copy_depth()))),
         };
@@ -1183,12 +1154,9 @@ impl<'c, 's> Walker<'c, 's> {
             defaults,
             body,
             cell: self.current_cell(),
+            def_at: local.then(|| def.range().start().to_u32()),
             closure: self.closure_snapshot(),
         });
-        if let Some(d) = local {
-            self.local_bodies
-                .insert(Arc::as_ptr(&info) as usize, (info.clone(), d));
-        }
         let mut v = Value::Func(info);
         for d in decorators.into_iter().rev() {
             v = self.decorate(d, v, def.range());
@@ -1632,6 +1600,7 @@ impl<'c, 's> Walker<'c, 's> {
                     defaults: Vec::new(),
                     body: FuncBody::Lambda(Arc::new(DeepTree::copy(l, self.copy_depth()))),
                     cell: self.current_cell(),
+                    def_at: None,
                     closure: self.closure_snapshot(),
                 }))
             }
@@ -2613,6 +2582,7 @@ impl<'c, 's> Walker<'c, 's> {
                             }),
                             // Its spans are offsets in the string, not in any cell.
                             cell: u32::MAX,
+                            def_at: None,
                             closure: None,
                         });
                         if self.chain.is_empty() {
@@ -2820,10 +2790,11 @@ impl<'c, 's> Walker<'c, 's> {
         if self.chain.is_empty() {
             self.site = span;
         }
-        let local = self
-            .local_bodies
-            .get(Arc::as_ptr(f) as usize)
-            .map(|(_, d)| *d);
+        // A module-level `def` of this cell runs from the cell's own tree.
+        let local = match f.def_at {
+            Some(at) if f.cell == self.t.cells => find_def(&self.module.body, at),
+            _ => None,
+        };
         let f2 = f.clone();
         let body = match (local, &f2.body) {
             (Some(d), _) => Some(BodyRef::Def(d)),
@@ -2911,53 +2882,42 @@ impl<'c, 's> Walker<'c, 's> {
     }
 }
 
-/// Every `def` that runs when the cell's module-level code runs (not those nested in
-/// functions), by address.
-fn collect_defs<'c>(body: &'c [Stmt], out: &mut AddrMap<&'c ast::StmtFunctionDef>) {
-    for s in body {
-        match s {
-            Stmt::FunctionDef(d) => {
-                out.insert(std::ptr::from_ref(d) as usize, d);
-            }
-            s if is_compound_statement(s) => stack::guard(|| collect_nested_defs(s, out)),
-            _ => {}
-        }
+/// The `def` starting at offset `at` among `body` and the bodies of its compound statements
+/// (not inside functions): where [`Walker::function_def`] met it in the cell's module-level
+/// code. Statements of one body are in source order and nest inside their parent's range.
+fn find_def(body: &[Stmt], at: u32) -> Option<&ast::StmtFunctionDef> {
+    // The last statement starting at or before `at` is the def or contains it.
+    let end = body.partition_point(|s| s.range().start().to_u32() <= at);
+    let s = body[..end].last()?;
+    match s {
+        Stmt::FunctionDef(d) => (d.range().start().to_u32() == at).then_some(d),
+        s if is_compound_statement(s) => stack::guard(|| find_nested_def(s, at)),
+        _ => None,
     }
 }
 
-/// [`collect_defs`] in the bodies of a compound statement.
-fn collect_nested_defs<'c>(s: &'c Stmt, out: &mut AddrMap<&'c ast::StmtFunctionDef>) {
+/// [`find_def`] in the bodies of a compound statement.
+fn find_nested_def(s: &Stmt, at: u32) -> Option<&ast::StmtFunctionDef> {
     match s {
-        Stmt::ClassDef(c) => collect_defs(&c.body, out),
-        Stmt::If(i) => {
-            collect_defs(&i.body, out);
-            for c in &i.elif_else_clauses {
-                collect_defs(&c.body, out);
-            }
-        }
-        Stmt::For(f) => {
-            collect_defs(&f.body, out);
-            collect_defs(&f.orelse, out);
-        }
-        Stmt::While(w) => {
-            collect_defs(&w.body, out);
-            collect_defs(&w.orelse, out);
-        }
-        Stmt::With(w) => collect_defs(&w.body, out),
-        Stmt::Try(t) => {
-            collect_defs(&t.body, out);
-            for ast::ExceptHandler::ExceptHandler(h) in &t.handlers {
-                collect_defs(&h.body, out);
-            }
-            collect_defs(&t.orelse, out);
-            collect_defs(&t.finalbody, out);
-        }
-        Stmt::Match(m) => {
-            for c in &m.cases {
-                collect_defs(&c.body, out);
-            }
-        }
-        _ => {}
+        Stmt::ClassDef(c) => find_def(&c.body, at),
+        Stmt::If(i) => find_def(&i.body, at).or_else(|| {
+            i.elif_else_clauses
+                .iter()
+                .find_map(|c| find_def(&c.body, at))
+        }),
+        Stmt::For(f) => find_def(&f.body, at).or_else(|| find_def(&f.orelse, at)),
+        Stmt::While(w) => find_def(&w.body, at).or_else(|| find_def(&w.orelse, at)),
+        Stmt::With(w) => find_def(&w.body, at),
+        Stmt::Try(t) => find_def(&t.body, at)
+            .or_else(|| {
+                t.handlers
+                    .iter()
+                    .find_map(|ast::ExceptHandler::ExceptHandler(h)| find_def(&h.body, at))
+            })
+            .or_else(|| find_def(&t.orelse, at))
+            .or_else(|| find_def(&t.finalbody, at)),
+        Stmt::Match(m) => m.cases.iter().find_map(|c| find_def(&c.body, at)),
+        _ => None,
     }
 }
 
