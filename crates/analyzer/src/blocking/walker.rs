@@ -1470,7 +1470,7 @@ impl<'c, 's> Walker<'c, 's> {
                     self.work -= 1;
                 }
                 self.guarded(|this| {
-                    this.call(c);
+                    this.call(c, false);
                 });
             }
             Expr::Name(_)
@@ -1721,7 +1721,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 Value::Plain
             }
-            Expr::Call(c) => self.call(c),
+            Expr::Call(c) => self.call(c, true),
             Expr::FString(f) => {
                 for el in f.value.elements() {
                     self.interpolation(el);
@@ -1995,7 +1995,9 @@ impl<'c, 's> Walker<'c, 's> {
 
     // ----- calls ---------------------------------------------------------------------------
 
-    fn call(&mut self, call: &ExprCall) -> Value {
+    /// A call expression; `used` is `false` when its value is dropped (an expression
+    /// statement, an item of a comprehension run for its effects).
+    fn call(&mut self, call: &ExprCall, used: bool) -> Value {
         let span = Span::from(call.range());
         if let Expr::Name(n) = &*call.func
             && n.id.as_str() == "super"
@@ -2011,8 +2013,14 @@ impl<'c, 's> Walker<'c, 's> {
         }
         let callee = self.callee(&call.func);
         // A plain callable (`print`, `len`, a builtin the tables do not list): its arguments
-        // run for their effects, and calling it does nothing pyrepl3 follows.
-        if let Callee::Value(Value::Plain) = callee {
+        // run for their effects, and calling it does nothing pyrepl3 follows. So for an
+        // `async def` whose coroutine is dropped unawaited (its body never runs; making the
+        // coroutine value has no effect), whose result is then not used either.
+        if match &callee {
+            Callee::Value(Value::Plain) => true,
+            Callee::Value(Value::Func(f)) => f.is_async && !used,
+            _ => false,
+        } {
             self.exec_args(&call.arguments);
             return Value::Plain;
         }
