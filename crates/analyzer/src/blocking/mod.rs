@@ -441,7 +441,7 @@ pub(crate) fn analyze(
         );
     }
     let mut w = walker::Walker::new(ctx, module, symbols);
-    w.stmts(&module.body);
+    w.module_stmts();
     w.finish()
 }
 

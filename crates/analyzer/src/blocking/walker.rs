@@ -330,6 +330,8 @@ pub(crate) struct Walker<'c, 's> {
     module: &'c ast::ModModule,
     /// The name at the root of the module-level call being resolved (`time` in `time.sleep()`).
     call_root: Option<Name>,
+    /// The index of the module-level statement being walked.
+    top: usize,
     report: BlockingReport,
     notes: Vec<Diagnostic>,
     /// Where the stack was at the last full stack check (see [`stack::Mark`]).
@@ -361,6 +363,7 @@ impl<'c, 's> Walker<'c, 's> {
             body_depth: 0,
             module,
             call_root: None,
+            top: 0,
             report: BlockingReport::default(),
             notes: Vec::new(),
             stack_mark: stack::Mark::default(),
@@ -516,7 +519,20 @@ impl<'c, 's> Walker<'c, 's> {
         // The related location is made in place (one allocation for the list, exactly sized).
         let related = match &self.call_root {
             Some(root) if self.chain.is_empty() => {
-                match binding_site(&self.module.body, root, span.start) {
+                // With no function running, the call is in module statement `top`: the
+                // statements starting before it are those before `top`, and `top` itself
+                // unless the call starts it.
+                let body = &self.module.body;
+                let end = self.top
+                    + usize::from(
+                        body.get(self.top)
+                            .is_some_and(|s| s.range().start().to_u32() < span.start),
+                    );
+                debug_assert_eq!(
+                    end,
+                    body.partition_point(|s| s.range().start().to_u32() < span.start)
+                );
+                match binding_site_in_prefix(&body[..end], root, span.start) {
                     Some((at, label)) if at != span => vec![Related {
                         span: at,
                         message: label.to_string(),
@@ -803,7 +819,16 @@ impl<'c, 's> Walker<'c, 's> {
 
     // ----- statements ----------------------------------------------------------------------
 
-    pub(crate) fn stmts(&mut self, body: &[Stmt]) {
+    /// Walk the cell's module-level statements.
+    pub(crate) fn module_stmts(&mut self) {
+        let module = self.module;
+        for (i, s) in module.body.iter().enumerate() {
+            self.top = i;
+            self.stmt(s);
+        }
+    }
+
+    fn stmts(&mut self, body: &[Stmt]) {
         for s in body {
             self.stmt(s);
         }
@@ -2932,15 +2957,24 @@ fn find_nested_def(s: &Stmt, at: u32) -> Option<&ast::StmtFunctionDef> {
 /// The last module-level statement of the cell before `before` that binds `name`, and how
 /// (`imported here`, `bound here`, `defined here`). Only called when a reason is made.
 fn binding_site(body: &[Stmt], name: &str, before: u32) -> Option<(Span, &'static str)> {
-    // The statements before `before`, latest first: the first that binds `name` is the last.
     let end = body.partition_point(|s| s.range().start().to_u32() < before);
-    body[..end].iter().rev().find_map(|s| {
-        if is_compound_statement(s) {
+    binding_site_in_prefix(&body[..end], name, before)
+}
+
+/// [`binding_site`] in `body`, all of whose statements start before `before`.
+fn binding_site_in_prefix(body: &[Stmt], name: &str, before: u32) -> Option<(Span, &'static str)> {
+    // Latest first: the first statement that binds `name` is the last.
+    for s in body.iter().rev() {
+        let site = if is_compound_statement(s) {
             stack::guard(|| binding_site_in(s, name, before))
         } else {
             binding_site_in(s, name, before)
+        };
+        if site.is_some() {
+            return site;
         }
-    })
+    }
+    None
 }
 
 /// [`binding_site`] for one statement.
