@@ -2435,7 +2435,7 @@ impl<'c, 's> Walker<'c, 's> {
                             if q.contains('.') {
                                 q.to_string()
                             } else {
-                                format!("builtin {q}")
+                                ["builtin ", q].concat()
                             }
                         })
                     });
@@ -2489,7 +2489,13 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 Value::Unknown
             }
-            Kind::Gathers => Value::Gather(args.pos.into()),
+            // Awaiting the result runs the coroutines and awaitables among the arguments;
+            // the other arguments do nothing then, so they are not kept.
+            Kind::Gathers => {
+                let mut pos = args.pos;
+                pos.retain(|v| matches!(v, Value::Coro(..) | Value::Gather(_)));
+                Value::Gather(shared(pos))
+            }
             Kind::Partial => match args.pos.into_iter().next() {
                 Some(f) => Value::Partial(Box::new(f)),
                 None => Value::Unknown,
@@ -2662,7 +2668,7 @@ impl<'c, 's> Walker<'c, 's> {
         match v {
             Value::Func(f) => {
                 if f.is_async {
-                    Value::Coro(f, args.pos.into())
+                    Value::Coro(f, shared(args.pos))
                 } else {
                     self.run(&f, None, args, span).0
                 }
@@ -3090,6 +3096,17 @@ fn bind_params(
     }
     if let Some(p) = &params.kwarg {
         frame.locals.insert(p.name.id.clone(), Value::Plain);
+    }
+}
+
+/// `items` as a shared slice; none without allocating (an empty `Arc<[Value]>` still
+/// allocates its counts).
+fn shared(items: Vec<Value>) -> Arc<[Value]> {
+    static NONE: std::sync::LazyLock<Arc<[Value]>> = std::sync::LazyLock::new(|| Arc::new([]));
+    if items.is_empty() {
+        NONE.clone()
+    } else {
+        items.into()
     }
 }
 
