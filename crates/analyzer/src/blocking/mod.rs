@@ -118,8 +118,8 @@ pub(crate) fn push_u32(s: &mut String, n: u32) {
             break;
         }
     }
-    // The digits are ASCII.
-    s.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+    // ASCII digits, pushed as chars (no UTF-8 check of the buffer).
+    digits[i..].iter().for_each(|&d| s.push(char::from(d)));
 }
 
 /// A qualified name: static (from pyrepl3's tables) or the user's own (inline when short,
@@ -181,9 +181,12 @@ pub(crate) enum Value {
     UserInstance(Arc<ClassInfo>, Arc<Attrs>),
     /// `functools.partial(f, ...)`: calling it calls `f`.
     Partial(Box<Value>),
-    /// A coroutine object made by calling an `async def` (its body runs when awaited).
+    /// A coroutine object made by calling an `async def` (its body runs when awaited), and
+    /// its arguments (boxed, not shared: the call's argument list becomes the box without a
+    /// copy, and awaiting takes them back; few coroutines are bound to names and cloned).
     Coro(Arc<FuncInfo>, Arc<[Value]>),
-    /// An awaitable that runs several coroutines (`asyncio.gather(...)`).
+    /// An awaitable that runs several coroutines (`asyncio.gather(...)`), boxed as `Coro`'s
+    /// arguments are.
     Gather(Arc<[Value]>),
     /// A dict display with string keys, some of whose values pyrepl3 can follow
     /// (`handlers = {"x": fetch}`), and whether those are all of its values.
@@ -322,6 +325,10 @@ pub(crate) struct FuncInfo {
     pub(crate) body: FuncBody,
     /// The cell that defined it (its spans refer to that cell's source).
     pub(crate) cell: u32,
+    /// For a `def` run by its cell's module-level code (not inside a called function): where
+    /// it starts in that cell. While that cell is walked, its body is run from the cell's own
+    /// tree, found again at this offset.
+    pub(crate) def_at: Option<u32>,
     /// Local names of the enclosing function when this one was defined (closures).
     pub(crate) closure: Option<Arc<Attrs>>,
 }
@@ -427,10 +434,14 @@ pub(crate) fn analyze(
     if symbols.globals.capacity() == 0 {
         // Room for about one name per module-level statement: a one-line cell asks for a
         // small table, a long one for one that rarely grows while it is walked.
-        symbols.globals.reserve(module.body.len().clamp(4, 256));
+        // Made at its size (growing an empty table goes through the rehash path).
+        symbols.globals = FxHashMap::with_capacity_and_hasher(
+            module.body.len().clamp(4, 256),
+            Default::default(),
+        );
     }
     let mut w = walker::Walker::new(ctx, module, symbols);
-    w.stmts(&module.body);
+    w.module_stmts();
     w.finish()
 }
 

@@ -307,39 +307,8 @@ enum Visible<'w> {
     Global,
 }
 
-/// Values by address, in a list sorted by address: most cells define a handful of functions
-/// or none (no hash table to build and free), and lookups stay logarithmic in cells that
-/// define many.
-struct AddrMap<V>(Vec<(usize, V)>);
-
-impl<V> Default for AddrMap<V> {
-    fn default() -> Self {
-        Self(Vec::new())
-    }
-}
-
-impl<V> AddrMap<V> {
-    fn get(&self, addr: usize) -> Option<&V> {
-        let i = self.0.binary_search_by_key(&addr, |e| e.0).ok()?;
-        Some(&self.0[i].1)
-    }
-
-    /// Bind `addr` (replacing its value if it has one).
-    fn insert(&mut self, addr: usize, v: V) {
-        match self.0.binary_search_by_key(&addr, |e| e.0) {
-            Ok(i) => self.0[i].1 = v,
-            Err(i) => self.0.insert(i, (addr, v)),
-        }
-    }
-}
-
 pub(crate) struct Walker<'c, 's> {
     ctx: CellContext<'c>,
-    /// Module-level `def`s of this cell, by address, so that their `FuncInfo` can point at
-    /// the cell's own tree while the cell is analysed.
-    cell_defs: AddrMap<&'c ast::StmtFunctionDef>,
-    /// The trees of this cell's functions, by `FuncInfo` (kept alive by the `Arc`).
-    local_bodies: AddrMap<(Arc<FuncInfo>, &'c ast::StmtFunctionDef)>,
     t: &'s mut SymbolTable,
     frames: Vec<Frame>,
     /// The user functions being run on behalf of the module-level call at `site`.
@@ -361,6 +330,8 @@ pub(crate) struct Walker<'c, 's> {
     module: &'c ast::ModModule,
     /// The name at the root of the module-level call being resolved (`time` in `time.sleep()`).
     call_root: Option<Name>,
+    /// The index of the module-level statement being walked.
+    top: usize,
     report: BlockingReport,
     notes: Vec<Diagnostic>,
     /// Where the stack was at the last full stack check (see [`stack::Mark`]).
@@ -378,12 +349,8 @@ impl<'c, 's> Walker<'c, 's> {
         module: &'c ast::ModModule,
         t: &'s mut SymbolTable,
     ) -> Self {
-        let mut cell_defs = AddrMap::default();
-        collect_defs(&module.body, &mut cell_defs);
         Self {
             ctx: *ctx,
-            cell_defs,
-            local_bodies: AddrMap::default(),
             t,
             frames: Vec::new(),
             chain: Vec::new(),
@@ -396,6 +363,7 @@ impl<'c, 's> Walker<'c, 's> {
             body_depth: 0,
             module,
             call_root: None,
+            top: 0,
             report: BlockingReport::default(),
             notes: Vec::new(),
             stack_mark: stack::Mark::default(),
@@ -551,7 +519,20 @@ impl<'c, 's> Walker<'c, 's> {
         // The related location is made in place (one allocation for the list, exactly sized).
         let related = match &self.call_root {
             Some(root) if self.chain.is_empty() => {
-                match binding_site(&self.module.body, root, span.start) {
+                // With no function running, the call is in module statement `top`: the
+                // statements starting before it are those before `top`, and `top` itself
+                // unless the call starts it.
+                let body = &self.module.body;
+                let end = self.top
+                    + usize::from(
+                        body.get(self.top)
+                            .is_some_and(|s| s.range().start().to_u32() < span.start),
+                    );
+                debug_assert_eq!(
+                    end,
+                    body.partition_point(|s| s.range().start().to_u32() < span.start)
+                );
+                match binding_site_in_prefix(&body[..end], root, span.start) {
                     Some((at, label)) if at != span => vec![Related {
                         span: at,
                         message: label.to_string(),
@@ -838,7 +819,16 @@ impl<'c, 's> Walker<'c, 's> {
 
     // ----- statements ----------------------------------------------------------------------
 
-    pub(crate) fn stmts(&mut self, body: &[Stmt]) {
+    /// Walk the cell's module-level statements.
+    pub(crate) fn module_stmts(&mut self) {
+        let module = self.module;
+        for (i, s) in module.body.iter().enumerate() {
+            self.top = i;
+            self.stmt(s);
+        }
+    }
+
+    fn stmts(&mut self, body: &[Stmt]) {
         for s in body {
             self.stmt(s);
         }
@@ -1164,12 +1154,18 @@ impl<'c, 's> Walker<'c, 's> {
             .last()
             .filter(|f| f.kind == FrameKind::Class)
             .and_then(|f| f.self_name.clone());
-        let local = self
-            .cell_defs
-            .get(std::ptr::from_ref(def) as usize)
-            .copied()
-            .filter(|_| self.chain.is_empty());
-        let body = match local.and_then(|d| self.source_body(d)) {
+        // With no user function running, the walk is in the cell's module-level code (its
+        // statements, class bodies and compound statements), so `def` is in the cell's tree:
+        // `run` finds it there again by its offset (see `find_def`).
+        let local = self.chain.is_empty();
+        debug_assert!(
+            !local
+                || find_def(&self.module.body, def.range().start().to_u32())
+                    .is_some_and(|d| std::ptr::eq(d, def)),
+            "a def met with no function running is found again in the cell's tree"
+        );
+        let source = if local { self.source_body(def) } else { None };
+        let body = match source {
             Some(src) => FuncBody::Source(src),
             None => FuncBody::Def(Arc::new(DeepTree::copy(def, self.copy_depth()))),
         };
@@ -1183,12 +1179,9 @@ impl<'c, 's> Walker<'c, 's> {
             defaults,
             body,
             cell: self.current_cell(),
+            def_at: local.then(|| def.range().start().to_u32()),
             closure: self.closure_snapshot(),
         });
-        if let Some(d) = local {
-            self.local_bodies
-                .insert(Arc::as_ptr(&info) as usize, (info.clone(), d));
-        }
         let mut v = Value::Func(info);
         for d in decorators.into_iter().rev() {
             v = self.decorate(d, v, def.range());
@@ -1502,7 +1495,7 @@ impl<'c, 's> Walker<'c, 's> {
                     self.work -= 1;
                 }
                 self.guarded(|this| {
-                    this.call(c);
+                    this.call(c, false);
                 });
             }
             Expr::Name(_)
@@ -1632,6 +1625,7 @@ impl<'c, 's> Walker<'c, 's> {
                     defaults: Vec::new(),
                     body: FuncBody::Lambda(Arc::new(DeepTree::copy(l, self.copy_depth()))),
                     cell: self.current_cell(),
+                    def_at: None,
                     closure: self.closure_snapshot(),
                 }))
             }
@@ -1752,7 +1746,7 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 Value::Plain
             }
-            Expr::Call(c) => self.call(c),
+            Expr::Call(c) => self.call(c, true),
             Expr::FString(f) => {
                 for el in f.value.elements() {
                     self.interpolation(el);
@@ -2026,7 +2020,9 @@ impl<'c, 's> Walker<'c, 's> {
 
     // ----- calls ---------------------------------------------------------------------------
 
-    fn call(&mut self, call: &ExprCall) -> Value {
+    /// A call expression; `used` is `false` when its value is dropped (an expression
+    /// statement, an item of a comprehension run for its effects).
+    fn call(&mut self, call: &ExprCall, used: bool) -> Value {
         let span = Span::from(call.range());
         if let Expr::Name(n) = &*call.func
             && n.id.as_str() == "super"
@@ -2042,8 +2038,14 @@ impl<'c, 's> Walker<'c, 's> {
         }
         let callee = self.callee(&call.func);
         // A plain callable (`print`, `len`, a builtin the tables do not list): its arguments
-        // run for their effects, and calling it does nothing pyrepl3 follows.
-        if let Callee::Value(Value::Plain) = callee {
+        // run for their effects, and calling it does nothing pyrepl3 follows. So for an
+        // `async def` whose coroutine is dropped unawaited (its body never runs; making the
+        // coroutine value has no effect), whose result is then not used either.
+        if match &callee {
+            Callee::Value(Value::Plain) => true,
+            Callee::Value(Value::Func(f)) => f.is_async && !used,
+            _ => false,
+        } {
             self.exec_args(&call.arguments);
             return Value::Plain;
         }
@@ -2433,7 +2435,7 @@ impl<'c, 's> Walker<'c, 's> {
                             if q.contains('.') {
                                 q.to_string()
                             } else {
-                                format!("builtin {q}")
+                                ["builtin ", q].concat()
                             }
                         })
                     });
@@ -2487,7 +2489,13 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 Value::Unknown
             }
-            Kind::Gathers => Value::Gather(args.pos.into()),
+            // Awaiting the result runs the coroutines and awaitables among the arguments;
+            // the other arguments do nothing then, so they are not kept.
+            Kind::Gathers => {
+                let mut pos = args.pos;
+                pos.retain(|v| matches!(v, Value::Coro(..) | Value::Gather(_)));
+                Value::Gather(shared(pos))
+            }
             Kind::Partial => match args.pos.into_iter().next() {
                 Some(f) => Value::Partial(Box::new(f)),
                 None => Value::Unknown,
@@ -2613,6 +2621,7 @@ impl<'c, 's> Walker<'c, 's> {
                             }),
                             // Its spans are offsets in the string, not in any cell.
                             cell: u32::MAX,
+                            def_at: None,
                             closure: None,
                         });
                         if self.chain.is_empty() {
@@ -2659,7 +2668,7 @@ impl<'c, 's> Walker<'c, 's> {
         match v {
             Value::Func(f) => {
                 if f.is_async {
-                    Value::Coro(f, args.pos.into())
+                    Value::Coro(f, shared(args.pos))
                 } else {
                     self.run(&f, None, args, span).0
                 }
@@ -2820,10 +2829,11 @@ impl<'c, 's> Walker<'c, 's> {
         if self.chain.is_empty() {
             self.site = span;
         }
-        let local = self
-            .local_bodies
-            .get(Arc::as_ptr(f) as usize)
-            .map(|(_, d)| *d);
+        // A module-level `def` of this cell runs from the cell's own tree.
+        let local = match f.def_at {
+            Some(at) if f.cell == self.t.cells => find_def(&self.module.body, at),
+            _ => None,
+        };
         let f2 = f.clone();
         let body = match (local, &f2.body) {
             (Some(d), _) => Some(BodyRef::Def(d)),
@@ -2911,68 +2921,66 @@ impl<'c, 's> Walker<'c, 's> {
     }
 }
 
-/// Every `def` that runs when the cell's module-level code runs (not those nested in
-/// functions), by address.
-fn collect_defs<'c>(body: &'c [Stmt], out: &mut AddrMap<&'c ast::StmtFunctionDef>) {
-    for s in body {
-        match s {
-            Stmt::FunctionDef(d) => {
-                out.insert(std::ptr::from_ref(d) as usize, d);
-            }
-            s if is_compound_statement(s) => stack::guard(|| collect_nested_defs(s, out)),
-            _ => {}
-        }
+/// The `def` starting at offset `at` among `body` and the bodies of its compound statements
+/// (not inside functions): where [`Walker::function_def`] met it in the cell's module-level
+/// code. Statements of one body are in source order and nest inside their parent's range.
+fn find_def(body: &[Stmt], at: u32) -> Option<&ast::StmtFunctionDef> {
+    // The last statement starting at or before `at` is the def or contains it.
+    let end = body.partition_point(|s| s.range().start().to_u32() <= at);
+    let s = body[..end].last()?;
+    match s {
+        Stmt::FunctionDef(d) => (d.range().start().to_u32() == at).then_some(d),
+        s if is_compound_statement(s) => stack::guard(|| find_nested_def(s, at)),
+        _ => None,
     }
 }
 
-/// [`collect_defs`] in the bodies of a compound statement.
-fn collect_nested_defs<'c>(s: &'c Stmt, out: &mut AddrMap<&'c ast::StmtFunctionDef>) {
+/// [`find_def`] in the bodies of a compound statement.
+fn find_nested_def(s: &Stmt, at: u32) -> Option<&ast::StmtFunctionDef> {
     match s {
-        Stmt::ClassDef(c) => collect_defs(&c.body, out),
-        Stmt::If(i) => {
-            collect_defs(&i.body, out);
-            for c in &i.elif_else_clauses {
-                collect_defs(&c.body, out);
-            }
-        }
-        Stmt::For(f) => {
-            collect_defs(&f.body, out);
-            collect_defs(&f.orelse, out);
-        }
-        Stmt::While(w) => {
-            collect_defs(&w.body, out);
-            collect_defs(&w.orelse, out);
-        }
-        Stmt::With(w) => collect_defs(&w.body, out),
-        Stmt::Try(t) => {
-            collect_defs(&t.body, out);
-            for ast::ExceptHandler::ExceptHandler(h) in &t.handlers {
-                collect_defs(&h.body, out);
-            }
-            collect_defs(&t.orelse, out);
-            collect_defs(&t.finalbody, out);
-        }
-        Stmt::Match(m) => {
-            for c in &m.cases {
-                collect_defs(&c.body, out);
-            }
-        }
-        _ => {}
+        Stmt::ClassDef(c) => find_def(&c.body, at),
+        Stmt::If(i) => find_def(&i.body, at).or_else(|| {
+            i.elif_else_clauses
+                .iter()
+                .find_map(|c| find_def(&c.body, at))
+        }),
+        Stmt::For(f) => find_def(&f.body, at).or_else(|| find_def(&f.orelse, at)),
+        Stmt::While(w) => find_def(&w.body, at).or_else(|| find_def(&w.orelse, at)),
+        Stmt::With(w) => find_def(&w.body, at),
+        Stmt::Try(t) => find_def(&t.body, at)
+            .or_else(|| {
+                t.handlers
+                    .iter()
+                    .find_map(|ast::ExceptHandler::ExceptHandler(h)| find_def(&h.body, at))
+            })
+            .or_else(|| find_def(&t.orelse, at))
+            .or_else(|| find_def(&t.finalbody, at)),
+        Stmt::Match(m) => m.cases.iter().find_map(|c| find_def(&c.body, at)),
+        _ => None,
     }
 }
 
 /// The last module-level statement of the cell before `before` that binds `name`, and how
 /// (`imported here`, `bound here`, `defined here`). Only called when a reason is made.
 fn binding_site(body: &[Stmt], name: &str, before: u32) -> Option<(Span, &'static str)> {
-    // The statements before `before`, latest first: the first that binds `name` is the last.
     let end = body.partition_point(|s| s.range().start().to_u32() < before);
-    body[..end].iter().rev().find_map(|s| {
-        if is_compound_statement(s) {
+    binding_site_in_prefix(&body[..end], name, before)
+}
+
+/// [`binding_site`] in `body`, all of whose statements start before `before`.
+fn binding_site_in_prefix(body: &[Stmt], name: &str, before: u32) -> Option<(Span, &'static str)> {
+    // Latest first: the first statement that binds `name` is the last.
+    for s in body.iter().rev() {
+        let site = if is_compound_statement(s) {
             stack::guard(|| binding_site_in(s, name, before))
         } else {
             binding_site_in(s, name, before)
+        };
+        if site.is_some() {
+            return site;
         }
-    })
+    }
+    None
 }
 
 /// [`binding_site`] for one statement.
@@ -3088,6 +3096,17 @@ fn bind_params(
     }
     if let Some(p) = &params.kwarg {
         frame.locals.insert(p.name.id.clone(), Value::Plain);
+    }
+}
+
+/// `items` as a shared slice; none without allocating (an empty `Arc<[Value]>` still
+/// allocates its counts).
+fn shared(items: Vec<Value>) -> Arc<[Value]> {
+    static NONE: std::sync::LazyLock<Arc<[Value]>> = std::sync::LazyLock::new(|| Arc::new([]));
+    if items.is_empty() {
+        NONE.clone()
+    } else {
+        items.into()
     }
 }
 
