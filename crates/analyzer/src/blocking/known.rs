@@ -6,6 +6,7 @@
 //! prefixes from the longest (so `redis.asyncio.Redis.get` finds the async `redis.asyncio`
 //! before the blocking `redis` families).
 
+use std::cell::RefCell;
 use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap;
@@ -432,10 +433,23 @@ const ASYNC_PREFIXES: &[&str] = &[
 
 fn build() -> FxHashMap<&'static str, Entry> {
     // Sized for the table (about 1300 names) so that building it never rehashes.
-    let mut m: FxHashMap<&'static str, Entry> =
-        FxHashMap::with_capacity_and_hasher(1536, Default::default());
-    let mut add = |name: &'static str, entry: Entry| {
-        m.insert(name, entry);
+    let m: RefCell<FxHashMap<&'static str, Entry>> = RefCell::new(
+        FxHashMap::with_capacity_and_hasher(1536, Default::default()),
+    );
+    let add = |name: &'static str, entry: Entry| {
+        m.borrow_mut().insert(name, entry);
+    };
+    // A composed name is kept for the life of the process only when it is new: a later entry
+    // for a name already in the table (a deliberate override, such as the fetches of a cursor
+    // type) replaces the entry and keeps the table's key, so nothing is leaked unreachably.
+    let add_key = |name: String, entry: Entry| {
+        let mut m = m.borrow_mut();
+        match m.get_mut(name.as_str()) {
+            Some(old) => *old = entry,
+            None => {
+                m.insert(Box::leak(name.into_boxed_str()), entry);
+            }
+        }
     };
     let b = |f: Family| e(Block(f), None, Guard::Always);
     let bt = |f: Family, t: &'static str| e(Block(f), Some(t), Guard::Always);
@@ -461,10 +475,10 @@ fn build() -> FxHashMap<&'static str, Entry> {
 
     // HTTP.
     for v in HTTP_VERBS {
-        add(leak2("requests.", v), bt(Http, "requests.Response"));
-        add(leak2("requests.Session.", v), bt(Http, "requests.Response"));
-        add(leak2("httpx.", v), bt(Http, "httpx.Response"));
-        add(leak2("httpx.Client.", v), bt(Http, "httpx.Response"));
+        add_key(join2("requests.", v), bt(Http, "requests.Response"));
+        add_key(join2("requests.Session.", v), bt(Http, "requests.Response"));
+        add_key(join2("httpx.", v), bt(Http, "httpx.Response"));
+        add_key(join2("httpx.Client.", v), bt(Http, "httpx.Response"));
     }
     add("requests.Session", t("requests.Session"));
     add("requests.session", t("requests.Session"));
@@ -501,7 +515,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "readinto",
         "__iter__",
     ] {
-        add(leak2("http.client.HTTPResponse.", m), b(Http));
+        add_key(join2("http.client.HTTPResponse.", m), b(Http));
     }
     add(
         "http.client.HTTPConnection",
@@ -512,7 +526,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         t("http.client.HTTPConnection"),
     );
     for m in ["request", "connect", "send", "endheaders", "putrequest"] {
-        add(leak2("http.client.HTTPConnection.", m), b(Http));
+        add_key(join2("http.client.HTTPConnection.", m), b(Http));
     }
     add(
         "http.client.HTTPConnection.getresponse",
@@ -530,8 +544,8 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "request_encode_url",
         "request_encode_body",
     ] {
-        add(
-            leak2("urllib3.PoolManager.", m),
+        add_key(
+            join2("urllib3.PoolManager.", m),
             bt(Http, "urllib3.response.HTTPResponse"),
         );
     }
@@ -549,14 +563,14 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "meta",
         "exceptions",
     ] {
-        add(leak2("botocore.client.BaseClient.", m), pure);
+        add_key(join2("botocore.client.BaseClient.", m), pure);
     }
     add("openai.OpenAI", t("openai.OpenAI"));
     add("openai.Client", t("openai.OpenAI"));
     for m in [
         "create", "retrieve", "list", "delete", "update", "parse", "stream",
     ] {
-        add(leak2("openai.OpenAI.", m), b(Http));
+        add_key(join2("openai.OpenAI.", m), b(Http));
     }
     add("webbrowser.open", pure);
 
@@ -569,17 +583,17 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "getoutput",
         "getstatusoutput",
     ] {
-        add(leak2("subprocess.", f), b(Subprocess));
+        add_key(join2("subprocess.", f), b(Subprocess));
     }
     add("subprocess.Popen", bt(Subprocess, "subprocess.Popen"));
     add("subprocess.Popen.wait", b(Subprocess));
     add("subprocess.Popen.communicate", b(Subprocess));
     for f in OS_PROCESS {
-        add(leak2("os.", f), b(Subprocess));
+        add_key(join2("os.", f), b(Subprocess));
     }
     add("os.popen", bt(Subprocess, "os._wrap_close"));
     for m in ["read", "readline", "readlines", "close", "__iter__"] {
-        add(leak2("os._wrap_close.", m), b(Subprocess));
+        add_key(join2("os._wrap_close.", m), b(Subprocess));
     }
 
     // File I/O.
@@ -597,11 +611,11 @@ fn build() -> FxHashMap<&'static str, Entry> {
         e(Block(FileIo), Some(TEXT_FILE), Guard::OpenMode),
     );
     for f in OS_FILE_IO {
-        add(leak2("os.", f), b(FileIo));
+        add_key(join2("os.", f), b(FileIo));
     }
     for ty in FILE_TYPES {
         for m in FILE_METHODS {
-            add(leak3(ty, ".", m), b(FileIo));
+            add_key(join3(ty, ".", m), b(FileIo));
         }
     }
     add("gzip.open", bt(FileIo, "gzip.GzipFile"));
@@ -618,7 +632,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "writestr",
         "testzip",
     ] {
-        add(leak2("zipfile.ZipFile.", m), b(FileIo));
+        add_key(join2("zipfile.ZipFile.", m), b(FileIo));
     }
     add("zipfile.ZipFile.open", bt(FileIo, READER));
     add("tarfile.open", bt(FileIo, "tarfile.TarFile"));
@@ -633,7 +647,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "extractfile",
         "list",
     ] {
-        add(leak2("tarfile.TarFile.", m), b(FileIo));
+        add_key(join2("tarfile.TarFile.", m), b(FileIo));
     }
     // Logging handlers that open their file when made (unless `delay=True`).
     for h in [
@@ -661,8 +675,8 @@ fn build() -> FxHashMap<&'static str, Entry> {
         add(ty, e(Pure, Some(ty), Guard::FileArg(0, "f")));
     }
     for m in ["writerow", "writerows"] {
-        add(leak2("csv.writer.", m), b(FileIo));
-        add(leak2("csv.DictWriter.", m), b(FileIo));
+        add_key(join2("csv.writer.", m), b(FileIo));
+        add_key(join2("csv.DictWriter.", m), b(FileIo));
     }
     add("csv.DictWriter.writeheader", b(FileIo));
     add("csv.reader.__iter__", b(FileIo));
@@ -678,7 +692,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("PIL.Image.new", t("PIL.Image.Image"));
     add("PIL.Image.fromarray", t("PIL.Image.Image"));
     for m in ["convert", "resize", "crop", "rotate", "copy", "transpose"] {
-        add(leak2("PIL.Image.Image.", m), t("PIL.Image.Image"));
+        add_key(join2("PIL.Image.Image.", m), t("PIL.Image.Image"));
     }
     add("tempfile.TemporaryFile", bt(FileIo, RANDOM));
     add("tempfile.NamedTemporaryFile", bt(FileIo, RANDOM));
@@ -693,18 +707,18 @@ fn build() -> FxHashMap<&'static str, Entry> {
 
     // Filesystem.
     for f in OS_FS {
-        add(leak2("os.", f), b(Filesystem));
+        add_key(join2("os.", f), b(Filesystem));
     }
     add("os.scandir", bt(Filesystem, "os.ScandirIter"));
     add("os.chdir", b(Filesystem));
     for f in OS_PATH_FS {
-        add(leak2("os.path.", f), b(Filesystem));
+        add_key(join2("os.path.", f), b(Filesystem));
     }
     for f in OS_PATH_PURE {
-        add(leak2("os.path.", f), pure);
+        add_key(join2("os.path.", f), pure);
     }
     for f in SHUTIL_FS {
-        add(leak2("shutil.", f), b(Filesystem));
+        add_key(join2("shutil.", f), b(Filesystem));
     }
     add("glob.glob", b(Filesystem));
     add("glob.iglob", b(Filesystem));
@@ -726,22 +740,22 @@ fn build() -> FxHashMap<&'static str, Entry> {
         e(Block(FileIo), Some(TEXT_FILE), Guard::OpenMode),
     );
     for m in PATH_FILE_IO {
-        add(leak2("pathlib.Path.", m), b(FileIo));
+        add_key(join2("pathlib.Path.", m), b(FileIo));
     }
     for m in PATH_FS {
-        add(leak2("pathlib.Path.", m), b(Filesystem));
+        add_key(join2("pathlib.Path.", m), b(Filesystem));
     }
     for m in PATH_ITER {
-        add(
-            leak2("pathlib.Path.", m),
+        add_key(
+            join2("pathlib.Path.", m),
             bt(Filesystem, "pathlib.PathIter"),
         );
     }
     for m in PATH_FS_RET_PATH {
-        add(leak2("pathlib.Path.", m), bt(Filesystem, "pathlib.Path"));
+        add_key(join2("pathlib.Path.", m), bt(Filesystem, "pathlib.Path"));
     }
     for m in PATH_PURE_RET_PATH {
-        add(leak2("pathlib.Path.", m), t("pathlib.Path"));
+        add_key(join2("pathlib.Path.", m), t("pathlib.Path"));
     }
 
     // Sockets.
@@ -756,11 +770,11 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "getnameinfo",
         "getfqdn",
     ] {
-        add(leak2("socket.", f), b(Socket));
+        add_key(join2("socket.", f), b(Socket));
     }
     for ty in SOCKET_TYPES {
         for m in SOCKET_METHODS {
-            add(leak3(ty, ".", m), b(Socket));
+            add_key(join3(ty, ".", m), b(Socket));
         }
     }
     add("socket.socket.makefile", t(READER));
@@ -791,7 +805,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
     );
     add("paramiko.SSHClient", t("paramiko.SSHClient"));
     for m in ["connect", "exec_command", "open_sftp"] {
-        add(leak2("paramiko.SSHClient.", m), b(Socket));
+        add_key(join2("paramiko.SSHClient.", m), b(Socket));
     }
     add("ftplib.FTP.connect", b(MailFtp));
 
@@ -801,15 +815,15 @@ fn build() -> FxHashMap<&'static str, Entry> {
             add(c, bt(Database, conn));
         }
         for m in CONN_BLOCKING {
-            add(leak3(conn, ".", m), bt(Database, cur));
+            add_key(join3(conn, ".", m), bt(Database, cur));
         }
-        add(leak2(conn, ".cursor"), t(cur));
+        add_key(join2(conn, ".cursor"), t(cur));
         for m in CURSOR_BLOCKING {
-            add(leak3(cur, ".", m), bt(Database, cur));
+            add_key(join3(cur, ".", m), bt(Database, cur));
         }
         // The fetches return rows (a tuple or a list), not the cursor: iterating them is free.
         for m in ["fetchone", "fetchmany", "fetchall"] {
-            add(leak3(cur, ".", m), b(Database));
+            add_key(join3(cur, ".", m), b(Database));
         }
     }
     // These cursors' `execute` returns `None` or a row count, not the cursor.
@@ -820,7 +834,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "mysql.connector.cursor.MySQLCursor",
     ] {
         for m in ["execute", "executemany"] {
-            add(leak3(cur, ".", m), b(Database));
+            add_key(join3(cur, ".", m), b(Database));
         }
     }
     add(
@@ -839,7 +853,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "server_info",
         "drop_database",
     ] {
-        add(leak2("pymongo.MongoClient.", m), b(Database));
+        add_key(join2("pymongo.MongoClient.", m), b(Database));
     }
     add(
         "pymongo.MongoClient.get_database",
@@ -856,7 +870,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "create_collection",
         "drop_collection",
     ] {
-        add(leak2("pymongo.database.Database.", m), b(Database));
+        add_key(join2("pymongo.database.Database.", m), b(Database));
     }
     add(
         "pymongo.database.Database.get_collection",
@@ -887,7 +901,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "list_indexes",
         "watch",
     ] {
-        add(leak2("pymongo.collection.Collection.", m), b(Database));
+        add_key(join2("pymongo.collection.Collection.", m), b(Database));
     }
     for f in [
         "redis.Redis",
@@ -927,13 +941,13 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "scalar",
         "scalars",
     ] {
-        add(leak2("sqlalchemy.engine.Connection.", m), b(Database));
+        add_key(join2("sqlalchemy.engine.Connection.", m), b(Database));
     }
     add("sqlalchemy.orm.Session", t("sqlalchemy.orm.Session"));
     for m in [
         "execute", "commit", "flush", "get", "scalars", "scalar", "refresh", "merge", "rollback",
     ] {
-        add(leak2("sqlalchemy.orm.Session.", m), b(Database));
+        add_key(join2("sqlalchemy.orm.Session.", m), b(Database));
     }
     add(
         "elasticsearch.Elasticsearch",
@@ -942,7 +956,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
     for m in [
         "search", "index", "get", "delete", "update", "bulk", "count", "info", "ping",
     ] {
-        add(leak2("elasticsearch.Elasticsearch.", m), b(Database));
+        add_key(join2("elasticsearch.Elasticsearch.", m), b(Database));
     }
 
     // Mail and FTP.
@@ -969,7 +983,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "verify",
         "auth",
     ] {
-        add(leak2("smtplib.SMTP.", m), b(MailFtp));
+        add_key(join2("smtplib.SMTP.", m), b(MailFtp));
     }
     for ty in ["ftplib.FTP", "ftplib.FTP_TLS"] {
         add(
@@ -996,7 +1010,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "sendcmd",
         "mlsd",
     ] {
-        add(leak2("ftplib.FTP.", m), b(MailFtp));
+        add_key(join2("ftplib.FTP.", m), b(MailFtp));
     }
     for ty in ["poplib.POP3", "poplib.POP3_SSL"] {
         add(ty, bt(MailFtp, "poplib.POP3"));
@@ -1004,7 +1018,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
     for m in [
         "user", "pass_", "stat", "list", "retr", "dele", "quit", "top",
     ] {
-        add(leak2("poplib.POP3.", m), b(MailFtp));
+        add_key(join2("poplib.POP3.", m), b(MailFtp));
     }
     for ty in ["imaplib.IMAP4", "imaplib.IMAP4_SSL"] {
         add(ty, bt(MailFtp, "imaplib.IMAP4"));
@@ -1012,7 +1026,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
     for m in [
         "login", "select", "search", "fetch", "store", "logout", "list", "append", "expunge", "uid",
     ] {
-        add(leak2("imaplib.IMAP4.", m), b(MailFtp));
+        add_key(join2("imaplib.IMAP4.", m), b(MailFtp));
     }
 
     // Data-frame and array I/O.
@@ -1037,7 +1051,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "read_spss",
         "read_clipboard",
     ] {
-        add(leak2("pandas.", f), bt(DataIo, "pandas.DataFrame"));
+        add_key(join2("pandas.", f), bt(DataIo, "pandas.DataFrame"));
     }
     add("pandas.DataFrame", t("pandas.DataFrame"));
     add("pandas.Series", t("pandas.Series"));
@@ -1054,8 +1068,8 @@ fn build() -> FxHashMap<&'static str, Entry> {
             "to_latex",
             "to_string",
         ] {
-            add(
-                leak3(ty, ".", m),
+            add_key(
+                join3(ty, ".", m),
                 e(Block(DataIo), None, Guard::NeedsArg("path_or_buf")),
             );
         }
@@ -1070,7 +1084,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
             "to_orc",
             "to_clipboard",
         ] {
-            add(leak3(ty, ".", m), b(DataIo));
+            add_key(join3(ty, ".", m), b(DataIo));
         }
     }
     for f in [
@@ -1085,7 +1099,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "read_database_uri",
         "read_delta",
     ] {
-        add(leak2("polars.", f), bt(DataIo, "polars.DataFrame"));
+        add_key(join2("polars.", f), bt(DataIo, "polars.DataFrame"));
     }
     add("polars.DataFrame", t("polars.DataFrame"));
     add("polars.DataFrame.lazy", t("polars.DataFrame"));
@@ -1096,17 +1110,17 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "scan_ipc",
         "scan_delta",
     ] {
-        add(leak2("polars.", f), t("polars.LazyFrame"));
+        add_key(join2("polars.", f), t("polars.LazyFrame"));
     }
     for m in ["collect", "sink_parquet", "sink_csv", "sink_ipc"] {
-        add(
-            leak2("polars.LazyFrame.", m),
+        add_key(
+            join2("polars.LazyFrame.", m),
             bt(DataIo, "polars.DataFrame"),
         );
     }
     for m in ["write_csv", "write_json", "write_ndjson"] {
-        add(
-            leak2("polars.DataFrame.", m),
+        add_key(
+            join2("polars.DataFrame.", m),
             e(Block(DataIo), None, Guard::NeedsArg("file")),
         );
     }
@@ -1118,7 +1132,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "write_avro",
         "write_delta",
     ] {
-        add(leak2("polars.DataFrame.", m), b(DataIo));
+        add_key(join2("polars.DataFrame.", m), b(DataIo));
     }
     for f in [
         "load",
@@ -1130,7 +1144,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "genfromtxt",
         "fromfile",
     ] {
-        add(leak2("numpy.", f), b(DataIo));
+        add_key(join2("numpy.", f), b(DataIo));
     }
     add("numpy.ndarray.tofile", b(DataIo));
     add("numpy.array", t("numpy.ndarray"));
@@ -1176,7 +1190,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
                 }
                 _ => Guard::Always,
             };
-            add(leak3(ty, ".", m), e(Block(SyncPrimitive), None, guard));
+            add_key(join3(ty, ".", m), e(Block(SyncPrimitive), None, guard));
         }
     }
     // `put` on an unbounded `Queue()` never blocks, and whether a queue is bounded is beyond
@@ -1240,7 +1254,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "Task",
         "wrap_future",
     ] {
-        add(leak2("asyncio.", f), e(LoopBound, None, Guard::Always));
+        add_key(join2("asyncio.", f), e(LoopBound, None, Guard::Always));
     }
     add(
         "asyncio.get_running_loop",
@@ -1262,8 +1276,8 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "add_writer",
         "add_signal_handler",
     ] {
-        add(
-            leak2("asyncio.AbstractEventLoop.", m),
+        add_key(
+            join2("asyncio.AbstractEventLoop.", m),
             e(LoopBound, None, Guard::Always),
         );
     }
@@ -1277,14 +1291,14 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("asyncio.run", e(RunsCoroutine, None, Guard::Always));
     add("asyncio.Runner.run", e(RunsCoroutine, None, Guard::Always));
     for f in ["gather", "wait_for", "shield", "wait", "timeout"] {
-        add(leak2("asyncio.", f), e(Gathers, None, Guard::Always));
+        add_key(join2("asyncio.", f), e(Gathers, None, Guard::Always));
     }
     add("trio.run", e(RunsCallable, None, Guard::Always));
     add("anyio.run", e(RunsCallable, None, Guard::Always));
 
     // More clients, by family.
     for v in HTTP_VERBS {
-        add(leak2("requests.api.", v), bt(Http, "requests.Response"));
+        add_key(join2("requests.api.", v), bt(Http, "requests.Response"));
     }
     add("wget.download", b(Http));
     add("huggingface_hub.hf_hub_download", b(Http));
@@ -1325,7 +1339,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "delete_item",
         "batch_write_item",
     ] {
-        add(leak2("boto3.resources.base.ServiceResource.", m), b(Http));
+        add_key(join2("boto3.resources.base.ServiceResource.", m), b(Http));
     }
     add(
         "google.cloud.storage.Client",
@@ -1347,11 +1361,11 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "delete",
         "lookup_bucket",
     ] {
-        add(leak2("google.cloud.storage.Client.", m), b(Http));
+        add_key(join2("google.cloud.storage.Client.", m), b(Http));
     }
     for ty in ["Chrome", "Firefox", "Edge", "Safari", "Remote"] {
-        add(
-            leak2("selenium.webdriver.", ty),
+        add_key(
+            join2("selenium.webdriver.", ty),
             bt(Subprocess, "selenium.webdriver.Remote"),
         );
     }
@@ -1379,7 +1393,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "send_multipart",
         "poll",
     ] {
-        add(leak2("zmq.Socket.", m), b(Socket));
+        add_key(join2("zmq.Socket.", m), b(Socket));
     }
     add("telnetlib.Telnet", bt(Socket, "telnetlib.Telnet"));
     for m in [
@@ -1390,7 +1404,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "expect",
         "open",
     ] {
-        add(leak2("telnetlib.Telnet.", m), b(Socket));
+        add_key(join2("telnetlib.Telnet.", m), b(Socket));
     }
     add("ssl.wrap_socket", bt(Socket, "ssl.SSLSocket"));
     add("socket.socket.accept", bt(Socket, "socket.socket.accept()"));
@@ -1406,7 +1420,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "wait",
         "interact",
     ] {
-        add(leak2("pexpect.spawn.", m), b(Subprocess));
+        add_key(join2("pexpect.spawn.", m), b(Subprocess));
     }
     add("serial.Serial", bt(FileIo, "serial.Serial"));
     for m in [
@@ -1417,7 +1431,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "read_until",
         "flush",
     ] {
-        add(leak2("serial.Serial.", m), b(FileIo));
+        add_key(join2("serial.Serial.", m), b(FileIo));
     }
     add("neo4j.GraphDatabase.driver", t("neo4j.Driver"));
     add("neo4j.Driver.session", t("neo4j.Session"));
@@ -1440,7 +1454,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "read_json",
         "execute",
     ] {
-        add(leak2("duckdb.", f), b(Database));
+        add_key(join2("duckdb.", f), b(Database));
     }
     add("pymemcache.client.base.Client", t("pymemcache.Client"));
     add("pymemcache.client.Client", t("pymemcache.Client"));
@@ -1460,7 +1474,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "delete",
         "update",
     ] {
-        add(leak2("sqlalchemy.orm.Query.", m), b(Database));
+        add_key(join2("sqlalchemy.orm.Query.", m), b(Database));
     }
     add(
         "sqlalchemy.orm.sessionmaker",
@@ -1471,10 +1485,10 @@ fn build() -> FxHashMap<&'static str, Entry> {
         t("sqlalchemy.orm.Session"),
     );
     for f in ["load", "save"] {
-        add(leak2("torch.", f), b(DataIo));
+        add_key(join2("torch.", f), b(DataIo));
     }
     for f in ["load", "dump"] {
-        add(leak2("joblib.", f), b(DataIo));
+        add_key(join2("joblib.", f), b(DataIo));
     }
     add("pyarrow.parquet.read_table", b(DataIo));
     add("pyarrow.parquet.write_table", b(DataIo));
@@ -1504,7 +1518,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("fileinput.input", b(FileIo));
     add("sys.stdin.__iter__", b(Input));
     for f in ["prompt", "confirm", "getchar", "pause", "edit"] {
-        add(leak2("click.", f), b(Input));
+        add_key(join2("click.", f), b(Input));
     }
     add("typer.prompt", b(Input));
     add("typer.confirm", b(Input));
@@ -1534,8 +1548,8 @@ fn build() -> FxHashMap<&'static str, Entry> {
     );
     add("pty.spawn", b(Subprocess));
     for m in ["apply_async", "map_async", "starmap_async"] {
-        add(
-            leak2("multiprocessing.pool.Pool.", m),
+        add_key(
+            join2("multiprocessing.pool.Pool.", m),
             t("multiprocessing.pool.AsyncResult"),
         );
     }
@@ -1596,20 +1610,20 @@ fn build() -> FxHashMap<&'static str, Entry> {
         e(ImportModule, None, Guard::Always),
     );
     add("eval", e(Dynamic, None, Guard::Always));
-    m
+    m.into_inner()
 }
 
-fn leak2(a: &str, b: &str) -> &'static str {
-    leak3(a, "", b)
+fn join2(a: &str, b: &str) -> String {
+    join3(a, "", b)
 }
 
-/// Table keys built once, at first use, and kept for the life of the process.
-fn leak3(a: &str, b: &str, c: &str) -> &'static str {
+/// A table key made of three parts.
+fn join3(a: &str, b: &str, c: &str) -> String {
     let mut s = String::with_capacity(a.len() + b.len() + c.len());
     s.push_str(a);
     s.push_str(b);
     s.push_str(c);
-    Box::leak(s.into_boxed_str())
+    s
 }
 
 static TABLE: LazyLock<FxHashMap<&'static str, Entry>> = LazyLock::new(build);
