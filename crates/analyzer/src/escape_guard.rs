@@ -35,6 +35,12 @@ pub(crate) fn ipython_text(source: &str) -> Option<Cow<'_, str>> {
     if !source.contains(['?', ';', ',', '/']) {
         return Some(Cow::Borrowed(source));
     }
+    // The module parse's tree is dropped at the end: with room for a tree as deep as the source
+    // is long (see `stack::for_parse`).
+    crate::stack::for_parse(source.len(), || plan(source))
+}
+
+fn plan(source: &str) -> Option<Cow<'_, str>> {
     let parsed = ruff_python_parser::parse_unchecked(source, ParseOptions::from(Mode::Module));
     // Strings the lexer could not close throw its state off (an unrecognised `!` or `?` does not:
     // module mode just cannot lex IPython's escapes).

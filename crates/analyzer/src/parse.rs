@@ -130,9 +130,11 @@ pub(crate) fn parse_cell(source: &str, ipython: bool) -> Result<ParsedCell, Pars
         None => (ParserMode::Module, source),
     };
     let options = ParseOptions::from(mode).with_target_version(PythonVersion::PY311);
-    let parsed = ruff_python_parser::parse_unchecked(source, options.clone())
-        .try_into_module()
-        .expect("Mode::Module and Mode::Ipython always give a module");
+    let parsed = stack::for_parse(source.len(), || {
+        ruff_python_parser::parse_unchecked(source, options.clone())
+    })
+    .try_into_module()
+    .expect("Mode::Module and Mode::Ipython always give a module");
 
     let mut parsed = parsed;
     if !parsed.errors().is_empty()
@@ -871,7 +873,10 @@ fn reparse_bare_genexp_fields(
         return None;
     }
     let text = String::from_utf8(bytes).ok()?;
-    let reparsed = ruff_python_parser::parse_unchecked(&text, options).try_into_module()?;
+    let reparsed = stack::for_parse(text.len(), || {
+        ruff_python_parser::parse_unchecked(&text, options)
+    })
+    .try_into_module()?;
     if reparsed.errors().is_empty() && reparsed.unsupported_syntax_errors().is_empty() {
         Some(reparsed)
     } else {

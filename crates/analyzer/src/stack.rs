@@ -14,6 +14,41 @@ pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(RED_ZONE, SEGMENT, f)
 }
 
+/// Stack per byte of source that ruff's parser may need below its entry point: see [`for_parse`].
+/// Release builds measured at most ~100 bytes per nesting level (one level per source byte at
+/// most) for the recursive drop of a discarded subtree; debug and sanitizer builds take more.
+const PARSE_STACK_PER_BYTE: usize = if cfg!(debug_assertions) {
+    8 * 1024
+} else {
+    128
+};
+/// The most stack [`for_parse`] asks for: sources past `PARSE_STACK_CAP / PARSE_STACK_PER_BYTE`
+/// bytes (2 MiB in release builds, 32 KiB in debug builds) get this much.
+const PARSE_STACK_CAP: usize = 256 * 1024 * 1024;
+
+/// Run a parse of `source_len` bytes (`f`) with room on the stack for any tree that source can
+/// make.
+///
+/// Ruff's parser grows its own stack segments as it recurses, but when it throws away a subtree
+/// (a keyword-argument name that is not a name, a speculative parse of parenthesized `with`
+/// items it redoes), it drops that subtree recursively wherever it is, without growing. Fuzzing
+/// found such drops overflowing the stack: thirty thousand nested brackets in `async with (…`
+/// dropped at the statement's level, and a 4,829-level unary chain used as a keyword name inside
+/// nested calls. A tree is at most as deep as its source is long, so the parse starts with room
+/// for dropping a tree that deep: a drop at the statement's level always has it, and so does one
+/// deeper in, unless the nesting above it was deep enough for the parser to move to its own
+/// segments (it does when less than 100 KiB is left; those drops keep at least that, about 1,000
+/// levels in release builds). On the main thread and on large-stack threads this costs nothing
+/// for cells up to tens of kilobytes; on smaller stacks a long cell gets a fresh segment.
+#[inline]
+pub(crate) fn for_parse<R>(source_len: usize, f: impl FnOnce() -> R) -> R {
+    let needed = source_len
+        .saturating_mul(PARSE_STACK_PER_BYTE)
+        .min(PARSE_STACK_CAP)
+        .saturating_add(RED_ZONE);
+    stacker::maybe_grow(needed, needed.saturating_add(SEGMENT), f)
+}
+
 /// How far the stack may move from a [`Mark`] before the next full check.
 const MARK_SPAN: usize = 16 * 1024;
 

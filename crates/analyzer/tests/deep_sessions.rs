@@ -32,3 +32,26 @@ fn a_deep_function_inside_an_earlier_cells_function_runs_from_a_shallow_cell() {
         assert!(c.error.is_none(), "{:?}", c.error);
     });
 }
+
+#[test]
+fn subtrees_the_parser_throws_away_are_dropped_with_room_on_the_stack() {
+    // Ruff's parser drops, recursively and without growing the stack, an expression it cannot
+    // use as a keyword name and the speculative parse of parenthesized `with` items. Both are
+    // syntax errors CPython reports too; on a small stack they overflowed (fuzz findings).
+    on_small_stack(|| {
+        let n = 20_000;
+        let cells = [
+            format!("f({}x = 1)\n", "-".repeat(n)),
+            format!("f({}x{} = 1)\n", "[".repeat(n), "]".repeat(n)),
+            format!(
+                "async with ({}x{} as y, 1 = 2):\n    pass\n",
+                "[".repeat(n),
+                "]".repeat(n)
+            ),
+        ];
+        for cell in cells {
+            let a = analyze_cell(&cell, &mut SessionState::new());
+            assert!(a.error.is_some(), "{}…: {:?}", &cell[..12], a.mode);
+        }
+    });
+}
