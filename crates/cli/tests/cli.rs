@@ -426,6 +426,32 @@ const NOTEBOOK: &str = r##"{
 }"##;
 
 #[test]
+fn a_notebook_escape_after_an_unfinished_lambda_is_a_syntax_error_not_a_panic() {
+    // pyrepl3-analyze panicked inside ruff's IPython-mode parser on this notebook (a fuzz find).
+    let nb = r#"{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+      {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 1,
+       "source": ["import time\n", "?time.sleep\n", ";print a b\n", "time.sleep(1)\n"]},
+      {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 2,
+       "source": ["f = lambda x\n", ",g\n"]}]}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "lambda.ipynb", nb.as_bytes());
+    let (v, code) = json_of(&[&path]);
+    assert_eq!(code, 1);
+    let cells = v["files"][0]["cells"].as_array().unwrap();
+    assert_eq!(cells[0]["mode"], "blocking_sync");
+    let escapes: Vec<_> = cells[0]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["code"] == "PR107")
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(escapes, [2, 3]);
+    assert_eq!(cells[1]["mode"], "syntax_error");
+    assert_eq!(cells[1]["error"]["line"], 1);
+}
+
+#[test]
 fn notebooks_report_ipython_escapes_and_keep_cell_positions() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "nb.ipynb", NOTEBOOK.as_bytes());
