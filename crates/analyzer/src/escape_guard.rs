@@ -16,9 +16,9 @@
 //! - **Unsafe cells** are parsed in module mode instead: a lexical error, a mismatched bracket, or
 //!   such a character starting a line inside brackets (or a `?` anywhere inside brackets). Their
 //!   escape lines are then syntax errors, which is what the cell is anyway.
-//! - **Help and auto-call escapes that start a logical line** are handed to ruff as magics: their
-//!   first character becomes `%` in the text the IPython parse sees (same length, so every offset
-//!   holds). Ruff accepts `%` escapes in any position, so an escape the parser meets inside an
+//! - **Help and auto-call escapes that start a logical line** (also `//f` and `/=f`, which the
+//!   module lexer reads as one operator) are handed to ruff as magics: their first character
+//!   becomes `%` in the text the IPython parse sees (same length, so every offset holds). Ruff accepts `%` escapes in any position, so an escape the parser meets inside an
 //!   expression is a syntax error there instead of a panic, and one at statement level is still
 //!   reported as an escape (only the escape's span is used, never its text).
 
@@ -89,7 +89,14 @@ fn plan(source: &str) -> Option<Cow<'_, str>> {
                     return None;
                 }
             }
-            TokenKind::Semi | TokenKind::Comma | TokenKind::Slash | TokenKind::Unknown => {
+            // Every token that starts with an escape character (`//`, `/=` and `//=` too).
+            TokenKind::Semi
+            | TokenKind::Comma
+            | TokenKind::Slash
+            | TokenKind::SlashEqual
+            | TokenKind::DoubleSlash
+            | TokenKind::DoubleSlashEqual
+            | TokenKind::Unknown => {
                 let start = tok.start().to_usize();
                 let byte = bytes.get(start).copied();
                 if !open.is_empty() {
@@ -179,6 +186,9 @@ mod tests {
             "lambda x=\n,f",
             "lambda x\nx = 1\n,f",
             "lambda\n#c\n,f",
+            "lambda\n//f",
+            "lambda\n/=f",
+            "x = [lambda\n]\n//=f",
         ] {
             if let Some(text) = ipython_text(cell) {
                 let _ =

@@ -52,6 +52,8 @@ fn an_escape_after_an_unfinished_lambda_is_a_syntax_error_not_a_panic() {
         "lambda\r,z",
         "y = [lambda\n]\n;f\n",
         "lambda\n# c\n\n?x\n",
+        "lambda\n//f\n",
+        "lambda\n/=f\n",
     ] {
         let a = notebook(src);
         assert_eq!(a.mode, Mode::SyntaxError, "{src:?}: {:?}", a.reasons);
