@@ -98,6 +98,17 @@ pub(crate) fn import_binding(alias: &ast::Alias) -> &str {
     }
 }
 
+/// The first eight bytes of `name`, big-endian, zero-padded: when two names' keys differ, they
+/// order the names as [`cmp_names`] does (a shorter name's padding is never above the longer
+/// name's byte), so only names with equal keys need comparing.
+#[inline]
+fn sort_key(name: &str) -> u64 {
+    let mut b = [0u8; 8];
+    let n = name.len().min(8);
+    b[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u64::from_be_bytes(b)
+}
+
 /// `a.cmp(b)`, byte by byte inline: names are short and usually differ in their first bytes, where
 /// a call to `memcmp` per comparison would cost more than the comparison.
 fn cmp_names(a: &str, b: &str) -> std::cmp::Ordering {
@@ -136,9 +147,9 @@ pub(crate) struct Binder<'a> {
     full: bool,
     /// How many nested scopes are open.
     nested: u32,
-    /// Every module-scope binding, repeats included: sorting and deduplicating once at the end
-    /// costs less than hashing each binding into a set.
-    module_names: Vec<&'a str>,
+    /// Every module-scope binding, repeats included, with its [`sort_key`]: sorting and
+    /// deduplicating once at the end costs less than hashing each binding into a set.
+    module_names: Vec<(u64, &'a str)>,
     /// The open nested scopes, innermost last (only when `full`).
     scopes: Vec<NestedScope<'a>>,
     out: ModuleBindings,
@@ -155,7 +166,7 @@ impl<'a> Binder<'a> {
             && e.value.is_string_literal_expr()
         {
             // A docstring sets `__doc__` when the cell's code runs.
-            module_names.push("__doc__");
+            module_names.push((sort_key("__doc__"), "__doc__"));
         }
         Self {
             full,
@@ -181,10 +192,14 @@ impl<'a> Binder<'a> {
     /// The bindings found, names sorted and deduplicated, dynamic writes in source order.
     pub(crate) fn finish(self) -> ModuleBindings {
         let mut names = self.module_names;
-        names.sort_unstable_by(|a, b| cmp_names(a, b));
-        names.dedup();
+        // Most comparisons are decided by the keys, without reading the names.
+        names.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| cmp_names(a.1, b.1)));
+        names.dedup_by(|a, b| a.1 == b.1);
         let mut out = self.out;
-        out.names = names.into_iter().map(crate::BoundName::from).collect();
+        out.names = names
+            .into_iter()
+            .map(|(_, n)| crate::BoundName::from(n))
+            .collect();
         out.dynamic_writes.sort_by_key(|(s, _)| (s.start, s.end));
         out
     }
@@ -216,19 +231,25 @@ impl<'a> Binder<'a> {
         if let Some(s) = self.scopes.pop() {
             for g in s.globals {
                 if s.bound_before.contains(&g) {
-                    self.module_names.push(g);
+                    self.push_module(g);
                 }
             }
         }
     }
 
+    /// `name` is bound at module scope.
+    #[inline]
+    fn push_module(&mut self, name: &'a str) {
+        self.module_names.push((sort_key(name), name));
+    }
+
     fn bind_in(&mut self, scope: Option<usize>, name: &'a str) {
         match scope {
-            None => self.module_names.push(name),
+            None => self.push_module(name),
             Some(i) => {
                 let s = &mut self.scopes[i];
                 if s.globals.contains(&name) {
-                    self.module_names.push(name);
+                    self.push_module(name);
                 } else {
                     s.bound_before.push(name);
                 }
@@ -240,7 +261,7 @@ impl<'a> Binder<'a> {
     #[inline]
     pub(crate) fn bind(&mut self, name: &'a str) {
         if self.at_module() {
-            self.module_names.push(name);
+            self.push_module(name);
         } else if self.full {
             self.bind_in(Some(self.scopes.len() - 1), name);
         }
@@ -250,7 +271,7 @@ impl<'a> Binder<'a> {
     /// is not a comprehension.
     pub(crate) fn bind_walrus(&mut self, name: &'a str) {
         if self.at_module() {
-            self.module_names.push(name);
+            self.push_module(name);
         } else if self.full {
             let scope = self.scopes.iter().rposition(|s| !s.comprehension);
             self.bind_in(scope, name);
@@ -294,7 +315,7 @@ impl<'a> Binder<'a> {
     #[inline]
     pub(crate) fn annotated(&mut self, simple: bool) {
         if simple && self.at_module() {
-            self.module_names.push("__annotations__");
+            self.push_module("__annotations__");
         }
     }
 

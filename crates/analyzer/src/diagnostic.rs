@@ -1,5 +1,7 @@
 //! Diagnostics: the reasons behind every routing decision.
 
+use std::borrow::Cow;
+
 use crate::rules::RuleMeta;
 use crate::span::Span;
 
@@ -30,8 +32,8 @@ impl Severity {
 pub struct Related {
     /// Where, in the same cell.
     pub span: Span,
-    /// What is there.
-    pub message: String,
+    /// What is there (most labels are fixed texts, borrowed rather than copied).
+    pub message: Cow<'static, str>,
 }
 
 /// One reason for a routing decision: a rule, a message and the span it is about.
@@ -41,19 +43,19 @@ pub struct Diagnostic {
     pub rule: &'static RuleMeta,
     /// Severity of this particular reason (usually the rule's default).
     pub severity: Severity,
-    /// One sentence for a person.
-    pub message: String,
+    /// One sentence for a person (a fixed text is borrowed, not copied).
+    pub message: Cow<'static, str>,
     /// Where in the cell.
     pub span: Span,
     /// What to do about it, when there is something to do.
-    pub help: Option<String>,
+    pub help: Option<Cow<'static, str>>,
     /// Other places in the same cell that explain this one.
     pub related: Vec<Related>,
 }
 
 impl Diagnostic {
     /// A diagnostic for `rule` with the rule's default severity.
-    pub fn new(rule: &'static RuleMeta, message: impl Into<String>, span: Span) -> Self {
+    pub fn new(rule: &'static RuleMeta, message: impl Into<Cow<'static, str>>, span: Span) -> Self {
         Self {
             rule,
             severity: rule.severity,
@@ -65,7 +67,7 @@ impl Diagnostic {
     }
 
     /// Attach a help line.
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub fn with_help(mut self, help: impl Into<Cow<'static, str>>) -> Self {
         self.help = Some(help.into());
         self
     }
@@ -77,7 +79,7 @@ impl Diagnostic {
     }
 
     /// Attach a related location.
-    pub fn with_related(mut self, span: Span, message: impl Into<String>) -> Self {
+    pub fn with_related(mut self, span: Span, message: impl Into<Cow<'static, str>>) -> Self {
         self.related.push(Related {
             span,
             message: message.into(),

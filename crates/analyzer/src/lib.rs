@@ -39,6 +39,8 @@ mod tla;
 mod trailing;
 pub mod transform;
 
+use std::borrow::Cow;
+
 pub use diagnostic::{Diagnostic, Related, Severity};
 pub use mode::Mode;
 pub use name::BoundName;
@@ -115,8 +117,9 @@ pub struct CellError {
 /// A blocking call found on a cell's execution path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockingCall {
-    /// The resolved qualified name, e.g. `time.sleep`, `requests.get`, `sqlite3.Connection.execute`.
-    pub name: String,
+    /// The resolved qualified name, e.g. `time.sleep`, `requests.get`, `sqlite3.Connection.execute`
+    /// (borrowed from pyrepl3's tables when they know it, as they do for most).
+    pub name: Cow<'static, str>,
     /// The call expression (in the cell).
     pub span: Span,
     /// How the name was resolved: the import or binding it came through,
@@ -394,14 +397,7 @@ fn analyze_inner(
     let blocks = !blocking.calls.is_empty();
 
     for a in &awaits {
-        reasons.push(Diagnostic::new(
-            TopLevelAwait::meta(),
-            format!(
-                "{} at top level: the cell is compiled as a coroutine and awaited on the session's event loop",
-                a.what
-            ),
-            a.span,
-        ));
+        reasons.push(Diagnostic::new(TopLevelAwait::meta(), a.message, a.span));
     }
     for (span, name) in &blocking.loop_bound {
         reasons.push(Diagnostic::new(
@@ -411,7 +407,12 @@ fn analyze_inner(
         ));
     }
     let stays_on_loop = on_loop_for_await || loop_bound;
-    reasons.extend(blocking.reasons);
+    // The blocking pass's list becomes the cell's when nothing comes before it (most cells).
+    if reasons.is_empty() {
+        reasons = blocking.reasons;
+    } else {
+        reasons.extend(blocking.reasons);
+    }
     if stays_on_loop && blocks {
         for call in &blocking.calls {
             reasons.push(

@@ -27,8 +27,19 @@ use crate::stack;
 pub(crate) struct TopLevelAwait {
     /// The `await` expression, `async for`, `async with` or async comprehension.
     pub(crate) span: Span,
-    /// What it is, for the reason's message (e.g. "`await` expression").
-    pub(crate) what: &'static str,
+    /// The reason's message: what it is (e.g. "`await` expression") and what that means.
+    pub(crate) message: &'static str,
+}
+
+/// The reason's message for a construct `$what` (a fixed text: no allocation per reason).
+macro_rules! at_top_level {
+    ($what:literal) => {
+        concat!(
+            $what,
+            " at top level: the cell is compiled as a coroutine and awaited on the session's \
+             event loop"
+        )
+    };
 }
 
 /// Every construct (in source order) that makes CPython 3.11 compile `module` as a coroutine
@@ -76,10 +87,10 @@ impl Finder<'_> {
         })
     }
 
-    fn push(&mut self, range: TextRange, what: &'static str) {
+    fn push(&mut self, range: TextRange, message: &'static str) {
         self.out.push(TopLevelAwait {
             span: Span::from(range),
-            what,
+            message,
         });
     }
 
@@ -107,9 +118,9 @@ impl Finder<'_> {
             self.push(
                 e.range(),
                 if is_genexp {
-                    "asynchronous generator expression"
+                    at_top_level!("asynchronous generator expression")
                 } else {
-                    "asynchronous comprehension"
+                    at_top_level!("asynchronous comprehension")
                 },
             );
         }
@@ -148,12 +159,18 @@ impl<'a> Visitor<'a> for Finder<'_> {
                 }
             }
             Stmt::For(f) if f.is_async => {
-                self.push(TextRange::new(f.start(), f.iter.end()), "`async for` loop");
+                self.push(
+                    TextRange::new(f.start(), f.iter.end()),
+                    at_top_level!("`async for` loop"),
+                );
                 visitor::walk_stmt(self, stmt);
             }
             Stmt::With(w) if w.is_async => {
                 let end = w.items.last().map_or(w.start(), |i| i.end());
-                self.push(TextRange::new(w.start(), end), "`async with` statement");
+                self.push(
+                    TextRange::new(w.start(), end),
+                    at_top_level!("`async with` statement"),
+                );
                 visitor::walk_stmt(self, stmt);
             }
             Stmt::AnnAssign(a) => {
@@ -175,7 +192,7 @@ impl<'a> Visitor<'a> for Finder<'_> {
         }
         stack::guard(|| match expr {
             Expr::Await(a) => {
-                self.push(a.range, "`await` expression");
+                self.push(a.range, at_top_level!("`await` expression"));
                 self.visit_expr(&a.value);
             }
             Expr::Lambda(l) => {

@@ -14,7 +14,10 @@ fn session(cells: &[&str]) -> Vec<Vec<String>> {
 }
 
 fn names(a: &CellAnalysis) -> Vec<String> {
-    a.blocking_calls.iter().map(|c| c.name.clone()).collect()
+    a.blocking_calls
+        .iter()
+        .map(|c| c.name.to_string())
+        .collect()
 }
 
 /// The blocking call names of the last cell of a session.

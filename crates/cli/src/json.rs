@@ -225,19 +225,19 @@ impl Cell {
                     code: r.rule.code,
                     rule: r.rule.name,
                     severity: r.severity.as_str(),
-                    message: r.message.clone(),
+                    message: r.message.to_string(),
                     line: start.line,
                     column: start.column,
                     end_line: end.line,
                     end_column: end.column,
-                    help: r.help.clone(),
+                    help: r.help.as_deref().map(str::to_string),
                     related: r
                         .related
                         .iter()
                         .map(|rel| {
                             let (s, e) = cell.range(rel.span);
                             Related {
-                                message: rel.message.clone(),
+                                message: rel.message.to_string(),
                                 line: s.line,
                                 column: s.column,
                                 end_line: e.line,
@@ -254,7 +254,7 @@ impl Cell {
             .map(|b| {
                 let (start, end) = cell.range(b.span);
                 BlockingCall {
-                    name: b.name.clone(),
+                    name: b.name.to_string(),
                     line: start.line,
                     column: start.column,
                     end_line: end.line,

@@ -267,10 +267,10 @@ fn user_line_refs(
         o_index.cpython(map.original_start(line_start)).line + offset
     };
     for r in &mut analysis.reasons {
-        r.message = map_line_refs(&r.message, to_user);
-        r.help = r.help.as_ref().map(|h| map_line_refs(h, to_user));
+        r.message = map_line_refs(&r.message, to_user).into();
+        r.help = r.help.as_ref().map(|h| map_line_refs(h, to_user).into());
         for rel in &mut r.related {
-            rel.message = map_line_refs(&rel.message, to_user);
+            rel.message = map_line_refs(&rel.message, to_user).into();
         }
     }
     for b in &mut analysis.blocking_calls {
@@ -280,10 +280,10 @@ fn user_line_refs(
 
 /// A transform's reason with its line references in file lines.
 fn reason_in_file_lines(mut d: Diagnostic, first_line: u32) -> Diagnostic {
-    d.message = in_file_lines(&d.message, first_line);
-    d.help = d.help.map(|h| in_file_lines(&h, first_line));
+    d.message = in_file_lines(&d.message, first_line).into();
+    d.help = d.help.map(|h| in_file_lines(&h, first_line).into());
     for r in &mut d.related {
-        r.message = in_file_lines(&r.message, first_line);
+        r.message = in_file_lines(&r.message, first_line).into();
     }
     d
 }
@@ -420,7 +420,8 @@ pub fn transform_and_analyze(
                 .filter(|d| d.rule.code == TransformRefused::META.code)
             {
                 let mut d = reason_in_file_lines(d.clone(), first_line);
-                d.message = format!("the wrapper fallback cannot run this cell: {}", d.message);
+                d.message =
+                    format!("the wrapper fallback cannot run this cell: {}", d.message).into();
                 analysis.reasons.push(d.with_severity(Severity::Warning));
             }
             direct

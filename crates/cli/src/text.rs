@@ -185,9 +185,7 @@ impl TextRenderer {
         let snippet_path = location_path(path, cell);
         for (i, same) in group_reasons(&a.reasons).into_iter().enumerate() {
             let d = same[0];
-            let title = level(d.severity)
-                .primary_title(d.message.as_str())
-                .id(d.rule.code);
+            let title = level(d.severity).primary_title(&*d.message).id(d.rule.code);
             let mut group = if same.iter().all(|d| is_cell_level(d)) {
                 Group::with_title(title)
             } else {
@@ -208,14 +206,14 @@ impl TextRenderer {
                         snippet = snippet.annotation(
                             AnnotationKind::Context
                                 .span(clamp(&source, cell.clamp_span(rel.span)))
-                                .label(rel.message.as_str()),
+                                .label(&*rel.message),
                         );
                     }
                 }
                 title.element(snippet)
             };
             if let Some(help) = &d.help {
-                group = group.element(Level::HELP.message(help.as_str()));
+                group = group.element(Level::HELP.message(&**help));
             }
             if i > 0 {
                 out.push('\n');

@@ -2,6 +2,7 @@
 //! calls, runs the bodies of called user functions, and records blocking calls.
 
 use ruff_python_ast::helpers::is_compound_statement;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ruff_python_ast::name::Name;
@@ -535,7 +536,7 @@ impl<'c, 's> Walker<'c, 's> {
                 match binding_site_in_prefix(&body[..end], root, span.start) {
                     Some((at, label)) if at != span => vec![Related {
                         span: at,
-                        message: label.to_string(),
+                        message: Cow::Borrowed(label),
                     }],
                     _ => Vec::new(),
                 }
@@ -545,13 +546,18 @@ impl<'c, 's> Walker<'c, 's> {
         self.report.reasons.push(Diagnostic {
             rule,
             severity: rule.severity,
-            message,
+            message: Cow::Owned(message),
             span,
             help: None,
             related,
         });
+        // Most names are in pyrepl3's tables: one hash instead of an allocation and a free.
+        let name = match known::static_name(name) {
+            Some(st) => Cow::Borrowed(st),
+            None => Cow::Owned(name.to_string()),
+        };
         self.report.calls.push(BlockingCall {
-            name: name.to_string(),
+            name,
             span,
             via,
             rule,
