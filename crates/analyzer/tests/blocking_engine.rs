@@ -661,3 +661,134 @@ fn zip_and_next_carry_the_items_of_what_they_iterate() {
     );
     assert_eq!(one("x = next(iter([1, 2]), None)"), Vec::<String>::new());
 }
+
+#[test]
+fn generator_functions_run_when_iterated_not_when_called() {
+    let def = "import time\ndef ticks(n):\n    for i in range(n):\n        time.sleep(i)\n        yield i";
+    // Calling a generator function makes a generator: nothing runs yet.
+    assert!(last(&[def, "g = ticks(3)"]).is_empty());
+    assert!(one(&format!("{def}\nticks(3)")).is_empty());
+    // Iterating it runs the body: `for`, `next`, consumers, comprehensions.
+    for consume in [
+        "g = ticks(3)\nfirst = next(g)",
+        "g = ticks(3)\nfirst = next(g, None)",
+        "for t in ticks(3):\n    pass",
+        "total = sum(ticks(3))",
+        "xs = list(ticks(3))",
+        "ys = [t for t in ticks(3)]",
+        "print(*ticks(3))",
+    ] {
+        assert_eq!(last(&[def, consume]), ["time.sleep"], "{consume}");
+    }
+    // A method that yields, and a generator handed to a helper that iterates it.
+    assert_eq!(
+        one(
+            "import time\nclass C:\n    def items(self):\n        time.sleep(1)\n        yield 1\nc = C()\nit = c.items()\nn = next(it)"
+        ),
+        ["time.sleep"]
+    );
+    assert!(
+        one("import time\nclass C:\n    def items(self):\n        time.sleep(1)\n        yield 1\nit = C().items()")
+            .is_empty()
+    );
+    assert_eq!(
+        last(&[
+            def,
+            "def drain(it):\n    for _ in it:\n        pass\ndrain(ticks(2))"
+        ]),
+        ["time.sleep"]
+    );
+    // `yield` in a nested function does not make the outer one a generator.
+    assert_eq!(
+        one(
+            "import time\ndef outer():\n    time.sleep(1)\n    def inner():\n        yield 1\n    return inner\nouter()"
+        ),
+        ["time.sleep"]
+    );
+    // `@contextmanager` generators run up to their `yield` when the `with` block is entered.
+    assert_eq!(
+        one(
+            "import contextlib\n@contextlib.contextmanager\ndef opened(p):\n    f = open(p)\n    yield f\nwith opened('x') as fh:\n    pass"
+        ),
+        ["open"]
+    );
+}
+
+#[test]
+fn bound_generator_expressions_and_maps_run_when_iterated() {
+    let setup = "import time\ndef fetch(u):\n    time.sleep(1)\n    return u\nurls = ['a', 'b']";
+    assert!(last(&[setup, "g = (fetch(u) for u in urls)"]).is_empty());
+    assert_eq!(
+        last(&[setup, "g = (fetch(u) for u in urls)", "x = next(g)"]),
+        ["time.sleep"]
+    );
+    assert_eq!(
+        last(&[setup, "g = (fetch(u) for u in urls)", "xs = list(g)"]),
+        ["time.sleep"]
+    );
+    assert!(last(&[setup, "m = map(fetch, urls)"]).is_empty());
+    assert_eq!(
+        last(&[setup, "m = map(fetch, urls)", "x = next(m)"]),
+        ["time.sleep"]
+    );
+}
+
+#[test]
+fn lists_of_user_instances_give_their_items() {
+    let class = "import subprocess\nclass Job:\n    def run(self):\n        return subprocess.run(['true'])";
+    for cell in [
+        "jobs = [Job(), Job()]\nfor j in jobs:\n    j.run()",
+        "jobs = [Job(), Job()]\ncodes = [j.run().returncode for j in jobs]",
+        "jobs = []\njobs.append(Job())\nfor j in jobs:\n    j.run()",
+        "jobs = (Job(), Job())\nfor j in jobs:\n    j.run()",
+        "jobs = [Job() for _ in range(3)]\njobs[0].run()",
+    ] {
+        assert_eq!(last(&[class, cell]), ["subprocess.run"], "{cell}");
+    }
+    // Instances of two different classes: the item's type is unknown (nothing guessed).
+    assert!(
+        last(&[
+            class,
+            "class Other:\n    def run(self):\n        return 1\nfor j in [Job(), Other()]:\n    j.run()"
+        ])
+        .is_empty()
+    );
+}
+
+#[test]
+fn pandas_frames_and_in_memory_buffers() {
+    let imports = "import io\nfrom io import StringIO\nimport pandas as pd";
+    // Parsing text already in memory reads no file.
+    for cell in [
+        "a = pd.read_csv(StringIO('a,b\\n1,2'))",
+        "a = pd.read_csv(io.StringIO('a,b\\n1,2'))",
+        "buf = io.BytesIO(b'x')\na = pd.read_parquet(buf)",
+        "a = pd.read_json(path_or_buf=StringIO('[]'))",
+    ] {
+        assert!(last(&[imports, cell]).is_empty(), "{cell}");
+    }
+    assert_eq!(
+        last(&[imports, "a = pd.read_csv('data.csv')"]),
+        ["pandas.read_csv"]
+    );
+    // `read_sql` queries a database whatever its arguments.
+    assert_eq!(
+        last(&[imports, "a = pd.read_sql(StringIO('q'), con)"]),
+        ["pandas.read_sql"]
+    );
+    // Combined and filtered frames are frames: writing one to a path blocks.
+    assert_eq!(
+        last(&[
+            imports,
+            "a = pd.DataFrame({'x': [1]})\ndf = pd.concat([a, a]).dropna()\nout = df[df['x'] > 0]\nout.to_csv('o.csv')"
+        ]),
+        ["pandas.DataFrame.to_csv"]
+    );
+    assert!(
+        last(&[
+            imports,
+            "a = pd.DataFrame({'x': [1]})\ndf = pd.merge(a, a)\ntext = df.to_csv()"
+        ])
+        .is_empty()
+    );
+}

@@ -87,6 +87,9 @@ pub(crate) enum Guard {
     NeedsArg(&'static str),
     /// `open`: the return type depends on the mode.
     OpenMode,
+    /// Blocks unless the argument at `pos` (or keyword `kw`) is an in-memory buffer
+    /// (`pd.read_csv(io.StringIO(text))` parses text it already has).
+    UnlessBuffer(u8, &'static str),
     /// Blocks when the argument at `pos` (or keyword `kw`) is an open file
     /// (`json.dump(obj, f)`, `print(x, file=f)`); `pos` 255 means keyword only. On a `Pure`
     /// entry: the call returns its type only over an open file (`csv.writer(f)`).
@@ -1051,7 +1054,39 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "read_spss",
         "read_clipboard",
     ] {
-        add_key(join2("pandas.", f), bt(DataIo, "pandas.DataFrame"));
+        // Readers of paths and of file-like objects: over an in-memory buffer they read nothing.
+        let guard = match f {
+            "read_sql" | "read_sql_query" | "read_sql_table" | "read_clipboard" | "read_hdf" => {
+                Guard::Always
+            }
+            "read_json" | "read_html" | "read_xml" => Guard::UnlessBuffer(0, "path_or_buf"),
+            "read_excel" => Guard::UnlessBuffer(0, "io"),
+            "read_parquet" | "read_feather" | "read_orc" => Guard::UnlessBuffer(0, "path"),
+            "read_pickle" | "read_stata" | "read_sas" | "read_spss" => {
+                Guard::UnlessBuffer(0, "filepath_or_buffer")
+            }
+            _ => Guard::UnlessBuffer(0, "filepath_or_buffer"),
+        };
+        add_key(
+            join2("pandas.", f),
+            e(Block(DataIo), Some("pandas.DataFrame"), guard),
+        );
+    }
+    // Functions that combine or reshape frames make frames (so `.to_csv(path)` on the result is
+    // known to write a file).
+    for f in [
+        "concat",
+        "merge",
+        "merge_asof",
+        "merge_ordered",
+        "pivot",
+        "pivot_table",
+        "crosstab",
+        "melt",
+        "get_dummies",
+        "json_normalize",
+    ] {
+        add_key(join2("pandas.", f), t("pandas.DataFrame"));
     }
     add("pandas.DataFrame", t("pandas.DataFrame"));
     add("pandas.Series", t("pandas.Series"));

@@ -14,7 +14,7 @@ mod walker;
 use std::sync::{Arc, OnceLock};
 
 use ruff_python_ast::name::Name;
-use ruff_python_ast::{ExprLambda, ModModule, StmtFunctionDef};
+use ruff_python_ast::{ExprGenerator, ExprLambda, ModModule, StmtFunctionDef};
 use rustc_hash::FxHashMap;
 
 use crate::diagnostic::Diagnostic;
@@ -185,6 +185,10 @@ pub(crate) enum Value {
     /// its arguments (boxed, not shared: the call's argument list becomes the box without a
     /// copy, and awaiting takes them back; few coroutines are bound to names and cloned).
     Coro(Arc<FuncInfo>, Arc<[Value]>),
+    /// A generator object made by calling a generator function, and its arguments: the body
+    /// runs when the generator is iterated (`for`, `next`, `list`, or any call it is passed to
+    /// that is not a user function's).
+    Gen(Arc<FuncInfo>, Arc<[Value]>),
     /// An awaitable that runs several coroutines (`asyncio.gather(...)`), boxed as `Coro`'s
     /// arguments are.
     Gather(Arc<[Value]>),
@@ -217,6 +221,9 @@ pub(crate) enum FuncBody {
     /// A copy of the syntax (functions defined inside called functions, lambdas).
     Def(Arc<DeepTree<StmtFunctionDef>>),
     Lambda(Arc<DeepTree<ExprLambda>>),
+    /// A generator expression bound to a name (`g = (f(x) for x in xs)`): it runs as it is
+    /// iterated.
+    Genexp(Arc<DeepTree<ExprGenerator>>),
     /// The source text of a module-level definition, parsed again on its first call from a
     /// later cell (within its own cell the cell's tree is used directly).
     Source(SourceBody),
@@ -316,6 +323,9 @@ pub(crate) struct FuncInfo {
     /// File line of its definition.
     pub(crate) line: u32,
     pub(crate) is_async: bool,
+    /// A `def` whose body yields: calling it makes a generator, and the body runs as the
+    /// generator is iterated ([`Value::Gen`]).
+    pub(crate) is_generator: bool,
     /// `@staticmethod`: no implicit first argument.
     pub(crate) is_static: bool,
     /// `@property`: reading the attribute calls it.
@@ -336,8 +346,10 @@ pub(crate) struct FuncInfo {
 impl FuncInfo {
     /// How to name it in `via` strings: `def fetch()`, `async def main()`, `lambda`.
     pub(crate) fn push_label(&self, s: &mut String) {
-        if matches!(self.body, FuncBody::Lambda(_)) {
-            return s.push_str("lambda");
+        match self.body {
+            FuncBody::Lambda(_) => return s.push_str("lambda"),
+            FuncBody::Genexp(_) => return s.push_str("generator expression"),
+            _ => {}
         }
         if self.name.as_str() == "<exec>" {
             return s.push_str("exec(...)");
@@ -410,6 +422,9 @@ pub(crate) struct SymbolTable {
     pub(crate) patched: FxHashMap<Box<str>, Value>,
     /// How many cells this table has seen.
     pub(crate) cells: u32,
+    /// The session has made a lazy iterable whose iteration runs code (a generator function,
+    /// `map(f, xs)` bound to a name): from then on, arguments of calls are checked for one.
+    pub(crate) lazy: bool,
 }
 
 /// The blocking-I/O findings for one cell.

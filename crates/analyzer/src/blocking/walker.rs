@@ -254,6 +254,7 @@ enum Recv<'e> {
 enum BodyRef<'x> {
     Def(&'x ast::StmtFunctionDef),
     Lambda(&'x ast::ExprLambda),
+    Genexp(&'x ast::ExprGenerator),
 }
 
 /// What a call expression calls.
@@ -815,6 +816,39 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// The value of an expression that was already evaluated (no calls are reported again):
     /// names, attributes of names, and literals.
+    /// Whether `e` is an in-memory buffer: a name bound to one, or a call making one
+    /// (`io.StringIO(text)`, `BytesIO(data)`).
+    fn is_buffer(&mut self, e: &Expr) -> bool {
+        let is_buffer_type = |q: &str| matches!(q, "io.StringIO" | "io.BytesIO");
+        match e {
+            Expr::Name(_) => {
+                matches!(self.peek(e), Value::Instance(ty, _) if is_buffer_type(ty))
+            }
+            Expr::Call(c) => {
+                let mut q = QBuf::new();
+                match &*c.func {
+                    Expr::Name(n) => match self.lookup(&n.id) {
+                        Some(Value::Qual(m, _)) => q.push(m.as_str()),
+                        _ => return false,
+                    },
+                    Expr::Attribute(a) => match &*a.value {
+                        Expr::Name(n) => match self.lookup(&n.id) {
+                            Some(Value::Qual(m, _)) => {
+                                q.push(m.as_str());
+                                q.push(&a.attr);
+                            }
+                            _ => return false,
+                        },
+                        _ => return false,
+                    },
+                    _ => return false,
+                }
+                q.as_str().is_some_and(is_buffer_type)
+            }
+            _ => false,
+        }
+    }
+
     fn peek(&mut self, e: &Expr) -> Value {
         match e {
             Expr::Name(n) => self.lookup(&n.id).unwrap_or_else(|| Value::Unknown),
@@ -878,12 +912,7 @@ impl<'c, 's> Walker<'c, 's> {
                 let v = match &*a.value {
                     // `g = (f(x) for x in xs)` and `m = map(f, xs)` are lazy: only the first
                     // iterable is evaluated now.
-                    Expr::Generator(g) => {
-                        if let Some(first) = g.generators.first() {
-                            self.exec(&first.iter);
-                        }
-                        Value::Unknown
-                    }
+                    Expr::Generator(g) => self.lazy_genexp(g),
                     Expr::Call(c) => {
                         self.lazy_site = Some(c.range().start().to_u32());
                         let v = self.eval(&a.value);
@@ -1170,6 +1199,8 @@ impl<'c, 's> Walker<'c, 's> {
                     .is_some_and(|d| std::ptr::eq(d, def)),
             "a def met with no function running is found again in the cell's tree"
         );
+        let is_generator = !def.is_async && self.yields(def);
+        self.t.lazy |= is_generator;
         let source = if local { self.source_body(def) } else { None };
         let body = match source {
             Some(src) => FuncBody::Source(src),
@@ -1180,6 +1211,7 @@ impl<'c, 's> Walker<'c, 's> {
             class,
             line: self.line(def.range()),
             is_async: def.is_async,
+            is_generator,
             is_static,
             is_property,
             defaults,
@@ -1308,6 +1340,12 @@ impl<'c, 's> Walker<'c, 's> {
     /// The value bound by `with <v> as x`, reporting what entering does.
     fn enter(&mut self, v: Value, e: &Expr, is_async: bool) -> Value {
         match v {
+            // `with opened(p) as f:` of a `@contextmanager` generator: entering runs its body
+            // up to the `yield` (leaving runs the rest).
+            Value::Gen(f, args) if !is_async => {
+                self.resume(&f, &args, Span::from(e.range()));
+                Value::Unknown
+            }
             Value::Instance(ty, via) => {
                 let mut q = QBuf::new();
                 q.push(ty);
@@ -1396,6 +1434,10 @@ impl<'c, 's> Walker<'c, 's> {
         }
         if let Value::Mapped(f) = v {
             return self.call_value((**f).clone(), Args::default(), None, Span::from(range));
+        }
+        if let Value::Gen(f, args) = v {
+            self.resume(f, args, Span::from(range));
+            return Value::Unknown;
         }
         if let Value::Instance(ty, via) = v {
             let mut q = QBuf::new();
@@ -1626,6 +1668,7 @@ impl<'c, 's> Walker<'c, 's> {
                     class: None,
                     line: self.line(l.range()),
                     is_async: false,
+                    is_generator: false,
                     is_static: false,
                     is_property: false,
                     defaults: Vec::new(),
@@ -1822,6 +1865,12 @@ impl<'c, 's> Walker<'c, 's> {
                         _ if complete => Value::AnyOf(entries.values().cloned().collect()),
                         _ => Value::Unknown,
                     },
+                    // `df[mask]` and `df[["a", "b"]]` are frames; `df["a"]` is a column.
+                    Value::Instance("pandas.DataFrame", via)
+                        if !matches!(&*s.slice, Expr::StringLiteral(_)) =>
+                    {
+                        Value::Instance("pandas.DataFrame", via)
+                    }
                     Value::Instance(ty, via) => match known::attr_type(ty, None) {
                         Some(t) => Value::Instance(t, via),
                         None => Value::Unknown,
@@ -1837,7 +1886,15 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Expr::Starred(s) => {
-                self.exec(&s.value);
+                // Unpacking iterates: a generator or lazy `map` runs here.
+                if self.t.lazy {
+                    let v = self.eval(&s.value);
+                    if matches!(v, Value::Gen(..) | Value::Mapped(_)) {
+                        self.iterate(&v, s.range());
+                    }
+                } else {
+                    self.exec(&s.value);
+                }
                 Value::Unknown
             }
             Expr::Name(n) => self.lookup(&n.id).unwrap_or_else(|| Value::Unknown),
@@ -2153,10 +2210,10 @@ impl<'c, 's> Walker<'c, 's> {
         }
         let added = self.eval(&call.arguments.args[0]);
         let grown = match (current, added) {
-            (Value::Plain, v @ Value::Instance(..)) => Value::Items(Box::new(v), list),
-            (Value::Items(item, index), Value::Instance(ty, _)) if matches!(&*item, Value::Instance(t, _) if *t == ty) => {
-                Value::Items(item, index)
+            (Value::Plain, v @ (Value::Instance(..) | Value::UserInstance(..))) => {
+                Value::Items(Box::new(v), list)
             }
+            (Value::Items(item, index), v) if same_type(&item, &v) => Value::Items(item, index),
             // Items of another type, or of an unknown one: a plain container again.
             _ => Value::Plain,
         };
@@ -2328,7 +2385,22 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// Run the arguments of a call whose values are not used, for their effects (as
     /// [`Self::args`] does without `keep`).
+    /// Run the arguments of a call that pyrepl3 does not follow into (a builtin, a library
+    /// function): a generator or lazy `map` among them is iterated by the callee.
     fn exec_args(&mut self, arguments: &Arguments) {
+        if self.t.lazy {
+            for a in arguments
+                .args
+                .iter()
+                .chain(arguments.keywords.iter().map(|k| &k.value))
+            {
+                let v = self.eval(a);
+                if matches!(v, Value::Gen(..) | Value::Mapped(_)) {
+                    self.iterate(&v, a.range());
+                }
+            }
+            return;
+        }
         for a in &arguments.args {
             self.exec(a);
         }
@@ -2432,6 +2504,9 @@ impl<'c, 's> Walker<'c, 's> {
                     (Guard::FileArg(pos, kw), Some(a)) => arg(a, usize::from(pos), kw)
                         .is_some_and(|e| matches!(self.peek(e), Value::Instance(ty, _) if known::is_file_type(ty))),
                     (Guard::FileArg(..), None) => false,
+                    (Guard::UnlessBuffer(pos, kw), Some(a)) => {
+                        !arg(a, usize::from(pos), kw).is_some_and(|e| self.is_buffer(e))
+                    }
                     (g, Some(a)) => guard_blocks(g, a),
                     (_, None) => true,
                 };
@@ -2510,7 +2585,10 @@ impl<'c, 's> Walker<'c, 's> {
             Kind::CallsArg0 if q == "map" && self.lazy_site == Some(span.start) => {
                 match args.pos.into_iter().next() {
                     Some(Value::Unknown | Value::Plain | Value::Async) | None => Value::Unknown,
-                    Some(f) => Value::Mapped(Box::new(f)),
+                    Some(f) => {
+                        self.t.lazy = true;
+                        Value::Mapped(Box::new(f))
+                    }
                 }
             }
             Kind::CallsArg0 => {
@@ -2552,7 +2630,10 @@ impl<'c, 's> Walker<'c, 's> {
             }
             // `next(it)`: one item of `it` (a line of a file: a read).
             Kind::Passthrough if q == "next" => match args.pos.first() {
-                Some(v) if same_items(v).is_some() || matches!(v, Value::Instance(..)) => {
+                Some(v)
+                    if same_items(v).is_some()
+                        || matches!(v, Value::Instance(..) | Value::Gen(..) | Value::Mapped(_)) =>
+                {
                     let range = TextRange::new(span.start.into(), span.end.into());
                     self.iterate(v, range)
                 }
@@ -2617,6 +2698,7 @@ impl<'c, 's> Walker<'c, 's> {
                             class: None,
                             line,
                             is_async: false,
+                            is_generator: false,
                             is_static: false,
                             is_property: false,
                             defaults: Vec::new(),
@@ -2675,15 +2757,21 @@ impl<'c, 's> Walker<'c, 's> {
             Value::Func(f) => {
                 if f.is_async {
                     Value::Coro(f, shared(args.pos))
+                } else if f.is_generator {
+                    Value::Gen(f, shared(args.pos))
                 } else {
                     self.run(&f, None, args, span).0
                 }
             }
             Value::Method(f, this) => {
-                if f.is_async {
+                if f.is_async || f.is_generator {
                     let mut pos = vec![*this];
                     pos.extend(args.pos);
-                    Value::Coro(f, pos.into())
+                    if f.is_async {
+                        Value::Coro(f, pos.into())
+                    } else {
+                        Value::Gen(f, pos.into())
+                    }
                 } else {
                     self.run(&f, Some(*this), args, span).0
                 }
@@ -2732,6 +2820,7 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Value::Unknown
             | Value::Coro(..)
+            | Value::Gen(..)
             | Value::Gather(_)
             | Value::Dict(..)
             | Value::Tuple(_)
@@ -2790,20 +2879,7 @@ impl<'c, 's> Walker<'c, 's> {
 
     fn awaited_inner(&mut self, v: Value, span: Span) -> Value {
         match v {
-            Value::Coro(f, args) => {
-                let mut a = Args {
-                    pos: args.to_vec(),
-                    kw: Vec::new(),
-                };
-                let this = if matches!(a.pos.first(), Some(Value::UserInstance(..)))
-                    && matches!(&f.body, FuncBody::Def(d) if d.get().is_some_and(first_param_is_self))
-                {
-                    Some(a.pos.remove(0))
-                } else {
-                    None
-                };
-                self.run(&f, this, a, span).0
-            }
+            Value::Coro(f, args) => self.resume(&f, &args, span),
             Value::Gather(items) => {
                 for v in items.iter() {
                     self.awaited(v.clone(), span);
@@ -2813,6 +2889,86 @@ impl<'c, 's> Walker<'c, 's> {
             Value::Async => Value::Async,
             _ => Value::Unknown,
         }
+    }
+
+    /// `g = (f(x) for x in xs)`: only the first iterable is evaluated now; the rest runs as `g`
+    /// is iterated (a copy of the expression, run like a function's body).
+    fn lazy_genexp(&mut self, g: &ast::ExprGenerator) -> Value {
+        if let Some(first) = g.generators.first() {
+            self.exec(&first.iter);
+        }
+        self.t.lazy = true;
+        Value::Gen(
+            Arc::new(FuncInfo {
+                name: Name::new_static("<genexpr>"),
+                class: None,
+                line: self.line(g.range()),
+                is_async: false,
+                is_generator: true,
+                is_static: false,
+                is_property: false,
+                defaults: Vec::new(),
+                body: FuncBody::Genexp(Arc::new(DeepTree::copy(g, self.copy_depth()))),
+                cell: self.current_cell(),
+                def_at: None,
+                closure: self.closure_snapshot(),
+            }),
+            Arc::from([]),
+        )
+    }
+
+    /// Run the body of the function a coroutine or generator was made from, with the
+    /// arguments it was made with (a method's instance first).
+    fn resume(&mut self, f: &Arc<FuncInfo>, args: &[Value], span: Span) -> Value {
+        let mut a = Args {
+            pos: args.to_vec(),
+            kw: Vec::new(),
+        };
+        let this = if matches!(a.pos.first(), Some(Value::UserInstance(..)))
+            && matches!(&f.body, FuncBody::Def(d) if d.get().is_some_and(first_param_is_self))
+        {
+            Some(a.pos.remove(0))
+        } else {
+            None
+        };
+        self.run(f, this, a, span).0
+    }
+
+    /// Whether the body of `def` yields (in its own scope: not in nested functions, lambdas
+    /// or classes; comprehensions cannot yield). Only a def whose text says `yield` is walked.
+    fn yields(&self, def: &ast::StmtFunctionDef) -> bool {
+        use ruff_python_ast::visitor::{self, Visitor};
+        struct Finder(bool);
+        impl<'a> Visitor<'a> for Finder {
+            fn visit_stmt(&mut self, s: &'a Stmt) {
+                match s {
+                    Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                    s if !self.0 => stack::guard(|| visitor::walk_stmt(self, s)),
+                    _ => {}
+                }
+            }
+            fn visit_expr(&mut self, e: &'a Expr) {
+                match e {
+                    Expr::Yield(_) | Expr::YieldFrom(_) => self.0 = true,
+                    Expr::Lambda(_) => {}
+                    e if !self.0 => stack::guard(|| visitor::walk_expr(self, e)),
+                    _ => {}
+                }
+            }
+        }
+        // The text is the cell's only while the walk is in the cell's own tree.
+        if self.foreign == 0
+            && self
+                .text(def.range())
+                .is_some_and(|t| memchr::memmem::find(t.as_bytes(), b"yield").is_none())
+        {
+            return false;
+        }
+        let mut f = Finder(false);
+        for s in &def.body {
+            f.visit_stmt(s);
+        }
+        f.0
     }
 
     /// Run a user function's body for a call at `span`: returns its return value and the
@@ -2845,6 +3001,7 @@ impl<'c, 's> Walker<'c, 's> {
             (Some(d), _) => Some(BodyRef::Def(d)),
             (None, FuncBody::Def(d)) => d.get().map(BodyRef::Def),
             (None, FuncBody::Lambda(l)) => l.get().map(BodyRef::Lambda),
+            (None, FuncBody::Genexp(g)) => g.get().map(BodyRef::Genexp),
             (None, FuncBody::Source(src)) => src.def().map(BodyRef::Def),
         };
         let outer_depth = self.body_depth;
@@ -2852,6 +3009,7 @@ impl<'c, 's> Walker<'c, 's> {
             (Some(_), _) => 0,
             (None, FuncBody::Def(d)) => d.depth(),
             (None, FuncBody::Lambda(l)) => l.depth(),
+            (None, FuncBody::Genexp(g)) => g.depth(),
             (None, FuncBody::Source(src)) => src.depth(),
         };
         // Spans of a tree parsed again from text are not this cell's.
@@ -2908,6 +3066,15 @@ impl<'c, 's> Walker<'c, 's> {
                     self.recycle(frame.locals);
                 }
                 (v, Attrs::default())
+            }
+            Some(BodyRef::Genexp(g)) => {
+                self.frames.push(frame);
+                self.comprehension(&g.generators, &[&g.elt], false);
+                self.frames.truncate(base + 1);
+                if let Some(frame) = self.frames.pop() {
+                    self.recycle(frame.locals);
+                }
+                (Value::Unknown, Attrs::default())
             }
             None => (Value::Unknown, Attrs::default()),
         };
@@ -3129,8 +3296,8 @@ impl ItemType {
     fn add(&mut self, v: Value, unknown: bool) {
         match (&self.item, v) {
             _ if unknown || self.mixed => self.mixed = true,
-            (None, v @ Value::Instance(..)) => self.item = Some(v),
-            (Some(Value::Instance(a, _)), Value::Instance(b, _)) if *a == b => {}
+            (None, v @ (Value::Instance(..) | Value::UserInstance(..))) => self.item = Some(v),
+            (Some(a), b) if same_type(a, &b) => {}
             _ => self.mixed = true,
         }
     }
@@ -3144,19 +3311,26 @@ impl ItemType {
     }
 }
 
+/// Whether `a` and `b` are instances of one library type or of one user class (the items of a
+/// list of them have that type).
+fn same_type(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Instance(x, _), Value::Instance(y, _)) => x == y,
+        (Value::UserInstance(x, _), Value::UserInstance(y, _)) => Arc::ptr_eq(x, y),
+        _ => false,
+    }
+}
+
 /// The item of iterating `v` when all its items have one known type (typed lists, tuples of
 /// instances of one type).
 fn same_items(v: &Value) -> Option<Value> {
     match v {
         Value::Items(item, _) => Some((**item).clone()),
         Value::Tuple(items) => {
-            let first @ Value::Instance(ty, _) = items.first()? else {
-                return None;
-            };
-            items
-                .iter()
-                .all(|i| matches!(i, Value::Instance(t, _) if t == ty))
-                .then(|| first.clone())
+            let first = items.first()?;
+            (matches!(first, Value::Instance(..) | Value::UserInstance(..))
+                && items.iter().all(|i| same_type(first, i)))
+            .then(|| first.clone())
         }
         _ => None,
     }
@@ -3254,7 +3428,7 @@ fn is_falsy_literal(e: &Expr) -> bool {
 /// Whether a call with these arguments blocks, given the entry's guard.
 fn guard_blocks(guard: Guard, a: &Arguments) -> bool {
     match guard {
-        Guard::Always | Guard::OpenMode => true,
+        Guard::Always | Guard::OpenMode | Guard::UnlessBuffer(..) => true,
         Guard::FileArg(..) => false,
         Guard::UnlessFalse(pos, kw) | Guard::UnlessZero(pos, kw) => {
             !arg(a, pos as usize, kw).is_some_and(is_falsy_literal)
