@@ -215,6 +215,8 @@ pub(crate) struct CellContext<'a> {
     pub(crate) options: &'a CellOptions,
     /// Depth of the cell's syntax tree (an upper bound), for copying parts of it safely.
     pub(crate) tree_depth: usize,
+    /// The cell may hold a `yield` keyword.
+    pub(crate) may_yield: bool,
 }
 
 #[allow(dead_code)]
@@ -305,6 +307,7 @@ fn analyze_inner(
         line_index: &line_index,
         options,
         tree_depth: 0,
+        may_yield: true,
     };
     let cell = match parse::parse_cell(source, options.ipython) {
         Ok(cell) => cell,
@@ -325,6 +328,7 @@ fn analyze_inner(
         }
     };
     ctx.tree_depth = cell.depth();
+    ctx.may_yield = cell.may_yield();
     let module = cell.module();
 
     // The compile-error check's walk also collects the module-scope bindings.

@@ -88,6 +88,17 @@ impl ParsedCell {
         }
     }
 
+    /// Whether the cell may hold a `yield` (without one, no function of the cell is a
+    /// generator). Only a cell with a scope keyword has its tokens searched.
+    pub(crate) fn may_yield(&self) -> bool {
+        self.scope_keywords
+            && self
+                .parsed()
+                .tokens()
+                .iter()
+                .any(|t| t.kind() == TokenKind::Yield)
+    }
+
     /// The parse result (tokens, errors).
     pub(crate) fn parsed(&self) -> &Parsed<ModModule> {
         self.parsed.as_ref().expect("present until drop")

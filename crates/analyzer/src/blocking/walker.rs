@@ -2935,7 +2935,7 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     /// Whether the body of `def` yields (in its own scope: not in nested functions, lambdas
-    /// or classes; comprehensions cannot yield). Only a def whose text says `yield` is walked.
+    /// or classes; comprehensions cannot yield).
     fn yields(&self, def: &ast::StmtFunctionDef) -> bool {
         use ruff_python_ast::visitor::{self, Visitor};
         struct Finder(bool);
@@ -2956,12 +2956,8 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
         }
-        // The text is the cell's only while the walk is in the cell's own tree.
-        if self.foreign == 0
-            && self
-                .text(def.range())
-                .is_some_and(|t| memchr::memmem::find(t.as_bytes(), b"yield").is_none())
-        {
+        // A def of the cell's own tree yields only if the cell has a `yield` keyword.
+        if self.foreign == 0 && !self.ctx.may_yield {
             return false;
         }
         let mut f = Finder(false);
