@@ -792,3 +792,39 @@ fn pandas_frames_and_in_memory_buffers() {
         .is_empty()
     );
 }
+
+#[test]
+fn dict_comprehension_values_and_dict_views() {
+    let table =
+        "import time\nnap = time.sleep\ndelays = [0.1, 0.2]\nschedule = {d: nap for d in delays}";
+    for cell in [
+        "for d in delays:\n    schedule[d](d)",
+        "f = schedule.get(0.1)\nf(1)",
+        "for fn in schedule.values():\n    fn(1)",
+        "for k, fn in schedule.items():\n    fn(k)",
+    ] {
+        assert_eq!(last(&[table, cell]), ["time.sleep"], "{cell}");
+    }
+    // Iterating a dict gives its keys, not its values.
+    assert!(last(&[table, "for d in schedule:\n    print(d)"]).is_empty());
+    // A dict display's values, reached through `.items()` in a helper.
+    let frames = "import pandas as pd\ndf = pd.DataFrame({'a': [1]})\nto_save = {'all': df, 'head': df.head()}";
+    assert_eq!(
+        last(&[
+            frames,
+            "def save_all(named):\n    for name, frame in named.items():\n        frame.to_parquet(f'{name}.parquet')\nsave_all(to_save)"
+        ]),
+        ["pandas.DataFrame.to_parquet"]
+    );
+    assert!(
+        last(&[
+            frames,
+            "for name, frame in to_save.items():\n    print(name, len(frame))"
+        ])
+        .is_empty()
+    );
+    assert_eq!(
+        last(&[frames, "to_save.get('all').to_csv('all.csv')"]),
+        ["pandas.DataFrame.to_csv"]
+    );
+}

@@ -200,6 +200,10 @@ pub(crate) enum Value {
     /// `super()` in a method: the instance's class, the class that defines the method, and
     /// the instance.
     Super(Arc<ClassInfo>, Name, Box<Value>),
+    /// A dict comprehension all of whose values are this one value, which pyrepl3 can follow
+    /// (`handlers = {k: fetch for k in keys}`): a subscript, `.get(k)` or an item of
+    /// `.values()` gives it.
+    DictOf(Box<Value>),
     /// A list, set or dict display or comprehension whose items (a dict's keys) are all
     /// instances of one known type (`[ex.submit(f, x) for x in xs]`): iterating it gives an
     /// item, and so does a subscript when the flag is set (lists; not dicts, whose

@@ -1767,9 +1767,13 @@ impl<'c, 's> Walker<'c, 's> {
                 .comprehension(&c.generators, &[&c.elt], true)
                 .value(false),
             Expr::DictComp(c) => match &c.key {
-                Some(k) => self
-                    .comprehension(&c.generators, &[k, &c.value], true)
-                    .value(false),
+                Some(k) => {
+                    let mut items = self.comprehension(&c.generators, &[k, &c.value], true);
+                    match items.value.take() {
+                        Some(v) => Value::DictOf(Box::new(v)),
+                        None => items.value(false),
+                    }
+                }
                 None => self
                     .comprehension(&c.generators, &[&c.value], true)
                     .value(false),
@@ -1865,6 +1869,7 @@ impl<'c, 's> Walker<'c, 's> {
                         _ if complete => Value::AnyOf(entries.values().cloned().collect()),
                         _ => Value::Unknown,
                     },
+                    Value::DictOf(v) => *v,
                     // `df[mask]` and `df[["a", "b"]]` are frames; `df["a"]` is a column.
                     Value::Instance("pandas.DataFrame", via)
                         if !matches!(&*s.slice, Expr::StringLiteral(_)) =>
@@ -1949,6 +1954,12 @@ impl<'c, 's> Walker<'c, 's> {
             if i == 0 && want && !never_instance(e) {
                 let v = self.eval(e);
                 items.add(v, false);
+            } else if i == 1 && want && !never_instance(e) {
+                // A dict comprehension's value.
+                let v = self.eval(e);
+                if followable(&v) {
+                    items.value = Some(v);
+                }
             } else {
                 // Any value but an instance makes the items mixed.
                 if i == 0 {
@@ -2099,6 +2110,9 @@ impl<'c, 's> Walker<'c, 's> {
         if let Some(v) = self.grow_items(call) {
             return v;
         }
+        if let Some(v) = self.dict_view(call) {
+            return v;
+        }
         let callee = self.callee(&call.func);
         // A plain callable (`print`, `len`, a builtin the tables do not list): its arguments
         // run for their effects, and calling it does nothing pyrepl3 follows. So for an
@@ -2183,6 +2197,45 @@ impl<'c, 's> Walker<'c, 's> {
         let result = self.dispatch(call, callee, &qname, entry, args, span);
         self.call_root = saved;
         result
+    }
+
+    /// `d.values()`, `d.items()`, `d.get(k)` on a name bound to a dict whose values pyrepl3
+    /// follows (a display with string keys, or a comprehension of one value): the values, as
+    /// items of a list, pairs or one value. `None` for any other call.
+    fn dict_view(&mut self, call: &ExprCall) -> Option<Value> {
+        let Expr::Attribute(a) = &*call.func else {
+            return None;
+        };
+        let method = a.attr.as_str();
+        if !matches!(method, "values" | "items" | "get") {
+            return None;
+        }
+        let Expr::Name(n) = &*a.value else {
+            return None;
+        };
+        let value = match self.lookup(&n.id)? {
+            Value::DictOf(v) => *v,
+            Value::Dict(entries, true) => {
+                if method == "get"
+                    && let Some(Expr::StringLiteral(k)) = call.arguments.args.first()
+                {
+                    let v = entries.get(k.value.to_str()).cloned();
+                    self.exec_args(&call.arguments);
+                    return Some(v.unwrap_or(Value::Unknown));
+                }
+                one_of(entries.values().cloned().collect())?
+            }
+            _ => return None,
+        };
+        self.exec_args(&call.arguments);
+        Some(match method {
+            "values" => Value::Items(Box::new(value), false),
+            "items" => Value::Items(
+                Box::new(Value::Tuple(Arc::from([Value::Plain, value]))),
+                false,
+            ),
+            _ => value,
+        })
     }
 
     /// `xs.append(x)` / `xs.add(x)` on a name bound to a plain container (`threads = []`) or to
@@ -2384,9 +2437,8 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     /// Run the arguments of a call whose values are not used, for their effects (as
-    /// [`Self::args`] does without `keep`).
-    /// Run the arguments of a call that pyrepl3 does not follow into (a builtin, a library
-    /// function): a generator or lazy `map` among them is iterated by the callee.
+    /// [`Self::args`] does without `keep`). The callee is not followed (a builtin, a library
+    /// function), so a generator or lazy `map` among them is taken to be iterated by it.
     fn exec_args(&mut self, arguments: &Arguments) {
         if self.t.lazy {
             for a in arguments
@@ -2821,6 +2873,7 @@ impl<'c, 's> Walker<'c, 's> {
             Value::Unknown
             | Value::Coro(..)
             | Value::Gen(..)
+            | Value::DictOf(_)
             | Value::Gather(_)
             | Value::Dict(..)
             | Value::Tuple(_)
@@ -3285,6 +3338,8 @@ fn shared(items: Vec<Value>) -> Arc<[Value]> {
 struct ItemType {
     item: Option<Value>,
     mixed: bool,
+    /// A dict comprehension's value, when pyrepl3 can follow it.
+    value: Option<Value>,
 }
 
 impl ItemType {
@@ -3305,6 +3360,24 @@ impl ItemType {
             _ => Value::Plain,
         }
     }
+}
+
+/// A value pyrepl3 follows (calling it or its methods may be known to block).
+fn followable(v: &Value) -> bool {
+    !matches!(v, Value::Unknown | Value::Plain | Value::Async)
+}
+
+/// The one value among `values` at run time: their common type when they are instances of one
+/// type, else any of them (`None` when there is none, or some value is not followed).
+fn one_of(values: Vec<Value>) -> Option<Value> {
+    let first = values.first()?;
+    if values.iter().all(|v| same_type(first, v)) {
+        return values.into_iter().next();
+    }
+    if !values.iter().all(followable) {
+        return None;
+    }
+    Some(Value::AnyOf(values.into()))
 }
 
 /// Whether `a` and `b` are instances of one library type or of one user class (the items of a
