@@ -828,3 +828,25 @@ fn dict_comprehension_values_and_dict_views() {
         ["pandas.DataFrame.to_csv"]
     );
 }
+
+#[test]
+fn tables_filled_by_subscript_assignment() {
+    // A tool registry filled by a decorator, as agent tool runners write it.
+    let registry = "import requests\nTOOLS = {}\ndef tool(fn):\n    TOOLS[fn.__name__] = fn\n    return fn\n@tool\ndef web_search(q):\n    return requests.get('https://s.example', params={'q': q}).json()\n@tool\ndef word_count(text):\n    return len(text.split())";
+    assert_eq!(
+        last(&[registry, "hits = TOOLS['web_search']('pyo3')"]),
+        ["requests.get"]
+    );
+    assert!(last(&[registry, "n = TOOLS['word_count']('a b')"]).is_empty());
+    // Defining and registering runs nothing.
+    assert!(one(registry).is_empty());
+    // A table of typed values, filled key by key.
+    assert_eq!(
+        one(
+            "import sqlite3\nconfig = {}\nconfig['db'] = sqlite3.connect('x.db')\nrows = config['db'].execute('select 1')"
+        ),
+        ["sqlite3.connect", "sqlite3.Connection.execute"]
+    );
+    // Replacing an entry by a value pyrepl3 does not follow forgets it.
+    assert!(one("import time\nT = {'nap': time.sleep}\nT['nap'] = print\nT['nap'](1)").is_empty());
+}

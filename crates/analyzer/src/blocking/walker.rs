@@ -789,12 +789,34 @@ impl<'c, 's> Walker<'c, 's> {
             Expr::Subscript(s) => {
                 self.exec(&s.value);
                 self.exec(&s.slice);
-                // `TOOLS["x"] = f`: the table may now hold a value that is not followed.
-                if let Expr::Name(n) = &*s.value
-                    && let Some(Value::Dict(entries, true)) = self.lookup(&n.id)
-                {
-                    self.rebind_visible(&n.id, Value::Dict(entries, false));
-                }
+                let Expr::Name(n) = &*s.value else {
+                    return;
+                };
+                let key = self.subscript_key(&s.slice);
+                let table = match (self.lookup(&n.id), key) {
+                    // `TOOLS["x"] = f`, or `TOOLS[fn.__name__] = fn` in a registering
+                    // decorator: the table holds `f` under that key (a dict that was plain
+                    // may hold other values too).
+                    (Some(Value::Dict(entries, complete)), Some(k)) => {
+                        let mut entries = Arc::unwrap_or_clone(entries);
+                        let followed = followable(&v);
+                        if followed {
+                            entries.insert(k, v);
+                        } else {
+                            entries.remove(&k);
+                        }
+                        Value::Dict(Arc::new(entries), complete && followed)
+                    }
+                    (Some(Value::Plain), Some(k)) if followable(&v) => {
+                        let mut entries = Attrs::default();
+                        entries.insert(k, v);
+                        Value::Dict(Arc::new(entries), false)
+                    }
+                    // Any other key: the table may now hold a value that is not followed.
+                    (Some(Value::Dict(entries, true)), None) => Value::Dict(entries, false),
+                    _ => return,
+                };
+                self.rebind_visible(&n.id, table);
             }
             _ => {}
         }
@@ -2197,6 +2219,23 @@ impl<'c, 's> Walker<'c, 's> {
         let result = self.dispatch(call, callee, &qname, entry, args, span);
         self.call_root = saved;
         result
+    }
+
+    /// The string a subscript's key is: a literal, or the `__name__` of a user function or
+    /// class (`TOOLS[fn.__name__] = fn` in a decorator that registers tools).
+    fn subscript_key(&mut self, e: &Expr) -> Option<Name> {
+        match e {
+            Expr::StringLiteral(k) => Some(Name::new(k.value.to_str())),
+            Expr::Attribute(a) if a.attr.as_str() == "__name__" => match &*a.value {
+                Expr::Name(n) => match self.lookup(&n.id)? {
+                    Value::Func(f) => Some(f.name.clone()),
+                    Value::Class(c) => Some(c.name.clone()),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// `d.values()`, `d.items()`, `d.get(k)` on a name bound to a dict whose values pyrepl3
