@@ -103,3 +103,44 @@ for name, src in json.load(sys.stdin):
         assert_eq!(*line, format!("{name} {expected}"));
     }
 }
+
+/// `overhead_by_statement.py` counts a cell and the cell without each statement (here on the
+/// debug `repeat` example that `cargo test` builds), and prints one share per statement.
+#[test]
+fn overhead_by_statement_prints_a_share_per_statement() {
+    let repeat = std::env::current_exe()
+        .expect("test binary path")
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target directory")
+        .join("examples/repeat");
+    assert!(repeat.is_file(), "cargo test builds examples/repeat");
+    let dir = std::env::temp_dir().join(format!("pyrepl3-overhead-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cell = dir.join("cell.py");
+    std::fs::write(&cell, "import time\ntime.sleep(1)\n").expect("write cell");
+    let out = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/overhead_by_statement.py"))
+        .arg(&cell)
+        .args(["--n", "1", "--no-build", "--repeat"])
+        .arg(&repeat)
+        .output()
+        .expect("python3 runs");
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].contains("overhead"), "{text}");
+    assert!(lines[1].ends_with("line 1    import time"), "{text}");
+    assert!(lines[2].ends_with("line 2    time.sleep(1)"), "{text}");
+    // The blocking call's share is positive: analysing it costs more than parsing it.
+    let share: f64 = lines[2]
+        .split_whitespace()
+        .next()
+        .expect("a share")
+        .replace(',', "")
+        .parse()
+        .expect("a number");
+    assert!(share > 0.0, "{text}");
+}
