@@ -850,3 +850,28 @@ fn tables_filled_by_subscript_assignment() {
     // Replacing an entry by a value pyrepl3 does not follow forgets it.
     assert!(one("import time\nT = {'nap': time.sleep}\nT['nap'] = print\nT['nap'](1)").is_empty());
 }
+
+#[test]
+fn lambdas_called_at_once_or_later() {
+    let setup = "import time\nxs = [3, 1, 2]";
+    // Called by the callee it is handed to (found again in the cell's tree, not copied).
+    for cell in [
+        "ys = sorted(xs, key=lambda x: time.sleep(x) or x)",
+        "ys = list(map(lambda x: time.sleep(x), xs))",
+        "m = max(xs, key=(lambda x: time.sleep(x) or x) if xs else None)",
+    ] {
+        assert_eq!(last(&[setup, cell]), ["time.sleep"], "{cell}");
+    }
+    // Kept for later: copied, so a later cell still runs its body.
+    for (keep, call) in [
+        ("f = lambda x: time.sleep(x)", "f(1)"),
+        ("m = map(lambda x: time.sleep(x), xs)", "first = next(m)"),
+        (
+            "ys = sorted(xs, key=(k := lambda x: time.sleep(x) or x))",
+            "k(1)",
+        ),
+    ] {
+        assert_eq!(last(&[setup, keep, call]), ["time.sleep"], "{keep}");
+    }
+    assert!(last(&[setup, "f = lambda x: time.sleep(x)"]).is_empty());
+}

@@ -225,6 +225,10 @@ pub(crate) enum FuncBody {
     /// A copy of the syntax (functions defined inside called functions, lambdas).
     Def(Arc<DeepTree<StmtFunctionDef>>),
     Lambda(Arc<DeepTree<ExprLambda>>),
+    /// A lambda of the cell's module-level code handed straight to a callee that calls it at
+    /// once (`sorted(xs, key=lambda x: ...)`): found again at this offset in the cell's tree
+    /// instead of copied (it cannot outlive the cell).
+    LambdaAt(u32),
     /// A generator expression bound to a name (`g = (f(x) for x in xs)`): it runs as it is
     /// iterated.
     Genexp(Arc<DeepTree<ExprGenerator>>),
@@ -351,7 +355,7 @@ impl FuncInfo {
     /// How to name it in `via` strings: `def fetch()`, `async def main()`, `lambda`.
     pub(crate) fn push_label(&self, s: &mut String) {
         match self.body {
-            FuncBody::Lambda(_) => return s.push_str("lambda"),
+            FuncBody::Lambda(_) | FuncBody::LambdaAt(_) => return s.push_str("lambda"),
             FuncBody::Genexp(_) => return s.push_str("generator expression"),
             _ => {}
         }

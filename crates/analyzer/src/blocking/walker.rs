@@ -325,6 +325,10 @@ pub(crate) struct Walker<'c, 's> {
     last_self_attrs: Option<Attrs>,
     /// Start of a call whose result is assigned directly (`m = map(f, xs)` stays lazy).
     lazy_site: Option<u32>,
+    /// The arguments being evaluated are those of a callee that calls a lambda argument at
+    /// once and keeps nothing (`sorted(key=...)`, `map(...)` not bound): a module-level
+    /// lambda among them need not be copied ([`FuncBody::LambdaAt`]).
+    lambda_in_place: bool,
     /// How deep the syntax of the function being run nests (a function of an earlier cell can
     /// be far deeper than this cell): copies of its `def`s and lambdas get stack for that.
     body_depth: usize,
@@ -362,6 +366,7 @@ impl<'c, 's> Walker<'c, 's> {
             work: WORK,
             last_self_attrs: None,
             lazy_site: None,
+            lambda_in_place: false,
             body_depth: 0,
             module,
             call_root: None,
@@ -1664,7 +1669,10 @@ impl<'c, 's> Walker<'c, 's> {
                 best
             }
             Expr::Named(n) => {
+                // A lambda bound to a name may be called after the cell: it is copied.
+                let outer = std::mem::replace(&mut self.lambda_in_place, false);
                 let v = self.eval(&n.value);
+                self.lambda_in_place = outer;
                 self.bind_target(&n.target, v.clone(), Some(&n.value));
                 v
             }
@@ -1685,6 +1693,13 @@ impl<'c, 's> Walker<'c, 's> {
                         }
                     }
                 }
+                // Handed to a callee that calls it now, from the cell's own module-level
+                // code: found again in the cell's tree when called, not copied.
+                let body = if self.lambda_in_place && self.chain.is_empty() && self.foreign == 0 {
+                    FuncBody::LambdaAt(l.range().start().to_u32())
+                } else {
+                    FuncBody::Lambda(Arc::new(DeepTree::copy(l, self.copy_depth())))
+                };
                 Value::Func(Arc::new(FuncInfo {
                     name: Name::new_static("<lambda>"),
                     class: None,
@@ -1694,7 +1709,7 @@ impl<'c, 's> Walker<'c, 's> {
                     is_static: false,
                     is_property: false,
                     defaults: Vec::new(),
-                    body: FuncBody::Lambda(Arc::new(DeepTree::copy(l, self.copy_depth()))),
+                    body,
                     cell: self.current_cell(),
                     def_at: None,
                     closure: self.closure_snapshot(),
@@ -2178,7 +2193,14 @@ impl<'c, 's> Walker<'c, 's> {
             _ => false,
         };
         let args = if wants_args {
-            self.args(&call.arguments, true)
+            let in_place = entry.is_some_and(|e| {
+                matches!(e.kind, Kind::CallsKey | Kind::RunsCallable)
+                    || (e.kind == Kind::CallsArg0 && self.lazy_site != Some(span.start))
+            });
+            let outer = std::mem::replace(&mut self.lambda_in_place, in_place);
+            let args = self.args(&call.arguments, true);
+            self.lambda_in_place = outer;
+            args
         } else {
             self.exec_args(&call.arguments);
             Args::default()
@@ -3085,7 +3107,12 @@ impl<'c, 's> Walker<'c, 's> {
             _ => None,
         };
         let f2 = f.clone();
+        let lambda_here = match f2.body {
+            FuncBody::LambdaAt(at) if f.cell == self.t.cells => find_lambda(&self.module.body, at),
+            _ => None,
+        };
         let body = match (local, &f2.body) {
+            (None, FuncBody::LambdaAt(_)) => lambda_here.map(BodyRef::Lambda),
             (Some(d), _) => Some(BodyRef::Def(d)),
             (None, FuncBody::Def(d)) => d.get().map(BodyRef::Def),
             (None, FuncBody::Lambda(l)) => l.get().map(BodyRef::Lambda),
@@ -3094,15 +3121,16 @@ impl<'c, 's> Walker<'c, 's> {
         };
         let outer_depth = self.body_depth;
         self.body_depth = match (local, &f2.body) {
-            (Some(_), _) => 0,
+            (Some(_), _) | (None, FuncBody::LambdaAt(_)) => 0,
             (None, FuncBody::Def(d)) => d.depth(),
             (None, FuncBody::Lambda(l)) => l.depth(),
             (None, FuncBody::Genexp(g)) => g.depth(),
             (None, FuncBody::Source(src)) => src.depth(),
         };
         // Spans of a tree parsed again from text are not this cell's.
-        let foreign =
-            local.is_none() && (f.cell != self.t.cells || matches!(f.body, FuncBody::Source(_)));
+        let foreign = local.is_none()
+            && lambda_here.is_none()
+            && (f.cell != self.t.cells || matches!(f.body, FuncBody::Source(_)));
         if foreign {
             self.foreign += 1;
         }
@@ -3194,6 +3222,39 @@ fn find_def(body: &[Stmt], at: u32) -> Option<&ast::StmtFunctionDef> {
         s if is_compound_statement(s) => stack::guard(|| find_nested_def(s, at)),
         _ => None,
     }
+}
+
+/// The lambda starting at offset `at` in `body` (where [`Walker::eval`] met it in the cell's
+/// module-level code): only nodes whose range holds `at` are entered.
+fn find_lambda(body: &[Stmt], at: u32) -> Option<&ast::ExprLambda> {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct Finder<'a> {
+        at: ruff_text_size::TextSize,
+        found: Option<&'a ast::ExprLambda>,
+    }
+    impl<'a> Visitor<'a> for Finder<'a> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            if self.found.is_none() && s.range().contains_inclusive(self.at) {
+                stack::guard(|| visitor::walk_stmt(self, s));
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if self.found.is_some() || !e.range().contains_inclusive(self.at) {
+                return;
+            }
+            match e {
+                Expr::Lambda(l) if l.range().start() == self.at => self.found = Some(l),
+                _ => stack::guard(|| visitor::walk_expr(self, e)),
+            }
+        }
+    }
+    let end = body.partition_point(|s| s.range().start().to_u32() <= at);
+    let mut f = Finder {
+        at: ruff_text_size::TextSize::new(at),
+        found: None,
+    };
+    f.visit_stmt(body[..end].last()?);
+    f.found
 }
 
 /// [`find_def`] in the bodies of a compound statement.
