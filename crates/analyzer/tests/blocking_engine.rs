@@ -875,3 +875,50 @@ fn lambdas_called_at_once_or_later() {
     }
     assert!(last(&[setup, "f = lambda x: time.sleep(x)"]).is_empty());
 }
+
+#[test]
+fn classes_classmethods_super_init_iterators_and_dataclasses() {
+    // `super().__init__(...)` sets attributes on the instance being made.
+    let store = "import json\nfrom pathlib import Path\nclass Store:\n    def __init__(self, root):\n        self.root = Path(root)\n    def load(self, key):\n        return json.loads((self.root / key).read_text())\nclass Cached(Store):\n    def __init__(self, root):\n        super().__init__(root)\n        self.mem = {}\n    def load(self, key):\n        if key not in self.mem:\n            self.mem[key] = super().load(key)\n        return self.mem[key]\ncs = Cached('/var/cache')";
+    assert_eq!(
+        last(&[store, "again = cs.load('orders')"]),
+        ["pathlib.Path.read_text"]
+    );
+    assert_eq!(
+        last(&[store, "text = cs.root.read_text()"]),
+        ["pathlib.Path.read_text"]
+    );
+    // A classmethod gets the class: `cls(...)` makes an instance.
+    let config = "import json\nclass Config:\n    def __init__(self, path):\n        self.path = path\n    @property\n    def data(self):\n        with open(self.path) as f:\n            return json.load(f)\n    @classmethod\n    def from_env(cls):\n        return cls('config.json')\nc = Config.from_env()";
+    assert!(one(config).is_empty());
+    assert_eq!(last(&[config, "debug = c.data"]), ["open", "json.load"]);
+    // A user iterable: `iter()` makes the iterator, `next()` and loops run it.
+    let lines = "class Lines:\n    def __init__(self, path):\n        self.path = path\n    def __iter__(self):\n        with open(self.path) as f:\n            yield from f\nsrc = Lines('events.log')";
+    assert!(last(&[lines, "it = iter(src)"]).is_empty());
+    assert_eq!(
+        last(&[lines, "it = iter(src)", "first = next(it)"]),
+        ["open"]
+    );
+    assert_eq!(last(&[lines, "for line in src:\n    pass"]), ["open"]);
+    // `glob.iglob` reads the directory as it is iterated.
+    let iglob = "from glob import iglob\nparts = iglob('/data/*.parquet')";
+    assert!(one(iglob).is_empty());
+    assert_eq!(
+        last(&[iglob, "first = next(parts, None)"]),
+        ["glob.iglob.__iter__"]
+    );
+    // A dataclass's `__post_init__` runs when an instance is made.
+    assert_eq!(
+        one(
+            "from dataclasses import dataclass\n@dataclass\nclass Job:\n    log_path: str\n    def __post_init__(self):\n        self.log = open(self.log_path, 'a')\njob = Job('/var/log/x.log')"
+        ),
+        ["open"]
+    );
+    // A list of one function gives that function.
+    assert_eq!(
+        one(
+            "import shutil\ndef cleanup(path='/tmp/x'):\n    shutil.rmtree(path)\nhooks = [cleanup]\nfor hook in hooks:\n    hook()"
+        ),
+        ["shutil.rmtree"]
+    );
+}

@@ -139,3 +139,16 @@ fn precision_and_recall_on_the_second_blind_corpus() {
     assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
     assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
 }
+
+/// The third blind set (a third round, realistic sessions from many kinds of notebooks and
+/// scripts): the same bar.
+#[test]
+fn precision_and_recall_on_the_third_blind_corpus() {
+    let (cells, precision, recall) = measure("labelled_blind3");
+    assert!(
+        cells >= 250,
+        "the third blind corpus has at least 250 cells"
+    );
+    assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
+    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+}

@@ -724,7 +724,9 @@ fn build() -> FxHashMap<&'static str, Entry> {
         add_key(join2("shutil.", f), b(Filesystem));
     }
     add("glob.glob", b(Filesystem));
-    add("glob.iglob", b(Filesystem));
+    // `iglob` returns a generator: the directory is read as it is iterated.
+    add("glob.iglob", t("glob.iglob"));
+    add("glob.iglob.__iter__", b(Filesystem));
     add("tempfile.mkstemp", b(Filesystem));
     add("tempfile.mkdtemp", b(Filesystem));
     add(

@@ -336,6 +336,8 @@ pub(crate) struct FuncInfo {
     pub(crate) is_generator: bool,
     /// `@staticmethod`: no implicit first argument.
     pub(crate) is_static: bool,
+    /// `@classmethod`: the implicit first argument is the class.
+    pub(crate) is_classmethod: bool,
     /// `@property`: reading the attribute calls it.
     pub(crate) is_property: bool,
     /// Default values of parameters that have a known type, evaluated at definition.

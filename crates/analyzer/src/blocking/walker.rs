@@ -1210,6 +1210,7 @@ impl<'c, 's> Walker<'c, 's> {
                 .any(|d| matches!(d, Value::Qual(q, _) if names.contains(&q.as_str())))
         };
         let is_static = deco_is(&["staticmethod"]);
+        let is_classmethod = deco_is(&["classmethod"]);
         let is_property = deco_is(&["property", "functools.cached_property"]);
         let class = self
             .frames
@@ -1240,6 +1241,7 @@ impl<'c, 's> Walker<'c, 's> {
             is_async: def.is_async,
             is_generator,
             is_static,
+            is_classmethod,
             is_property,
             defaults,
             body,
@@ -1464,6 +1466,31 @@ impl<'c, 's> Walker<'c, 's> {
         }
         if let Value::Gen(f, args) = v {
             self.resume(f, args, Span::from(range));
+            return Value::Unknown;
+        }
+        if let Value::UserInstance(cls, _) = v {
+            // A user iterable: its `__iter__` runs, then the iterator it returns is iterated
+            // (a generator's body, or a user iterator's `__next__`).
+            let span = Span::from(range);
+            if let Some(Value::Func(f)) = cls.lookup("__iter__").cloned() {
+                let it = self.call_value(
+                    Value::Method(f, Box::new(v.clone())),
+                    Args::default(),
+                    None,
+                    span,
+                );
+                if !matches!(&it, Value::UserInstance(c, _) if Arc::ptr_eq(c, cls)) {
+                    return self.iterate(&it, range);
+                }
+            }
+            if let Some(Value::Func(f)) = cls.lookup("__next__").cloned() {
+                self.call_value(
+                    Value::Method(f, Box::new(v.clone())),
+                    Args::default(),
+                    None,
+                    span,
+                );
+            }
             return Value::Unknown;
         }
         if let Value::Instance(ty, via) = v {
@@ -1707,6 +1734,7 @@ impl<'c, 's> Walker<'c, 's> {
                     is_async: false,
                     is_generator: false,
                     is_static: false,
+                    is_classmethod: false,
                     is_property: false,
                     defaults: Vec::new(),
                     body,
@@ -2113,6 +2141,9 @@ impl<'c, 's> Walker<'c, 's> {
                         let f = f.clone();
                         self.run(&f, Some(v), Args::default(), span).0
                     }
+                    Some(Value::Func(f)) if f.is_classmethod => {
+                        Value::Method(f.clone(), Box::new(Value::Class(cls.clone())))
+                    }
                     Some(Value::Func(f)) if !f.is_static => Value::Method(f.clone(), Box::new(v)),
                     Some(other) => other.clone(),
                     None => match cls.lib_base() {
@@ -2121,7 +2152,14 @@ impl<'c, 's> Walker<'c, 's> {
                     },
                 }
             }
-            Value::Class(cls) => cls.lookup(attr).cloned().unwrap_or_else(|| Value::Unknown),
+            Value::Class(cls) => match cls.lookup(attr) {
+                // `Config.from_env()`: a classmethod gets the class as its first argument.
+                Some(Value::Func(f)) if f.is_classmethod => {
+                    Value::Method(f.clone(), Box::new(Value::Class(cls.clone())))
+                }
+                Some(other) => other.clone(),
+                None => Value::Unknown,
+            },
             Value::Async => Value::Async,
             // Methods of a list, set or dict (`append`, `items`), as for any plain container.
             Value::Plain | Value::Items(..) => Value::Plain,
@@ -2360,12 +2398,22 @@ impl<'c, 's> Walker<'c, 's> {
                 let r = self.call_value(v, args, Some(&call.arguments), span);
                 if let Some(attrs) = self.last_self_attrs.take()
                     && let Expr::Attribute(a) = &*call.func
-                    && let Expr::Name(n) = &*a.value
-                    && let Some(Value::UserInstance(cls, old)) = self.lookup(&n.id)
                 {
-                    let mut merged = Arc::unwrap_or_clone(old);
-                    merged.extend(attrs);
-                    self.bind(&n.id, Value::UserInstance(cls, Arc::new(merged)));
+                    let target = match &*a.value {
+                        Expr::Name(n) => Some(n.id.clone()),
+                        // `super().__init__(...)` in a method: they are the method's instance's.
+                        Expr::Call(c) if matches!(&*c.func, Expr::Name(s) if s.id.as_str() == "super") => {
+                            self.frames.last().and_then(|f| f.self_name.clone())
+                        }
+                        _ => None,
+                    };
+                    if let Some(n) = target
+                        && let Some(Value::UserInstance(cls, old)) = self.lookup(&n)
+                    {
+                        let mut merged = Arc::unwrap_or_clone(old);
+                        merged.extend(attrs);
+                        self.bind(&n, Value::UserInstance(cls, Arc::new(merged)));
+                    }
                 }
                 r
             }
@@ -2741,11 +2789,35 @@ impl<'c, 's> Walker<'c, 's> {
                     Value::Plain
                 }
             }
+            // `iter(x)`: the iterator, not yet run (`next` or a loop runs it).
+            Kind::Passthrough if q == "iter" => match args.pos.into_iter().next() {
+                Some(Value::UserInstance(cls, attrs)) => match cls.lookup("__iter__").cloned() {
+                    Some(Value::Func(f)) => {
+                        let this = Value::UserInstance(cls, attrs);
+                        self.call_value(
+                            Value::Method(f, Box::new(this)),
+                            Args::default(),
+                            None,
+                            span,
+                        )
+                    }
+                    _ => Value::Unknown,
+                },
+                Some(v @ (Value::Gen(..) | Value::Mapped(_) | Value::Instance(..))) => v,
+                Some(v) if same_items(&v).is_some() => v,
+                _ => Value::Plain,
+            },
             // `next(it)`: one item of `it` (a line of a file: a read).
             Kind::Passthrough if q == "next" => match args.pos.first() {
                 Some(v)
                     if same_items(v).is_some()
-                        || matches!(v, Value::Instance(..) | Value::Gen(..) | Value::Mapped(_)) =>
+                        || matches!(
+                            v,
+                            Value::Instance(..)
+                                | Value::Gen(..)
+                                | Value::Mapped(_)
+                                | Value::UserInstance(..)
+                        ) =>
                 {
                     let range = TextRange::new(span.start.into(), span.end.into());
                     self.iterate(v, range)
@@ -2813,6 +2885,7 @@ impl<'c, 's> Walker<'c, 's> {
                             is_async: false,
                             is_generator: false,
                             is_static: false,
+                            is_classmethod: false,
                             is_property: false,
                             defaults: Vec::new(),
                             body: FuncBody::Source(SourceBody {
@@ -2894,6 +2967,14 @@ impl<'c, 's> Walker<'c, 's> {
                 match cls.lookup("__init__").cloned() {
                     Some(Value::Func(init)) => {
                         let (_, attrs) = self.run(&init, Some(blank), args, span);
+                        Value::UserInstance(cls, Arc::new(attrs))
+                    }
+                    // A dataclass's generated `__init__` calls `__post_init__`.
+                    _ if matches!(cls.lookup("__post_init__"), Some(Value::Func(_))) => {
+                        let Some(Value::Func(post)) = cls.lookup("__post_init__").cloned() else {
+                            return Value::Unknown;
+                        };
+                        let (_, attrs) = self.run(&post, Some(blank), Args::default(), span);
                         Value::UserInstance(cls, Arc::new(attrs))
                     }
                     _ => {
@@ -3020,6 +3101,7 @@ impl<'c, 's> Walker<'c, 's> {
                 is_async: false,
                 is_generator: true,
                 is_static: false,
+                is_classmethod: false,
                 is_property: false,
                 defaults: Vec::new(),
                 body: FuncBody::Genexp(Arc::new(DeepTree::copy(g, self.copy_depth()))),
@@ -3447,7 +3529,9 @@ impl ItemType {
     fn add(&mut self, v: Value, unknown: bool) {
         match (&self.item, v) {
             _ if unknown || self.mixed => self.mixed = true,
-            (None, v @ (Value::Instance(..) | Value::UserInstance(..))) => self.item = Some(v),
+            (None, v @ (Value::Instance(..) | Value::UserInstance(..) | Value::Func(_))) => {
+                self.item = Some(v)
+            }
             (Some(a), b) if same_type(a, &b) => {}
             _ => self.mixed = true,
         }
@@ -3486,6 +3570,8 @@ fn same_type(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Instance(x, _), Value::Instance(y, _)) => x == y,
         (Value::UserInstance(x, _), Value::UserInstance(y, _)) => Arc::ptr_eq(x, y),
+        // A list of one function (`hooks = [cleanup]`) gives that function.
+        (Value::Func(x), Value::Func(y)) => Arc::ptr_eq(x, y),
         _ => false,
     }
 }
