@@ -922,3 +922,38 @@ fn classes_classmethods_super_init_iterators_and_dataclasses() {
         ["shutil.rmtree"]
     );
 }
+
+#[test]
+fn tool_dispatch_by_name() {
+    // Tools registered under a name given to a decorator factory, dispatched by a name that
+    // arrives in a dict (as an agent's tool call does) or as an argument.
+    let tools = "import httpx\nfrom pathlib import Path\nTOOLS = {}\ndef tool(name):\n    def register(fn):\n        TOOLS[name] = fn\n        return fn\n    return register\n@tool('calculator')\ndef calculator(expr):\n    return str(len(expr))\n@tool('read_file')\ndef read_file(path):\n    return Path(path).read_text()\n@tool('http_get')\ndef http_get(url):\n    return httpx.get(url).text\ndef dispatch(call):\n    fn = TOOLS[call['name']]\n    return fn(**call['arguments'])\ndef run(name, **args):\n    return TOOLS[name](**args)";
+    assert!(one(tools).is_empty());
+    assert_eq!(
+        last(&[
+            tools,
+            "notes = dispatch({'name': 'read_file', 'arguments': {'path': 'todo.md'}})"
+        ]),
+        ["pathlib.Path.read_text"]
+    );
+    assert!(
+        last(&[
+            tools,
+            "answer = dispatch({'name': 'calculator', 'arguments': {'expr': '6*7'}})"
+        ])
+        .is_empty()
+    );
+    assert_eq!(
+        last(&[tools, "page = run('http_get', url='https://example.org')"]),
+        ["httpx.get"]
+    );
+    assert!(last(&[tools, "n = run('calculator', expr='1+1')"]).is_empty());
+    // An unknown name picks any tool: nothing is claimed unless every tool blocks.
+    assert!(
+        last(&[
+            tools,
+            "def ask(n):\n    return run(n, x=1)\nask(input_name)"
+        ])
+        .is_empty()
+    );
+}

@@ -1,8 +1,8 @@
-//! Precision and recall of blocking-I/O detection on three labelled corpora (one session per
+//! Precision and recall of blocking-I/O detection on four labelled corpora (one session per
 //! file, cells labelled `blocking` or `clean`): `tests/fixtures/labelled/`, written with the
-//! engine, and `tests/fixtures/labelled_blind/` and `labelled_blind2/`, each written by another
-//! author without reading the engine (their READMEs say how, and what the first evaluation
-//! found).
+//! engine, and `tests/fixtures/labelled_blind/`, `labelled_blind2/` and `labelled_blind3/`, each
+//! written by another author without reading the engine (their READMEs say how, and what the
+//! first evaluation found).
 //!
 //! Run with `cargo test -p pyrepl3-analyzer --test blocking_labelled -- --nocapture` to see the
 //! figures and every misclassified cell.

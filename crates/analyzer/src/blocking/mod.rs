@@ -200,6 +200,10 @@ pub(crate) enum Value {
     /// `super()` in a method: the instance's class, the class that defines the method, and
     /// the instance.
     Super(Arc<ClassInfo>, Name, Box<Value>),
+    /// A short string literal passed to a user function or held by a dict display (a tool's
+    /// name): as plain as any string, but known when it is used as a key of a dict pyrepl3
+    /// follows (`TOOLS[name]`, `TOOLS[call["name"]]`).
+    Str(Name),
     /// A dict comprehension all of whose values are this one value, which pyrepl3 can follow
     /// (`handlers = {k: fetch for k in keys}`): a subscript, `.get(k)` or an item of
     /// `.values()` gives it.

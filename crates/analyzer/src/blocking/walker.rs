@@ -918,7 +918,8 @@ impl<'c, 's> Walker<'c, 's> {
             Stmt::Return(r) => {
                 let v = r.value.as_ref().map_or(Value::Plain, |v| self.eval(v));
                 if let Some(f) = self.frames.last_mut()
-                    && (f.ret.is_none() || matches!(f.ret, Some(Value::Unknown | Value::Plain)))
+                    && (f.ret.is_none()
+                        || matches!(f.ret, Some(Value::Unknown | Value::Plain | Value::Str(_))))
                 {
                     f.ret = Some(v);
                 }
@@ -1689,7 +1690,7 @@ impl<'c, 's> Walker<'c, 's> {
                 let mut best = Value::Unknown;
                 for v in &b.values {
                     let v = self.eval(v);
-                    if matches!(best, Value::Unknown | Value::Plain) {
+                    if matches!(best, Value::Unknown | Value::Plain | Value::Str(_)) {
                         best = v;
                     }
                 }
@@ -1753,7 +1754,7 @@ impl<'c, 's> Walker<'c, 's> {
                 self.exec(&i.test);
                 let a = self.eval(&i.body);
                 let b = self.eval(&i.orelse);
-                if matches!(a, Value::Unknown | Value::Plain) {
+                if matches!(a, Value::Unknown | Value::Plain | Value::Str(_)) {
                     b
                 } else {
                     a
@@ -1770,7 +1771,7 @@ impl<'c, 's> Walker<'c, 's> {
                     } else {
                         keys.add(Value::Unknown, true);
                     }
-                    let v = self.eval(&item.value);
+                    let v = self.eval_arg(&item.value);
                     if let Some(Expr::StringLiteral(k)) = &item.key
                         && !matches!(v, Value::Plain | Value::Unknown)
                     {
@@ -1892,7 +1893,18 @@ impl<'c, 's> Walker<'c, 's> {
             },
             Expr::Subscript(s) => {
                 let v = self.eval(&s.value);
-                self.exec(&s.slice);
+                // `TOOLS[name]` with `name` a string pyrepl3 knows: that entry.
+                let key = match (&v, &*s.slice) {
+                    (Value::Dict(..), Expr::StringLiteral(_)) => None,
+                    (Value::Dict(..), slice) => match self.eval(slice) {
+                        Value::Str(k) => Some(k),
+                        _ => None,
+                    },
+                    (_, slice) => {
+                        self.exec(slice);
+                        None
+                    }
+                };
                 // `sys.modules["time"]`, `globals()["time"]`: a module or global by literal name.
                 if let Expr::StringLiteral(key) = &*s.slice {
                     let key = key.value.to_str();
@@ -1930,6 +1942,9 @@ impl<'c, 's> Walker<'c, 's> {
                             .get(k.value.to_str())
                             .cloned()
                             .unwrap_or_else(|| Value::Unknown),
+                        _ if key.is_some() => key
+                            .and_then(|k| entries.get(&k).cloned())
+                            .unwrap_or_else(|| Value::Unknown),
                         // `TOOLS[name]`: whichever value the key picks.
                         _ if complete => Value::AnyOf(entries.values().cloned().collect()),
                         _ => Value::Unknown,
@@ -1951,7 +1966,7 @@ impl<'c, 's> Walker<'c, 's> {
                         _ => *item,
                     },
                     Value::Async => Value::Async,
-                    Value::Plain => Value::Plain,
+                    Value::Plain | Value::Str(_) => Value::Plain,
                     _ => Value::Unknown,
                 }
             }
@@ -2161,8 +2176,13 @@ impl<'c, 's> Walker<'c, 's> {
                 None => Value::Unknown,
             },
             Value::Async => Value::Async,
-            // Methods of a list, set or dict (`append`, `items`), as for any plain container.
-            Value::Plain | Value::Items(..) => Value::Plain,
+            // Methods of a list, set or dict (`append`, `items`), as for any plain container,
+            // and of a string.
+            Value::Plain
+            | Value::Items(..)
+            | Value::Str(_)
+            | Value::Dict(..)
+            | Value::DictOf(_) => Value::Plain,
             _ => Value::Unknown,
         }
     }
@@ -2194,7 +2214,7 @@ impl<'c, 's> Walker<'c, 's> {
         // `async def` whose coroutine is dropped unawaited (its body never runs; making the
         // coroutine value has no effect), whose result is then not used either.
         if match &callee {
-            Callee::Value(Value::Plain) => true,
+            Callee::Value(Value::Plain | Value::Str(_)) => true,
             Callee::Value(Value::Func(f)) => f.is_async && !used,
             _ => false,
         } {
@@ -2227,7 +2247,10 @@ impl<'c, 's> Walker<'c, 's> {
                         | Kind::GetAttr
                 )
             }),
-            Callee::Value(v) => !matches!(v, Value::Unknown | Value::Plain | Value::Async),
+            Callee::Value(v) => !matches!(
+                v,
+                Value::Unknown | Value::Plain | Value::Async | Value::Str(_)
+            ),
             _ => false,
         };
         let args = if wants_args {
@@ -2286,6 +2309,11 @@ impl<'c, 's> Walker<'c, 's> {
     fn subscript_key(&mut self, e: &Expr) -> Option<Name> {
         match e {
             Expr::StringLiteral(k) => Some(Name::new(k.value.to_str())),
+            // `TOOLS[name] = fn` with `name` a string passed in (`@tool("search")`).
+            Expr::Name(n) => match self.lookup(&n.id)? {
+                Value::Str(k) => Some(k),
+                _ => None,
+            },
             Expr::Attribute(a) if a.attr.as_str() == "__name__" => match &*a.value {
                 Expr::Name(n) => match self.lookup(&n.id)? {
                     Value::Func(f) => Some(f.name.clone()),
@@ -2582,24 +2610,37 @@ impl<'c, 's> Walker<'c, 's> {
                 self.exec(a);
                 continue;
             }
-            let v = self.eval(a);
-            out.pos.push(if matches!(a, Expr::Starred(_)) {
-                Value::Unknown
-            } else {
-                v
-            });
+            let v = match a {
+                Expr::Starred(_) => {
+                    self.exec(a);
+                    Value::Unknown
+                }
+                a => self.eval_arg(a),
+            };
+            out.pos.push(v);
         }
         for k in &arguments.keywords {
             if !keep {
                 self.exec(&k.value);
                 continue;
             }
-            let v = self.eval(&k.value);
+            let v = self.eval_arg(&k.value);
             if let Some(name) = &k.arg {
                 out.kw.push((name.as_str(), v));
             }
         }
         out
+    }
+
+    /// An argument's value; a short string literal is kept as one (a tool's name passed to a
+    /// dispatcher), without allocating.
+    fn eval_arg(&mut self, a: &Expr) -> Value {
+        match a {
+            Expr::StringLiteral(s) => {
+                Name::new_inline(s.value.to_str()).map_or(Value::Plain, Value::Str)
+            }
+            a => self.eval(a),
+        }
     }
 
     /// Describe how a qualified name was resolved, for a blocking call's `via`.
@@ -2745,7 +2786,9 @@ impl<'c, 's> Walker<'c, 's> {
             // `m = map(f, xs)`: nothing runs until `m` is iterated.
             Kind::CallsArg0 if q == "map" && self.lazy_site == Some(span.start) => {
                 match args.pos.into_iter().next() {
-                    Some(Value::Unknown | Value::Plain | Value::Async) | None => Value::Unknown,
+                    Some(Value::Unknown | Value::Plain | Value::Async | Value::Str(_)) | None => {
+                        Value::Unknown
+                    }
                     Some(f) => {
                         self.t.lazy = true;
                         Value::Mapped(Box::new(f))
@@ -2999,7 +3042,7 @@ impl<'c, 's> Walker<'c, 's> {
             Value::Qual(q, via) => self.call_known(q.as_str(), &via, None, args, syntax, span),
             Value::LibMethod(m, via) => self.call_known(&m, &via, None, args, syntax, span),
             Value::Async => Value::Async,
-            Value::Plain => Value::Plain,
+            Value::Plain | Value::Str(_) => Value::Plain,
             Value::Instance(ty, via) => {
                 let mut q = QBuf::new();
                 q.push(ty);
@@ -3548,7 +3591,10 @@ impl ItemType {
 
 /// A value pyrepl3 follows (calling it or its methods may be known to block).
 fn followable(v: &Value) -> bool {
-    !matches!(v, Value::Unknown | Value::Plain | Value::Async)
+    !matches!(
+        v,
+        Value::Unknown | Value::Plain | Value::Async | Value::Str(_)
+    )
 }
 
 /// The one value among `values` at run time: their common type when they are instances of one
@@ -3594,7 +3640,9 @@ fn same_items(v: &Value) -> Option<Value> {
 fn binop(l: Value, op: Operator, r: Value) -> Value {
     match (l, op) {
         (v @ Value::Instance("pathlib.Path" | "pathlib.PurePath", _), Operator::Div) => v,
-        (Value::Plain, _) if matches!(r, Value::Plain) => Value::Plain,
+        (Value::Plain | Value::Str(_), _) if matches!(r, Value::Plain | Value::Str(_)) => {
+            Value::Plain
+        }
         _ => Value::Unknown,
     }
 }
