@@ -903,10 +903,7 @@ fn classes_classmethods_super_init_iterators_and_dataclasses() {
     // `glob.iglob` reads the directory as it is iterated.
     let iglob = "from glob import iglob\nparts = iglob('/data/*.parquet')";
     assert!(one(iglob).is_empty());
-    assert_eq!(
-        last(&[iglob, "first = next(parts, None)"]),
-        ["glob.iglob.__iter__"]
-    );
+    assert_eq!(last(&[iglob, "first = next(parts, None)"]), ["glob.iglob"]);
     // A dataclass's `__post_init__` runs when an instance is made.
     assert_eq!(
         one(
@@ -955,5 +952,87 @@ fn tool_dispatch_by_name() {
             "def ask(n):\n    return run(n, x=1)\nask(input_name)"
         ])
         .is_empty()
+    );
+}
+
+#[test]
+fn values_through_unpacking_attributes_indexes_and_patches() {
+    // Tuple unpacking of calls.
+    let pair = "import sqlite3, threading\ndb, lock = sqlite3.connect('t.db'), threading.Lock()";
+    assert_eq!(
+        last(&[pair, "db.execute('select 1')"]),
+        ["sqlite3.Connection.execute"]
+    );
+    assert_eq!(
+        last(&[pair, "with lock:\n    n = 1"]),
+        ["threading.Lock.acquire"]
+    );
+    // An attribute set on a user object from outside its methods.
+    assert_eq!(
+        one(
+            "import requests\nclass Holder:\n    pass\nh = Holder()\nh.session = requests.Session()\nh.session.get('https://x')"
+        ),
+        ["requests.Session.get"]
+    );
+    // A list of values of different types, by index.
+    assert_eq!(
+        one(
+            "import sqlite3, requests\ndb = sqlite3.connect('x')\ns = requests.Session()\nhandles = [db, s]\nhandles[0].commit()"
+        ),
+        ["sqlite3.connect", "sqlite3.Connection.commit"]
+    );
+    // A monkeypatched module attribute, the original kept under another name, and restored.
+    let patched = "import time\ndef fake_sleep(s):\n    return s\nreal_sleep = time.sleep\ntime.sleep = fake_sleep";
+    assert!(last(&[patched, "time.sleep(30)"]).is_empty());
+    assert_eq!(last(&[patched, "real_sleep(0.01)"]), ["time.sleep"]);
+    assert_eq!(
+        last(&[patched, "time.sleep = real_sleep", "time.sleep(0.01)"]),
+        ["time.sleep"]
+    );
+    // Inside `with mock.patch(...)` the mock is called; after it, the real function.
+    let mock = "import os\nfrom unittest import mock\nimport unittest.mock as um";
+    assert!(
+        last(&[
+            mock,
+            "with mock.patch('os.listdir', return_value=[]):\n    xs = os.listdir('/x')"
+        ])
+        .is_empty()
+    );
+    assert!(
+        last(&[
+            mock,
+            "with um.patch.object(os, 'system', return_value=0):\n    rc = os.system('reboot')"
+        ])
+        .is_empty()
+    );
+    assert_eq!(
+        last(&[
+            mock,
+            "with mock.patch('os.listdir', return_value=[]):\n    pass\nxs = os.listdir('/x')"
+        ]),
+        ["os.listdir"]
+    );
+    // Closing a written file flushes it; a delayed log file is opened on the first record.
+    assert_eq!(
+        last(&["out = open('o.csv', 'w')", "out.close()"]),
+        ["io.TextIOWrapper.close"]
+    );
+    assert!(
+        one("import logging\nh = logging.FileHandler('/var/log/a.log', delay=True)").is_empty()
+    );
+    assert_eq!(
+        one("import logging\nh = logging.FileHandler('/var/log/a.log')"),
+        ["logging.FileHandler"]
+    );
+    // `Path.glob` is a generator: a generator expression over it reads nothing yet.
+    let paths = "from pathlib import Path";
+    assert!(last(&[paths, "lazy = (p for p in Path('refs').glob('*.fa'))"]).is_empty());
+    assert_eq!(
+        last(&[paths, "for p in Path('refs').glob('*.fa'):\n    print(p)"]),
+        ["pathlib.Path.glob"]
+    );
+    assert_eq!(
+        last(&[paths, "names = sorted(Path('refs').iterdir())"]),
+        ["pathlib.Path.iterdir"]
     );
 }

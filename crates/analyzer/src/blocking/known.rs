@@ -82,6 +82,9 @@ pub(crate) enum Guard {
     UnlessFalse(u8, &'static str),
     /// Non-blocking when the timeout at `pos` (or keyword `kw`) is the literal `0`.
     UnlessZero(u8, &'static str),
+    /// Non-blocking when the argument at `pos` (or keyword `kw`) is the literal `True`
+    /// (`logging.FileHandler(path, delay=True)` opens its file on the first record).
+    UnlessTrue(u8, &'static str),
     /// Blocks only when given a first positional argument or the keyword `kw`
     /// (`df.to_csv()` returns a string; `smtplib.SMTP()` does not connect).
     NeedsArg(&'static str),
@@ -139,6 +142,8 @@ const FILE_METHODS: &[&str] = &[
     "writelines",
     "flush",
     "truncate",
+    // Closing flushes what was written.
+    "close",
     "__iter__",
 ];
 
@@ -349,7 +354,6 @@ const SHUTIL_FS: &[&str] = &[
     "which",
 ];
 const PATH_FILE_IO: &[&str] = &["read_text", "read_bytes", "write_text", "write_bytes"];
-const PATH_ITER: &[&str] = &["iterdir", "glob", "rglob"];
 const PATH_FS: &[&str] = &[
     "exists",
     "is_dir",
@@ -659,7 +663,13 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "logging.handlers.TimedRotatingFileHandler",
         "logging.handlers.WatchedFileHandler",
     ] {
-        add(h, b(FileIo));
+        // `delay` is the sixth parameter of the rotating handlers, the fourth of the others.
+        let delay = if h.contains("Rotating") {
+            Guard::UnlessTrue(5, "delay")
+        } else {
+            Guard::UnlessTrue(3, "delay")
+        };
+        add(h, e(Block(FileIo), None, delay));
     }
     // `basicConfig` opens a file only when given `filename=`.
     add(
@@ -750,11 +760,15 @@ fn build() -> FxHashMap<&'static str, Entry> {
     for m in PATH_FS {
         add_key(join2("pathlib.Path.", m), b(Filesystem));
     }
-    for m in PATH_ITER {
-        add_key(
-            join2("pathlib.Path.", m),
-            bt(Filesystem, "pathlib.PathIter"),
-        );
+    // `iterdir`, `glob` and `rglob` are generators: the directory is read as they are
+    // iterated (reported under their own name, see `lazy_call`).
+    for name in [
+        "pathlib.Path.iterdir",
+        "pathlib.Path.glob",
+        "pathlib.Path.rglob",
+    ] {
+        add(name, t(name));
+        add_key(join2(name, ".__iter__"), b(Filesystem));
     }
     for m in PATH_FS_RET_PATH {
         add_key(join2("pathlib.Path.", m), bt(Filesystem, "pathlib.Path"));
@@ -1883,10 +1897,19 @@ pub(crate) fn unpack(ty: &str) -> Option<&'static [&'static str]> {
 /// The type of the items of an iterable of type `ty` (`Path.glob(...)` yields paths).
 pub(crate) fn item_type(ty: &str) -> Option<&'static str> {
     match ty {
-        "pathlib.PathIter" => Some("pathlib.Path"),
+        "pathlib.Path.iterdir" | "pathlib.Path.glob" | "pathlib.Path.rglob" => Some("pathlib.Path"),
         "os.ScandirIter" => Some("os.DirEntry"),
         _ => None,
     }
+}
+
+/// Whether `ty` is the lazy result of the call of that name (a generator: `glob.iglob`,
+/// `Path.glob`): iterating it is reported as that call.
+pub(crate) fn lazy_call(ty: &str) -> bool {
+    matches!(
+        ty,
+        "glob.iglob" | "pathlib.Path.iterdir" | "pathlib.Path.glob" | "pathlib.Path.rglob"
+    )
 }
 
 /// What leaving `with value:` does for a value of type `ty`, when it waits.

@@ -329,6 +329,10 @@ pub(crate) struct Walker<'c, 's> {
     /// once and keeps nothing (`sorted(key=...)`, `map(...)` not bound): a module-level
     /// lambda among them need not be copied ([`FuncBody::LambdaAt`]).
     lambda_in_place: bool,
+    /// The call being dispatched names its callee by a bare name (`real_sleep(1)` after
+    /// `real_sleep = time.sleep`): the object was bound then, so later patches of the module
+    /// attribute (`time.sleep = fake`) do not apply.
+    bare_callee: bool,
     /// How deep the syntax of the function being run nests (a function of an earlier cell can
     /// be far deeper than this cell): copies of its `def`s and lambdas get stack for that.
     body_depth: usize,
@@ -367,6 +371,7 @@ impl<'c, 's> Walker<'c, 's> {
             last_self_attrs: None,
             lazy_site: None,
             lambda_in_place: false,
+            bare_callee: false,
             body_depth: 0,
             module,
             call_root: None,
@@ -744,10 +749,15 @@ impl<'c, 's> Walker<'c, 's> {
                 };
                 for (i, el) in elts.iter().enumerate() {
                     match parts {
-                        // The values were evaluated already; re-evaluating literals is cheap
-                        // and only names, attributes and constructors carry types.
+                        // `db, lock = sqlite3.connect(p), threading.Lock()`: each name takes
+                        // its item's value (evaluated already), with the item for its `via`.
                         Some(p) => {
-                            let pv = self.peek(&p[i]);
+                            let pv = match &v {
+                                Value::Tuple(items) if items.len() == elts.len() => {
+                                    items[i].clone()
+                                }
+                                _ => self.peek(&p[i]),
+                            };
                             self.bind_target(el, pv, Some(&p[i]));
                         }
                         None => {
@@ -781,13 +791,32 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                     return;
                 }
-                // `time.sleep = fake`: later calls of `time.sleep` call `fake`.
+                // `h.session = sess` on a user object: the object has that attribute now (a
+                // value pyrepl3 does not follow is not recorded: the assignment may sit in a
+                // branch not taken, as `if f is not None: obj.read = f`).
+                if let Expr::Name(base) = &*a.value
+                    && let Some(Value::UserInstance(cls, attrs)) = self.lookup(&base.id)
+                {
+                    if !followable(&v) {
+                        return;
+                    }
+                    let mut attrs = Arc::unwrap_or_clone(attrs);
+                    attrs.insert(a.attr.id.clone(), v);
+                    self.rebind_visible(&base.id, Value::UserInstance(cls, Arc::new(attrs)));
+                    return;
+                }
+                // `time.sleep = fake`: later calls of `time.sleep` call `fake`; assigning the
+                // original back (`time.sleep = real_sleep`) undoes it.
                 if let Recv::Path(q, _, segs) = self.recv(&a.value) {
                     let mut b = QBuf::new();
                     segs.write(q.as_str(), &mut b);
                     b.push(&a.attr);
                     if let Some(name) = b.as_str() {
-                        self.t.patched.insert(name.into(), v);
+                        if matches!(&v, Value::Qual(o, _) if o.as_str() == name) {
+                            self.t.patched.remove(name);
+                        } else {
+                            self.t.patched.insert(name.into(), v);
+                        }
                     }
                 }
             }
@@ -843,6 +872,55 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// The value of an expression that was already evaluated (no calls are reported again):
     /// names, attributes of names, and literals.
+    /// The qualified name `unittest.mock.patch("a.b", ...)` or `patch.object(a, "b", ...)`
+    /// replaces, for a `with` statement's item.
+    fn mock_patch_target(&mut self, e: &Expr) -> Option<Box<str>> {
+        let Expr::Call(c) = e else {
+            return None;
+        };
+        // Only a callee spelled `...patch`, `patch` or `....object` is resolved.
+        let spelled = match &*c.func {
+            Expr::Attribute(a) => matches!(a.attr.as_str(), "patch" | "object"),
+            Expr::Name(n) => n.id.as_str() == "patch",
+            _ => false,
+        };
+        if !spelled {
+            return None;
+        }
+        let callee = self.qual_of(&c.func)?;
+        let first = c.arguments.args.first();
+        match callee.as_str() {
+            "unittest.mock.patch" => match first? {
+                Expr::StringLiteral(t) => Some(t.value.to_str().into()),
+                _ => None,
+            },
+            "unittest.mock.patch.object" => {
+                let obj = self.qual_of(first?)?;
+                match c.arguments.args.get(1)? {
+                    Expr::StringLiteral(a) => Some(format!("{obj}.{}", a.value.to_str()).into()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The qualified name a name or attribute chain of modules stands for (`mock.patch` after
+    /// `from unittest import mock`), without evaluating anything.
+    fn qual_of(&self, e: &Expr) -> Option<String> {
+        match e {
+            Expr::Name(n) => match self.lookup(&n.id)? {
+                Value::Qual(q, _) => Some(q.as_str().to_string()),
+                _ => None,
+            },
+            Expr::Attribute(a) => {
+                let base = self.qual_of(&a.value)?;
+                Some(format!("{base}.{}", a.attr.as_str()))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether `e` is an in-memory buffer: a name bound to one, or a call making one
     /// (`io.StringIO(text)`, `BytesIO(data)`).
     fn is_buffer(&mut self, e: &Expr) -> bool {
@@ -1009,6 +1087,14 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Stmt::With(w) => {
+                // `with mock.patch("os.listdir", ...):`: the body calls the mock.
+                let mut unpatch: Vec<(Box<str>, Option<Value>)> = Vec::new();
+                for item in &w.items {
+                    if let Some(target) = self.mock_patch_target(&item.context_expr) {
+                        let old = self.t.patched.insert(target.clone(), Value::Plain);
+                        unpatch.push((target, old));
+                    }
+                }
                 for item in &w.items {
                     let v = self.eval(&item.context_expr);
                     let entered = self.enter(v, &item.context_expr, w.is_async);
@@ -1030,6 +1116,12 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                 }
                 self.stmts(&w.body);
+                for (target, old) in unpatch.into_iter().rev() {
+                    match old {
+                        Some(v) => self.t.patched.insert(target, v),
+                        None => self.t.patched.remove(&target),
+                    };
+                }
             }
             Stmt::Match(m) => {
                 self.exec(&m.subject);
@@ -1504,7 +1596,12 @@ impl<'c, 's> Walker<'c, 's> {
                     ..
                 }) = known::lookup(qs)
             {
-                let qs = qs.to_string();
+                // The lazy result of `glob.iglob(...)` is read as the call it came from.
+                let qs = if known::lazy_call(ty) {
+                    ty.to_string()
+                } else {
+                    qs.to_string()
+                };
                 self.hit(Span::from(range), &qs, fam, |w| {
                     w.describe_via(via, None)
                         .unwrap_or_else(|| "iteration".into())
@@ -1797,11 +1894,28 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Expr::List(l) => {
                 let mut items = ItemType::default();
-                for e in &l.elts {
+                // `handles = [db, sess]`: values of different types, kept by index (as a
+                // tuple display's are) when none is starred.
+                let mut by_index: Option<Vec<Value>> = None;
+                let mut starred = false;
+                for (i, e) in l.elts.iter().enumerate() {
                     let v = self.eval(e);
+                    starred |= matches!(e, Expr::Starred(_));
+                    if by_index.is_none() && followable(&v) && i < 16 {
+                        by_index = Some(vec![Value::Plain; i]);
+                    }
+                    if let Some(vs) = &mut by_index {
+                        vs.push(v.clone());
+                    }
                     items.add(v, matches!(e, Expr::Starred(_)));
                 }
-                items.value(true)
+                match items.value(true) {
+                    Value::Plain if !starred => match by_index {
+                        Some(vs) if vs.len() == l.elts.len() => Value::Tuple(vs.into()),
+                        _ => Value::Plain,
+                    },
+                    v => v,
+                }
             }
             Expr::Tuple(t) => {
                 let mut items: Option<Vec<Value>> = None;
@@ -2299,7 +2413,11 @@ impl<'c, 's> Walker<'c, 's> {
             None
         };
         let saved = std::mem::replace(&mut self.call_root, root);
+        // Read (and reset) by `call_known_entry`, which a known callee goes to directly.
+        self.bare_callee =
+            matches!(&*call.func, Expr::Name(_)) && matches!(callee, Callee::Known { .. });
         let result = self.dispatch(call, callee, &qname, entry, args, span);
+        self.bare_callee = false;
         self.call_root = saved;
         result
     }
@@ -2677,7 +2795,9 @@ impl<'c, 's> Walker<'c, 's> {
         syntax: Option<&Arguments>,
         span: Span,
     ) -> Value {
-        if !self.t.patched.is_empty() {
+        // A bare name holds the object it was bound to, whatever the module attribute is now.
+        let bare = std::mem::take(&mut self.bare_callee);
+        if !self.t.patched.is_empty() && !bare {
             if let Some(v) = self.t.patched.get(q).cloned() {
                 return match v {
                     Value::Qual(ref p, _) if p.as_str() == q => Value::Unknown,
@@ -3736,6 +3856,8 @@ fn guard_blocks(guard: Guard, a: &Arguments) -> bool {
         Guard::UnlessFalse(pos, kw) | Guard::UnlessZero(pos, kw) => {
             !arg(a, pos as usize, kw).is_some_and(is_falsy_literal)
         }
+        Guard::UnlessTrue(pos, kw) => !arg(a, pos as usize, kw)
+            .is_some_and(|e| matches!(e, Expr::BooleanLiteral(b) if b.value)),
         Guard::NeedsArg(kw) => {
             !a.args.is_empty()
                 || a.keywords.iter().any(|k| {
