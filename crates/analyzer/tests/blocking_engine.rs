@@ -1036,3 +1036,27 @@ fn values_through_unpacking_attributes_indexes_and_patches() {
         ["pathlib.Path.iterdir"]
     );
 }
+
+#[test]
+fn dataclass_fields_hold_their_arguments() {
+    let ctx = "import requests\nfrom dataclasses import dataclass\n@dataclass\nclass Ctx:\n    session: requests.Session\n    name: str = 'x'\nctx = Ctx(requests.Session())";
+    assert!(one(ctx).is_empty());
+    assert_eq!(
+        last(&[ctx, "r = ctx.session.get('https://example.org')"]),
+        ["requests.Session.get"]
+    );
+    assert_eq!(
+        last(&[
+            ctx,
+            "c2 = Ctx(name='y', session=requests.Session())\nc2.session.get('u')"
+        ]),
+        ["requests.Session.get"]
+    );
+    // A tool call whose name is a field, dispatched through a table.
+    assert_eq!(
+        one(
+            "import subprocess\nfrom dataclasses import dataclass\n@dataclass\nclass Call:\n    name: str\n    args: dict\ndef shell(cmd):\n    return subprocess.run(cmd, shell=True)\ndef calc(expr):\n    return len(expr)\nTOOLS = {'shell': shell, 'calc': calc}\ndef execute(call):\n    return TOOLS[call.name](**call.args)\nout = execute(Call('shell', {'cmd': 'ls'}))"
+        ),
+        ["subprocess.run"]
+    );
+}

@@ -391,6 +391,9 @@ pub(crate) struct ClassInfo {
     pub(crate) bases: Vec<Arc<ClassInfo>>,
     /// A known library base type (`class Client(requests.Session)`).
     pub(crate) lib_base: Option<&'static str>,
+    /// The names annotated in the class body, in order (a dataclass's fields: its generated
+    /// `__init__` takes them as parameters).
+    pub(crate) fields: Vec<Name>,
 }
 
 impl ClassInfo {

@@ -1450,11 +1450,25 @@ impl<'c, 's> Walker<'c, 's> {
             .pop()
             .map(|f| f.locals.into_attrs())
             .unwrap_or_default();
+        // Annotated names, for a dataclass's generated `__init__` (fields without a default
+        // value first is the dataclass rule; their order is the body's).
+        let fields = def
+            .body
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::AnnAssign(a) => match &*a.target {
+                    Expr::Name(n) => Some(n.id.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
         let info = ClassInfo {
             name: def.name.id.clone(),
             attrs,
             bases,
             lib_base,
+            fields,
         };
         self.bind(&def.name.id, Value::Class(Arc::new(info)));
     }
@@ -3132,13 +3146,39 @@ impl<'c, 's> Walker<'c, 's> {
                         let (_, attrs) = self.run(&init, Some(blank), args, span);
                         Value::UserInstance(cls, Arc::new(attrs))
                     }
-                    // A dataclass's generated `__init__` calls `__post_init__`.
-                    _ if matches!(cls.lookup("__post_init__"), Some(Value::Func(_))) => {
-                        let Some(Value::Func(post)) = cls.lookup("__post_init__").cloned() else {
-                            return Value::Unknown;
-                        };
-                        let (_, attrs) = self.run(&post, Some(blank), Args::default(), span);
-                        Value::UserInstance(cls, Arc::new(attrs))
+                    // A dataclass's generated `__init__` sets its fields from the arguments,
+                    // then calls `__post_init__`.
+                    _ if cls.lib_base().is_none()
+                        && (!cls.fields.is_empty()
+                            || matches!(cls.lookup("__post_init__"), Some(Value::Func(_)))) =>
+                    {
+                        let mut fields = Attrs::default();
+                        let mut pos = args.pos.into_iter();
+                        for name in &cls.fields {
+                            match pos.next() {
+                                Some(v) if followable(&v) || matches!(v, Value::Str(_)) => {
+                                    fields.insert(name.clone(), v);
+                                }
+                                Some(_) => {}
+                                None => break,
+                            }
+                        }
+                        for (k, v) in args.kw {
+                            if cls.fields.iter().any(|f| f.as_str() == k)
+                                && (followable(&v) || matches!(v, Value::Str(_)))
+                            {
+                                fields.insert(Name::new(k), v);
+                            }
+                        }
+                        let made = Value::UserInstance(cls.clone(), Arc::new(fields.clone()));
+                        match cls.lookup("__post_init__").cloned() {
+                            Some(Value::Func(post)) => {
+                                let (_, attrs) = self.run(&post, Some(made), Args::default(), span);
+                                fields.extend(attrs);
+                                Value::UserInstance(cls, Arc::new(fields))
+                            }
+                            _ => made,
+                        }
                     }
                     _ => {
                         if let Some(ty) = cls.lib_base() {
