@@ -1060,3 +1060,30 @@ fn dataclass_fields_hold_their_arguments() {
         ["subprocess.run"]
     );
 }
+
+#[test]
+fn unpacked_items_partials_in_lists_and_lazy_os_walk() {
+    assert_eq!(
+        last(&[
+            "import redis\ncaches = [redis.Redis(host='a'), redis.Redis(host='b')]",
+            "primary, replica = caches\nprimary.set('k', 'v')"
+        ]),
+        ["redis.Redis.set"]
+    );
+    let jobs = "import time\nfrom functools import partial\ndef nap(s):\n    time.sleep(s)\njobs = [partial(nap, n) for n in (1, 2)]";
+    assert!(one(jobs).is_empty());
+    assert_eq!(
+        last(&[jobs, "for i, job in enumerate(jobs):\n    job()"]),
+        ["time.sleep"]
+    );
+    let walk = "import os\nwalker = os.walk('/data')";
+    assert!(one(walk).is_empty());
+    assert_eq!(
+        last(&[walk, "total = sum(len(files) for _r, _d, files in walker)"]),
+        ["os.walk"]
+    );
+    assert_eq!(
+        one("import os\nfor root, dirs, files in os.walk('/data'):\n    pass"),
+        ["os.walk"]
+    );
+}

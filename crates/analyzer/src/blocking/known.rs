@@ -278,7 +278,6 @@ const OS_FILE_IO: &[&str] = &[
 const OS_FS: &[&str] = &[
     "listdir",
     "scandir",
-    "walk",
     "fwalk",
     "stat",
     "lstat",
@@ -766,6 +765,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "pathlib.Path.iterdir",
         "pathlib.Path.glob",
         "pathlib.Path.rglob",
+        "os.walk",
     ] {
         add(name, t(name));
         add_key(join2(name, ".__iter__"), b(Filesystem));
@@ -1908,7 +1908,11 @@ pub(crate) fn item_type(ty: &str) -> Option<&'static str> {
 pub(crate) fn lazy_call(ty: &str) -> bool {
     matches!(
         ty,
-        "glob.iglob" | "pathlib.Path.iterdir" | "pathlib.Path.glob" | "pathlib.Path.rglob"
+        "glob.iglob"
+            | "pathlib.Path.iterdir"
+            | "pathlib.Path.glob"
+            | "pathlib.Path.rglob"
+            | "os.walk"
     )
 }
 

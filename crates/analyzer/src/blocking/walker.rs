@@ -765,6 +765,8 @@ impl<'c, 's> Walker<'c, 's> {
                                 Value::Tuple(items) if items.len() == elts.len() => {
                                     items[i].clone()
                                 }
+                                // `primary, replica = caches`: each is an item.
+                                Value::Items(item, _) => (**item).clone(),
                                 Value::Instance(ty, via) => {
                                     match known::unpack(ty).and_then(|t| t.get(i)) {
                                         Some(&"") | None => Value::Unknown,
@@ -3732,9 +3734,13 @@ impl ItemType {
     fn add(&mut self, v: Value, unknown: bool) {
         match (&self.item, v) {
             _ if unknown || self.mixed => self.mixed = true,
-            (None, v @ (Value::Instance(..) | Value::UserInstance(..) | Value::Func(_))) => {
-                self.item = Some(v)
-            }
+            (
+                None,
+                v @ (Value::Instance(..)
+                | Value::UserInstance(..)
+                | Value::Func(_)
+                | Value::Partial(_)),
+            ) => self.item = Some(v),
             (Some(a), b) if same_type(a, &b) => {}
             _ => self.mixed = true,
         }
@@ -3776,8 +3782,14 @@ fn same_type(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Instance(x, _), Value::Instance(y, _)) => x == y,
         (Value::UserInstance(x, _), Value::UserInstance(y, _)) => Arc::ptr_eq(x, y),
-        // A list of one function (`hooks = [cleanup]`) gives that function.
+        // A list of one function (`hooks = [cleanup]`) gives that function; partials of one
+        // function (`[partial(download, u) for u in urls]`) give such a partial.
         (Value::Func(x), Value::Func(y)) => Arc::ptr_eq(x, y),
+        (Value::Partial(x), Value::Partial(y)) => match (&**x, &**y) {
+            (Value::Func(f), Value::Func(g)) => Arc::ptr_eq(f, g),
+            (Value::Qual(p, _), Value::Qual(q, _)) => p.as_str() == q.as_str(),
+            _ => false,
+        },
         _ => false,
     }
 }
