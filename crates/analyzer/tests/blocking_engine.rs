@@ -1087,3 +1087,17 @@ fn unpacked_items_partials_in_lists_and_lazy_os_walk() {
         ["os.walk"]
     );
 }
+
+#[test]
+fn lazy_filter_and_module_reload() {
+    let setup = "import os\ndef big(p):\n    return os.path.getsize(p) > 10\npaths = ['a', 'b']";
+    assert!(last(&[setup, "kept = filter(big, paths)"]).is_empty());
+    assert_eq!(
+        last(&[setup, "kept = filter(big, paths)", "found = any(kept)"]),
+        ["os.path.getsize"]
+    );
+    assert_eq!(
+        one("import os, importlib\nos = importlib.reload(os)\nos.stat('/etc/hosts')"),
+        ["importlib.reload", "os.stat"]
+    );
+}

@@ -2919,8 +2919,10 @@ impl<'c, 's> Walker<'c, 's> {
                 Some(f) => Value::Partial(Box::new(f)),
                 None => Value::Unknown,
             },
-            // `m = map(f, xs)`: nothing runs until `m` is iterated.
-            Kind::CallsArg0 if q == "map" && self.lazy_site == Some(span.start) => {
+            // `m = map(f, xs)`, `kept = filter(pred, xs)`: nothing runs until it is iterated.
+            Kind::CallsArg0
+                if matches!(q, "map" | "filter") && self.lazy_site == Some(span.start) =>
+            {
                 match args.pos.into_iter().next() {
                     Some(Value::Unknown | Value::Plain | Value::Async | Value::Str(_)) | None => {
                         Value::Unknown
@@ -2967,6 +2969,14 @@ impl<'c, 's> Walker<'c, 's> {
                 } else {
                     Value::Plain
                 }
+            }
+            // `os = importlib.reload(os)`: the module's source is read again; the result is the
+            // module.
+            Kind::Passthrough if q == "importlib.reload" => {
+                self.hit(span, q, known::Family::FileIo, |w| {
+                    w.describe_via(via, None).unwrap_or_else(|| q.to_string())
+                });
+                args.pos.into_iter().next().unwrap_or(Value::Unknown)
             }
             // `iter(x)`: the iterator, not yet run (`next` or a loop runs it).
             Kind::Passthrough if q == "iter" => match args.pos.into_iter().next() {
