@@ -1101,3 +1101,53 @@ fn lazy_filter_and_module_reload() {
         ["importlib.reload", "os.stat"]
     );
 }
+
+#[test]
+fn lists_of_generators_starred_coroutines_dunders_and_string_keys() {
+    // A list of generators of one function, consumed by a nested generator expression.
+    assert_eq!(
+        one(
+            "def lines(p):\n    with open(p) as fh:\n        for line in fh:\n            yield line\nstreams = [lines(p) for p in ['a', 'b']]\nn = sum(1 for s in streams for _ in s)"
+        ),
+        ["open", "io.TextIOWrapper.__iter__"]
+    );
+    // Coroutines unpacked into gather run their bodies on the loop.
+    assert_eq!(
+        one(
+            "import asyncio, socket\nasync def probe(h):\n    return socket.create_connection((h, 80))\nawait asyncio.gather(*(probe(h) for h in ['a', 'b']))"
+        ),
+        ["socket.create_connection"]
+    );
+    // `posix.system` is `os.system`.
+    assert_eq!(one("import posix\nposix.system('true')"), ["posix.system"]);
+    // Builtins that call a user class's special methods.
+    let store = "import sqlite3\nclass Store:\n    def __len__(self):\n        return sqlite3.connect('g.db').execute('select 1').fetchone()[0]\nstore = Store()";
+    assert!(one(store).is_empty());
+    assert_eq!(
+        last(&[store, "n = len(store)"]),
+        [
+            "sqlite3.connect",
+            "sqlite3.Connection.execute",
+            "sqlite3.Cursor.fetchone"
+        ]
+    );
+    assert!(last(&[store, "def len(x):\n    return 0\nn = len(store)"]).is_empty());
+    // `__setattr__` runs for every attribute assignment.
+    assert_eq!(
+        one(
+            "import json\nclass Saved:\n    def __setattr__(self, k, v):\n        with open('s.json', 'w') as f:\n            json.dump({k: v}, f)\ns = Saved()\ns.volume = 3"
+        ),
+        ["open", "json.dump"]
+    );
+    // A key assigned as a string, then looked up.
+    assert_eq!(
+        one(
+            "import time\nhandlers = {'save': lambda: time.sleep(1), 'noop': lambda: None}\naction = 'save'\nhandlers[action]()"
+        ),
+        ["time.sleep"]
+    );
+    assert!(
+        one("import time\nhandlers = {'save': lambda: time.sleep(1), 'noop': lambda: None}\naction = 'noop'\nhandlers[action]()")
+            .is_empty()
+    );
+}

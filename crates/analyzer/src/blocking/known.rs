@@ -596,6 +596,8 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("subprocess.Popen.communicate", b(Subprocess));
     for f in OS_PROCESS {
         add_key(join2("os.", f), b(Subprocess));
+        // `posix` is the module `os` re-exports them from.
+        add_key(join2("posix.", f), b(Subprocess));
     }
     add("os.popen", bt(Subprocess, "os._wrap_close"));
     for m in ["read", "readline", "readlines", "close", "__iter__"] {

@@ -799,6 +799,20 @@ impl<'c, 's> Walker<'c, 's> {
                 if let Expr::Name(base) = &*a.value
                     && let Some(Value::UserInstance(cls, attrs)) = self.lookup(&base.id)
                 {
+                    // A class that defines `__setattr__` runs it for every assignment.
+                    if let Some(Value::Func(f)) = cls.lookup("__setattr__").cloned() {
+                        let this = Value::UserInstance(cls.clone(), attrs.clone());
+                        let args = Args {
+                            pos: vec![Value::Plain, v.clone()],
+                            kw: Vec::new(),
+                        };
+                        self.call_value(
+                            Value::Method(f, Box::new(this)),
+                            args,
+                            None,
+                            Span::from(a.range()),
+                        );
+                    }
                     if !followable(&v) {
                         return;
                     }
@@ -1027,6 +1041,8 @@ impl<'c, 's> Walker<'c, 's> {
                         self.lazy_site = None;
                         v
                     }
+                    // `action = "save"`: a short string, known as a dict key later.
+                    other @ Expr::StringLiteral(_) => self.eval_arg(other),
                     other => self.eval(other),
                 };
                 // The last target takes the value itself (`a = b = v` clones it once).
@@ -2338,6 +2354,9 @@ impl<'c, 's> Walker<'c, 's> {
         if let Some(v) = self.dict_view(call) {
             return v;
         }
+        if let Some(v) = self.dunder_builtin(call) {
+            return v;
+        }
         let callee = self.callee(&call.func);
         // A plain callable (`print`, `len`, a builtin the tables do not list): its arguments
         // run for their effects, and calling it does nothing pyrepl3 follows. So for an
@@ -2458,6 +2477,55 @@ impl<'c, 's> Walker<'c, 's> {
             },
             _ => None,
         }
+    }
+
+    /// `len(obj)`, `str(obj)`, `bool(obj)`... of a user object whose class defines the
+    /// method they call (`__len__`, `__str__`, `__bool__`...): that method runs. `None` for any
+    /// other call.
+    fn dunder_builtin(&mut self, call: &ExprCall) -> Option<Value> {
+        let Expr::Name(n) = &*call.func else {
+            return None;
+        };
+        let dunder = match n.id.as_str() {
+            "len" => "__len__",
+            "str" => "__str__",
+            "repr" => "__repr__",
+            "bool" => "__bool__",
+            "hash" => "__hash__",
+            "abs" => "__abs__",
+            "int" => "__int__",
+            "float" => "__float__",
+            "bytes" => "__bytes__",
+            _ => return None,
+        };
+        let [arg] = &call.arguments.args[..] else {
+            return None;
+        };
+        if !call.arguments.keywords.is_empty() || !matches!(arg, Expr::Name(_)) {
+            return None;
+        }
+        // The builtin itself, not a user function of that name.
+        if !matches!(self.lookup(&n.id), Some(Value::Plain)) {
+            return None;
+        }
+        let Expr::Name(a) = arg else {
+            return None;
+        };
+        let this = self.lookup(&a.id)?;
+        let Value::UserInstance(cls, _) = &this else {
+            return None;
+        };
+        let Some(Value::Func(f)) = cls.lookup(dunder).cloned() else {
+            return None;
+        };
+        let span = Span::from(call.range());
+        self.call_value(
+            Value::Method(f, Box::new(this)),
+            Args::default(),
+            None,
+            span,
+        );
+        Some(Value::Plain)
     }
 
     /// `d.values()`, `d.items()`, `d.get(k)` on a name bound to a dict whose values pyrepl3
@@ -2745,10 +2813,16 @@ impl<'c, 's> Walker<'c, 's> {
                 continue;
             }
             let v = match a {
-                Expr::Starred(_) => {
-                    self.exec(a);
-                    Value::Unknown
-                }
+                // `gather(*(fetch(u) for u in urls))`: items of one kind stand for them all.
+                Expr::Starred(st) => match self.eval(&st.value) {
+                    Value::Items(item, _) => *item,
+                    // Unpacking a generator or lazy `map` runs it.
+                    v @ (Value::Gen(..) | Value::Mapped(_)) => {
+                        self.iterate(&v, st.range());
+                        Value::Unknown
+                    }
+                    _ => Value::Unknown,
+                },
                 a => self.eval_arg(a),
             };
             out.pos.push(v);
@@ -3749,7 +3823,9 @@ impl ItemType {
                 v @ (Value::Instance(..)
                 | Value::UserInstance(..)
                 | Value::Func(_)
-                | Value::Partial(_)),
+                | Value::Partial(_)
+                | Value::Gen(..)
+                | Value::Coro(..)),
             ) => self.item = Some(v),
             (Some(a), b) if same_type(a, &b) => {}
             _ => self.mixed = true,
@@ -3795,6 +3871,10 @@ fn same_type(a: &Value, b: &Value) -> bool {
         // A list of one function (`hooks = [cleanup]`) gives that function; partials of one
         // function (`[partial(download, u) for u in urls]`) give such a partial.
         (Value::Func(x), Value::Func(y)) => Arc::ptr_eq(x, y),
+        // Generators or coroutines of one function (`[lines(p) for p in paths]`).
+        (Value::Gen(x, _), Value::Gen(y, _)) | (Value::Coro(x, _), Value::Coro(y, _)) => {
+            Arc::ptr_eq(x, y)
+        }
         (Value::Partial(x), Value::Partial(y)) => match (&**x, &**y) {
             (Value::Func(f), Value::Func(g)) => Arc::ptr_eq(f, g),
             (Value::Qual(p, _), Value::Qual(q, _)) => p.as_str() == q.as_str(),
