@@ -109,98 +109,68 @@ fn measure(name: &str) -> (u32, f64, f64) {
     (tp + fp + fn_ + tn, precision, recall)
 }
 
+/// The bar (precision >= 0.97, recall >= 0.95) on corpus `name`, which holds at least
+/// `min_cells` cells.
+fn meets_the_bar(name: &str, min_cells: u32) {
+    let (cells, precision, recall) = measure(name);
+    assert!(
+        cells >= min_cells,
+        "{name} has at least {min_cells} cells, not {cells}"
+    );
+    assert!(precision >= 0.97, "{name}: precision {precision:.3} < 0.97");
+    assert!(recall >= 0.95, "{name}: recall {recall:.3} < 0.95");
+}
+
 #[test]
 fn precision_and_recall_on_the_labelled_corpus() {
-    let (cells, precision, recall) = measure("labelled");
-    assert!(cells >= 250, "the corpus has at least 250 cells");
-    assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
-    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+    meets_the_bar("labelled", 250);
 }
 
 /// The blind set is the honest estimate of how the engine does on code it was not tuned on;
 /// it must clear the bar (precision >= 0.97, recall >= 0.95) too.
 #[test]
 fn precision_and_recall_on_the_blind_corpus() {
-    let (cells, precision, recall) = measure("labelled_blind");
-    assert!(cells >= 300, "the blind corpus has at least 300 cells");
-    assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
-    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+    meets_the_bar("labelled_blind", 300);
 }
 
 /// The second blind set (another author, another round, written without reading the engine):
 /// the same bar.
 #[test]
 fn precision_and_recall_on_the_second_blind_corpus() {
-    let (cells, precision, recall) = measure("labelled_blind2");
-    assert!(
-        cells >= 300,
-        "the second blind corpus has at least 300 cells"
-    );
-    assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
-    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+    meets_the_bar("labelled_blind2", 300);
 }
 
 /// The third blind set (a third round, realistic sessions from many kinds of notebooks and
 /// scripts): the same bar.
 #[test]
 fn precision_and_recall_on_the_third_blind_corpus() {
-    let (cells, precision, recall) = measure("labelled_blind3");
-    assert!(
-        cells >= 250,
-        "the third blind corpus has at least 250 cells"
-    );
-    assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
-    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+    meets_the_bar("labelled_blind3", 250);
 }
 
 /// The fourth blind set (a fourth round: the evaluation categories in unusual but real forms,
 /// many domains): the same bar.
 #[test]
 fn precision_and_recall_on_the_fourth_blind_corpus() {
-    let (cells, precision, recall) = measure("labelled_blind4");
-    assert!(
-        cells >= 250,
-        "the fourth blind corpus has at least 250 cells"
-    );
-    assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
-    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+    meets_the_bar("labelled_blind4", 250);
 }
 
 /// The fifth blind set (ordinary notebook code spread evenly over the evaluation's categories):
 /// the same bar.
 #[test]
 fn precision_and_recall_on_the_fifth_blind_corpus() {
-    let (cells, precision, recall) = measure("labelled_blind5");
-    assert!(
-        cells >= 250,
-        "the fifth blind corpus has at least 250 cells"
-    );
-    assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
-    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+    meets_the_bar("labelled_blind5", 250);
 }
 
 /// The sixth blind set (another writer: incidents, smoke tests, scraping, learning asyncio):
 /// the same bar.
 #[test]
 fn precision_and_recall_on_the_sixth_blind_corpus() {
-    let (cells, precision, recall) = measure("labelled_blind6");
-    assert!(
-        cells >= 250,
-        "the sixth blind corpus has at least 250 cells"
-    );
-    assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
-    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+    meets_the_bar("labelled_blind6", 250);
 }
 
 /// The seventh blind set (shells of web apps, DevOps, data science, save files, asyncio
 /// exercises, security): the same bar.
 #[test]
 fn precision_and_recall_on_the_seventh_blind_corpus() {
-    let (cells, precision, recall) = measure("labelled_blind7");
-    assert!(
-        cells >= 200,
-        "the seventh blind corpus has at least 200 cells"
-    );
-    assert!(precision >= 0.97, "precision {precision:.3} < 0.97");
-    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
+    meets_the_bar("labelled_blind7", 200);
 }
