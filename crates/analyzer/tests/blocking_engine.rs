@@ -1151,3 +1151,13 @@ fn lists_of_generators_starred_coroutines_dunders_and_string_keys() {
             .is_empty()
     );
 }
+
+#[test]
+fn subscripts_of_user_objects_run_getitem() {
+    let store = "from pathlib import Path\nclass Prompts:\n    def __init__(self, root):\n        self.root = Path(root)\n    def __getitem__(self, name):\n        return (self.root / f'{name}.md').read_text()\nstore = Prompts('prompts')";
+    assert!(one(store).is_empty());
+    assert_eq!(
+        last(&[store, "tmpl = store['summarize']"]),
+        ["pathlib.Path.read_text"]
+    );
+}

@@ -2096,6 +2096,28 @@ impl<'c, 's> Walker<'c, 's> {
                         _ => Value::Unknown,
                     },
                     Value::DictOf(v) => *v,
+                    // `store["summarize"]` on a user object runs its `__getitem__`.
+                    Value::UserInstance(ref cls, _)
+                        if matches!(cls.lookup("__getitem__"), Some(Value::Func(_))) =>
+                    {
+                        let Some(Value::Func(f)) = cls.lookup("__getitem__").cloned() else {
+                            return Value::Unknown;
+                        };
+                        let key = match &*s.slice {
+                            k @ Expr::StringLiteral(_) => self.eval_arg(k),
+                            _ => Value::Unknown,
+                        };
+                        let args = Args {
+                            pos: vec![key],
+                            kw: Vec::new(),
+                        };
+                        self.call_value(
+                            Value::Method(f, Box::new(v.clone())),
+                            args,
+                            None,
+                            Span::from(s.range()),
+                        )
+                    }
                     // `df[mask]` and `df[["a", "b"]]` are frames; `df["a"]` is a column.
                     Value::Instance("pandas.DataFrame", via)
                         if !matches!(&*s.slice, Expr::StringLiteral(_)) =>
