@@ -736,8 +736,6 @@ fn build() -> FxHashMap<&'static str, Entry> {
     }
     add("glob.glob", b(Filesystem));
     // `iglob` returns a generator: the directory is read as it is iterated.
-    add("glob.iglob", t("glob.iglob"));
-    add("glob.iglob.__iter__", b(Filesystem));
     add("tempfile.mkstemp", b(Filesystem));
     add("tempfile.mkdtemp", b(Filesystem));
     add(
@@ -761,14 +759,8 @@ fn build() -> FxHashMap<&'static str, Entry> {
     for m in PATH_FS {
         add_key(join2("pathlib.Path.", m), b(Filesystem));
     }
-    // `iterdir`, `glob` and `rglob` are generators: the directory is read as they are
-    // iterated (reported under their own name, see `lazy_call`).
-    for name in [
-        "pathlib.Path.iterdir",
-        "pathlib.Path.glob",
-        "pathlib.Path.rglob",
-        "os.walk",
-    ] {
+    // Generators: the directory is read as they are iterated (see `lazy_call`).
+    for name in LAZY_CALLS {
         add(name, t(name));
         add_key(join2(name, ".__iter__"), b(Filesystem));
     }
@@ -1907,17 +1899,20 @@ pub(crate) fn item_type(ty: &str) -> Option<&'static str> {
     }
 }
 
-/// Whether `ty` is the lazy result of the call of that name (a generator: `glob.iglob`,
-/// `Path.glob`): iterating it is reported as that call.
+/// Filesystem calls that return a generator: calling one reads nothing; the value's type is
+/// the call's own name, and iterating it reads the directory.
+const LAZY_CALLS: [&str; 5] = [
+    "glob.iglob",
+    "pathlib.Path.iterdir",
+    "pathlib.Path.glob",
+    "pathlib.Path.rglob",
+    "os.walk",
+];
+
+/// Whether `ty` is the lazy result of the call of that name ([`LAZY_CALLS`]): iterating it is
+/// reported as that call.
 pub(crate) fn lazy_call(ty: &str) -> bool {
-    matches!(
-        ty,
-        "glob.iglob"
-            | "pathlib.Path.iterdir"
-            | "pathlib.Path.glob"
-            | "pathlib.Path.rglob"
-            | "os.walk"
-    )
+    LAZY_CALLS.contains(&ty)
 }
 
 /// What leaving `with value:` does for a value of type `ty`, when it waits.
