@@ -44,13 +44,19 @@ pub(crate) fn collect(module: &ModModule) -> ModuleBindings {
 /// can change what [`collect`] finds only through a `global` declaration, an assignment
 /// expression, or one of these names; without any of them a walk can skip those parts of the
 /// tree ([`crate::parse::ParsedCell::bindings_need_full_walk`], [`Binder::new`]). The token scan
-/// asks this of every name 4, 6 or 7 bytes long, so it matches literals (a length test and an
-/// integer compare or two) rather than searching a list (a `memcmp` per candidate).
-pub(crate) fn is_namespace_name(name: &str) -> bool {
-    matches!(
-        name,
-        "exec" | "eval" | "globals" | "vars" | "locals" | "modules"
-    )
+/// asks this of every name 4, 6 or 7 bytes long, so it compares fixed-size arrays (a length
+/// test and an integer compare or two; matching `&str` literals calls `memcmp` per candidate).
+#[inline]
+pub(crate) fn is_namespace_name(name: &[u8]) -> bool {
+    if let Ok(b) = <[u8; 4]>::try_from(name) {
+        b == *b"exec" || b == *b"eval" || b == *b"vars"
+    } else if let Ok(b) = <[u8; 6]>::try_from(name) {
+        b == *b"locals"
+    } else if let Ok(b) = <[u8; 7]>::try_from(name) {
+        b == *b"globals" || b == *b"modules"
+    } else {
+        false
+    }
 }
 
 /// [`collect`], walking into expressions and nested scopes only when `full` (see

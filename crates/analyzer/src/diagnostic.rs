@@ -5,6 +5,16 @@ use std::borrow::Cow;
 use crate::rules::RuleMeta;
 use crate::span::Span;
 
+/// `parts` joined in one allocation of the exact size: messages are built for every cell, and
+/// `format!` costs several times as much for the same text. Inlined, so that each caller's
+/// constant parts are copied without calls to `memcpy`.
+#[inline(always)]
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    parts.iter().for_each(|p| s.push_str(p));
+    s
+}
+
 /// How much a reason matters to the person reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {

@@ -406,7 +406,11 @@ fn analyze_inner(
     for (span, name) in &blocking.loop_bound {
         reasons.push(Diagnostic::new(
             LoopBoundCall::meta(),
-            format!("`{name}` needs the running event loop: the cell runs on the loop's thread"),
+            diagnostic::concat(&[
+                "`",
+                name,
+                "` needs the running event loop: the cell runs on the loop's thread",
+            ]),
             *span,
         ));
     }
@@ -422,32 +426,35 @@ fn analyze_inner(
             reasons.push(
                 Diagnostic::new(
                     BlockingOnLoop::meta(),
-                    format!(
-                        "`{}` blocks while the cell runs on the event loop: the loop stalls here",
-                        call.name
-                    ),
+                    diagnostic::concat(&[
+                        "`",
+                        &call.name,
+                        "` blocks while the cell runs on the event loop: the loop stalls here",
+                    ]),
                     call.span,
                 )
-                .with_help(format!(
-                    "use an async equivalent, or `await asyncio.to_thread({}, ...)`",
-                    call.name
-                )),
+                .with_help(diagnostic::concat(&[
+                    "use an async equivalent, or `await asyncio.to_thread(",
+                    &call.name,
+                    ", ...)`",
+                ])),
             );
         }
     }
     for (name, span) in &bindings.coroutine_defs {
         reasons.push(Diagnostic::new(
             CoroutineFunctionDefined::meta(),
-            format!("defines coroutine function `{name}`"),
+            diagnostic::concat(&["defines coroutine function `", name, "`"]),
             *span,
         ));
     }
     for (span, what) in &bindings.dynamic_writes {
         reasons.push(Diagnostic::new(
             DynamicNamespaceWrite::meta(),
-            format!(
-                "{what}: the executor compares the whole namespace to find this cell's changes"
-            ),
+            diagnostic::concat(&[
+                what,
+                ": the executor compares the whole namespace to find this cell's changes",
+            ]),
             *span,
         ));
     }

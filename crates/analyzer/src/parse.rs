@@ -1338,6 +1338,7 @@ fn scan_tokens(source: &str, parsed: &Parsed<ModModule>) -> (TokenScan, Option<P
                 if !namespace_names && matches!(tok.range().len().to_u32(), 4 | 6 | 7) =>
             {
                 namespace_names = source
+                    .as_bytes()
                     .get(tok.range().to_std_range())
                     .is_some_and(crate::bindings::is_namespace_name);
             }
@@ -1528,12 +1529,12 @@ mod tests {
         use crate::bindings::is_namespace_name;
         for n in ["exec", "eval", "globals", "vars", "locals", "modules"] {
             assert!(matches!(n.len(), 4 | 6 | 7), "{n}");
-            assert!(is_namespace_name(n), "{n}");
+            assert!(is_namespace_name(n.as_bytes()), "{n}");
         }
         for n in [
             "exe", "execs", "global", "local", "module", "var", "print", "self",
         ] {
-            assert!(!is_namespace_name(n), "{n}");
+            assert!(!is_namespace_name(n.as_bytes()), "{n}");
         }
         for (src, full) in [
             ("x = 1\n", false),

@@ -525,9 +525,7 @@ impl<'c, 's> Walker<'c, 's> {
             s
         };
         let (rule, desc) = for_family(family);
-        let parts = ["`", name, "` blocks (", desc, "); via ", &via];
-        let mut message = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        parts.iter().for_each(|p| message.push_str(p));
+        let message = crate::diagnostic::concat(&["`", name, "` blocks (", desc, "); via ", &via]);
         // The related location is made in place (one allocation for the list, exactly sized).
         let related = match &self.call_root {
             Some(root) if self.chain.is_empty() => {
