@@ -284,6 +284,23 @@ struct Serial {
     cache: CompileCache,
     future_flags: i64,
     next_id: u64,
+    /// This executor's number in the process (1 for the first), for cell filenames.
+    session: u64,
+}
+
+/// Executors made so far in this process. `linecache`, where tracebacks find a cell's lines,
+/// is one per process: a second executor's cells need filenames of their own, or a traceback
+/// through a function of one session would show another session's line.
+static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The filename cell `id` of executor `session` compiles under: `<cell-3>` in the process's
+/// first executor, `<cell-3@2>` in its second.
+fn cell_filename(session: u64, id: u64) -> String {
+    if session <= 1 {
+        format!("<cell-{id}>")
+    } else {
+        format!("<cell-{id}@{session}>")
+    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -423,6 +440,7 @@ impl Executor {
                 cache: CompileCache::new(config.cache_size),
                 future_flags: 0,
                 next_id: 0,
+                session: SESSIONS.fetch_add(1, Ordering::Relaxed) + 1,
             }),
             stats: Mutex::new(Stats::default()),
             default_timeout: config.timeout,
@@ -619,7 +637,7 @@ impl Executor {
         let sup = support(py)?;
         let first_line = options.first_line.max(1);
         let flags = serial.future_flags;
-        let filename = format!("<cell-{id}>");
+        let filename = cell_filename(serial.session, id);
         if let Some(outcome) = refused(py, id, source, &filename, first_line, analysis, started)? {
             return Ok(Submitted::Immediate(Box::new(outcome), Facts::default()));
         }

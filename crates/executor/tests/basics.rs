@@ -249,6 +249,33 @@ fn runtime_errors_are_data_with_user_lines() {
 }
 
 #[test]
+fn sessions_in_one_process_keep_their_own_lines_in_tracebacks() {
+    // `linecache` is one per process: two executors' first cells must not share a filename,
+    // or a traceback through one session's function shows the other session's line.
+    let first = new();
+    let second = new();
+    ok(&first, "def boom():\n    return 1 / 0  # first session");
+    ok(&second, "def boom():\n    return {}['k']  # second session");
+    let err = exec(&first, "boom()").error.expect("fails");
+    assert!(
+        err.traceback.contains("# first session"),
+        "{}",
+        err.traceback
+    );
+    assert!(
+        !err.traceback.contains("# second session"),
+        "{}",
+        err.traceback
+    );
+    let err = exec(&second, "boom()").error.expect("fails");
+    assert!(
+        err.traceback.contains("# second session"),
+        "{}",
+        err.traceback
+    );
+}
+
+#[test]
 fn base_exceptions_end_only_that_cell() {
     let ex = new();
     for (src, ty) in [
