@@ -1161,3 +1161,116 @@ fn subscripts_of_user_objects_run_getitem() {
         ["pathlib.Path.read_text"]
     );
 }
+
+#[test]
+fn streamed_responses_read_their_body_later() {
+    let fetched = "import requests\nr = requests.get('https://x', stream=True)";
+    assert_eq!(one(fetched), ["requests.get"]);
+    assert_eq!(
+        last(&[fetched, "data = r.json()"]),
+        ["requests.models.Response.json"]
+    );
+    // Without `stream=True` the body was read by `get`.
+    assert!(
+        last(&[
+            "import requests\nr = requests.get('https://x')",
+            "data = r.json()"
+        ])
+        .is_empty()
+    );
+    assert_eq!(
+        one(
+            "import requests\ns = requests.Session()\nfor line in s.post('https://x', stream=True).iter_lines():\n    pass"
+        ),
+        [
+            "requests.Session.post",
+            "requests.models.Response.iter_lines"
+        ]
+    );
+}
+
+#[test]
+fn mongo_cursors_query_when_iterated() {
+    let made = "from pymongo import MongoClient\nposts = MongoClient().blog.posts\ncur = posts.find({'a': 1}).sort('ts').limit(3)";
+    assert!(one(made).is_empty());
+    assert_eq!(
+        last(&[made, "for p in cur:\n    print(p)"]),
+        ["pymongo.cursor.Cursor.__iter__"]
+    );
+    assert_eq!(
+        last(&[made, "docs = list(cur)"]),
+        ["pymongo.cursor.Cursor.__iter__"]
+    );
+    assert_eq!(
+        last(&[made, "first = cur.next()"]),
+        ["pymongo.cursor.Cursor.next"]
+    );
+    // `find_one` still queries at once.
+    assert_eq!(
+        last(&[made, "posts.find_one({})"]),
+        ["pymongo.collection.Collection.find_one"]
+    );
+}
+
+#[test]
+fn sqlite_iterdump_is_lazy() {
+    let dump = "import sqlite3\ncon = sqlite3.connect(':memory:')\ndump = con.iterdump()";
+    assert_eq!(one(dump), ["sqlite3.connect"]);
+    assert_eq!(
+        last(&[dump, "for stmt in dump:\n    print(stmt)"]),
+        ["sqlite3.Connection.iterdump"]
+    );
+}
+
+#[test]
+fn archives_and_writers_over_buffers_touch_memory() {
+    assert!(
+        one("import io, zipfile\nmem = io.BytesIO()\nwith zipfile.ZipFile(mem, 'w') as zf:\n    zf.writestr('a', 'b')\nnames = zipfile.ZipFile(io.BytesIO(mem.getvalue())).namelist()")
+            .is_empty()
+    );
+    assert!(
+        one("import io, tarfile\nwith tarfile.open(fileobj=io.BytesIO(), mode='w') as tar:\n    tar.addfile(tarfile.TarInfo('x'), io.BytesIO(b''))")
+            .is_empty()
+    );
+    assert!(
+        one("import gzip, io\ndata = gzip.GzipFile(fileobj=io.BytesIO(b'')).read()").is_empty()
+    );
+    assert_eq!(
+        one("import zipfile\nz = zipfile.ZipFile('a.zip')\nz.read('x')"),
+        ["zipfile.ZipFile", "zipfile.ZipFile.read"]
+    );
+    assert!(one("import io\nimport pandas as pd\ndf = pd.DataFrame()\nbuf = io.StringIO()\ndf.to_csv(buf)").is_empty());
+    assert_eq!(
+        one("import pandas as pd\ndf = pd.DataFrame()\ndf.to_csv('out.csv')"),
+        ["pandas.DataFrame.to_csv"]
+    );
+}
+
+#[test]
+fn smtp_looks_up_its_host_name_unless_given_one() {
+    assert_eq!(one("import smtplib\ns = smtplib.SMTP()"), ["smtplib.SMTP"]);
+    assert!(one("import smtplib\ns = smtplib.SMTP(local_hostname='me.example.org')").is_empty());
+    assert_eq!(
+        one("import smtplib\ns = smtplib.SMTP('mail', local_hostname='me')"),
+        ["smtplib.SMTP"]
+    );
+    // `ftplib.FTP()` without a host does nothing on the network.
+    assert!(one("import ftplib\nf = ftplib.FTP()").is_empty());
+}
+
+#[test]
+fn running_an_event_loop_to_completion_blocks() {
+    let main = "import asyncio, time\nasync def main():\n    await asyncio.sleep(1)\n";
+    assert_eq!(one(&format!("{main}asyncio.run(main())")), ["asyncio.run"]);
+    assert_eq!(
+        one("import trio\nasync def main():\n    await trio.sleep(1)\ntrio.run(main)"),
+        ["trio.run"]
+    );
+    // The coroutine's own blocking calls are still found.
+    assert_eq!(
+        one("import asyncio, time\nasync def main():\n    time.sleep(1)\nasyncio.run(main())"),
+        ["asyncio.run", "time.sleep"]
+    );
+    // Defining and awaiting is not running a loop.
+    assert!(one(&format!("{main}await main()")).is_empty());
+}

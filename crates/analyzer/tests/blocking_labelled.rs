@@ -1,6 +1,6 @@
-//! Precision and recall of blocking-I/O detection on nine labelled corpora (one session per
+//! Precision and recall of blocking-I/O detection on ten labelled corpora (one session per
 //! file, cells labelled `blocking` or `clean`): `tests/fixtures/labelled/`, written with the
-//! engine, and `tests/fixtures/labelled_blind/` to `labelled_blind8/`, each written by another
+//! engine, and `tests/fixtures/labelled_blind/` to `labelled_blind9/`, each written by another
 //! author without reading the engine (their READMEs say how, and what the first evaluation
 //! found).
 //!
@@ -180,4 +180,11 @@ fn precision_and_recall_on_the_seventh_blind_corpus() {
 #[test]
 fn precision_and_recall_on_the_eighth_blind_corpus() {
     meets_the_bar("labelled_blind8", 200);
+}
+
+/// The ninth blind set (code as the libraries' documentation and tutorials teach it, then
+/// adapted): the same bar.
+#[test]
+fn precision_and_recall_on_the_ninth_blind_corpus() {
+    meets_the_bar("labelled_blind9", 200);
 }

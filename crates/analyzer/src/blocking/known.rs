@@ -36,6 +36,9 @@ pub(crate) enum Family {
     DataIo,
     /// Waiting on locks, events, queues, threads, futures, `select`.
     SyncPrimitive,
+    /// Running an event loop on the calling thread until a coroutine finishes (`asyncio.run`,
+    /// `trio.run`): reported by the same rule as [`Family::SyncPrimitive`].
+    EventLoop,
 }
 
 /// What calling a known name does.
@@ -97,7 +100,21 @@ pub(crate) enum Guard {
     /// (`json.dump(obj, f)`, `print(x, file=f)`); `pos` 255 means keyword only. On a `Pure`
     /// entry: the call returns its type only over an open file (`csv.writer(f)`).
     FileArg(u8, &'static str),
+    /// Blocks; with the keyword `stream` the literal `True` the call returns the response
+    /// before its body is read ([`STREAMED_RESPONSE`]), so the methods that read it block too
+    /// (`requests.get(url, stream=True).json()`).
+    Streams,
+    /// Blocks when given a first positional argument or the keyword `kw` (as [`Guard::NeedsArg`]),
+    /// and also unless the keyword `unless` is given (`smtplib.SMTP()` looks up its own host's
+    /// name unless given `local_hostname`).
+    NeedsArgOrLacks(&'static str, &'static str),
 }
+
+/// What `pymongo.collection.Collection.find` returns.
+const MONGO_CURSOR: &str = "pymongo.cursor.Cursor";
+
+/// The type a `requests` call with `stream=True` returns: the body is read by its methods.
+pub(crate) const STREAMED_RESPONSE: &str = "requests.models.Response";
 
 /// Everything known about one qualified name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +166,8 @@ const FILE_METHODS: &[&str] = &[
 
 const SOCKET_TYPES: &[&str] = &["socket.socket", "ssl.SSLSocket"];
 const SOCKET_METHODS: &[&str] = &[
+    // `bind` resolves its address first, which may look up a host name.
+    "bind",
     "connect",
     "connect_ex",
     "accept",
@@ -220,7 +239,6 @@ const CONN_BLOCKING: &[&str] = &[
     "commit",
     "rollback",
     "backup",
-    "iterdump",
     "query",
     "ping",
     "sql",
@@ -481,8 +499,9 @@ fn build() -> FxHashMap<&'static str, Entry> {
 
     // HTTP.
     for v in HTTP_VERBS {
-        add_key(join2("requests.", v), bt(Http, "requests.Response"));
-        add_key(join2("requests.Session.", v), bt(Http, "requests.Response"));
+        let streams = e(Block(Http), Some("requests.Response"), Guard::Streams);
+        add_key(join2("requests.", v), streams);
+        add_key(join2("requests.Session.", v), streams);
         add_key(join2("httpx.", v), bt(Http, "httpx.Response"));
         add_key(join2("httpx.Client.", v), bt(Http, "httpx.Response"));
     }
@@ -492,6 +511,10 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("requests.Session.send", bt(Http, "requests.Response"));
     add("requests.Response.iter_content", b(Http));
     add("requests.Response.iter_lines", b(Http));
+    // A streamed response reads its body from the socket when asked for it.
+    for m in ["json", "iter_content", "iter_lines", "__iter__"] {
+        add_key(join3(STREAMED_RESPONSE, ".", m), b(Http));
+    }
     add("httpx.stream", bt(Http, "httpx.Response"));
     add("httpx.Client", t("httpx.Client"));
     add("httpx.Client.stream", bt(Http, "httpx.Response"));
@@ -626,12 +649,23 @@ fn build() -> FxHashMap<&'static str, Entry> {
             add_key(join3(ty, ".", m), b(FileIo));
         }
     }
-    add("gzip.open", bt(FileIo, "gzip.GzipFile"));
-    add("gzip.GzipFile", bt(FileIo, "gzip.GzipFile"));
-    add("bz2.open", bt(FileIo, "bz2.BZ2File"));
-    add("bz2.BZ2File", bt(FileIo, "bz2.BZ2File"));
-    add("lzma.open", bt(FileIo, "lzma.LZMAFile"));
-    add("zipfile.ZipFile", bt(FileIo, "zipfile.ZipFile"));
+    // Compressed files and archives: over an in-memory buffer they read and write memory
+    // ([`over_buffer_is_memory`]).
+    let file_or_buffer = |pos: u8, kw: &'static str, ty: &'static str| {
+        e(Block(FileIo), Some(ty), Guard::UnlessBuffer(pos, kw))
+    };
+    add("gzip.open", file_or_buffer(0, "filename", "gzip.GzipFile"));
+    add(
+        "gzip.GzipFile",
+        file_or_buffer(3, "fileobj", "gzip.GzipFile"),
+    );
+    add("bz2.open", file_or_buffer(0, "filename", "bz2.BZ2File"));
+    add("bz2.BZ2File", file_or_buffer(0, "filename", "bz2.BZ2File"));
+    add("lzma.open", file_or_buffer(0, "filename", "lzma.LZMAFile"));
+    add(
+        "zipfile.ZipFile",
+        file_or_buffer(0, "file", "zipfile.ZipFile"),
+    );
     for m in [
         "read",
         "extract",
@@ -643,8 +677,14 @@ fn build() -> FxHashMap<&'static str, Entry> {
         add_key(join2("zipfile.ZipFile.", m), b(FileIo));
     }
     add("zipfile.ZipFile.open", bt(FileIo, READER));
-    add("tarfile.open", bt(FileIo, "tarfile.TarFile"));
-    add("tarfile.TarFile", bt(FileIo, "tarfile.TarFile"));
+    add(
+        "tarfile.open",
+        file_or_buffer(2, "fileobj", "tarfile.TarFile"),
+    );
+    add(
+        "tarfile.TarFile",
+        file_or_buffer(2, "fileobj", "tarfile.TarFile"),
+    );
     for m in [
         "extract",
         "extractall",
@@ -760,9 +800,9 @@ fn build() -> FxHashMap<&'static str, Entry> {
         add_key(join2("pathlib.Path.", m), b(Filesystem));
     }
     // Generators: the directory is read as they are iterated (see `lazy_call`).
-    for name in LAZY_CALLS {
+    for (name, family) in LAZY_CALLS {
         add(name, t(name));
-        add_key(join2(name, ".__iter__"), b(Filesystem));
+        add_key(join2(name, ".__iter__"), b(family));
     }
     for m in PATH_FS_RET_PATH {
         add_key(join2("pathlib.Path.", m), bt(Filesystem, "pathlib.Path"));
@@ -889,9 +929,33 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "pymongo.database.Database.get_collection",
         t("pymongo.collection.Collection"),
     );
+    // `find` makes a cursor and sends nothing: iterating the cursor queries the server.
+    add("pymongo.collection.Collection.find", t(MONGO_CURSOR));
+    for m in [
+        "sort",
+        "limit",
+        "skip",
+        "batch_size",
+        "hint",
+        "max_time_ms",
+        "collation",
+        "comment",
+        "where",
+        "allow_disk_use",
+        "max",
+        "min",
+        "rewind",
+        "clone",
+    ] {
+        add_key(join3(MONGO_CURSOR, ".", m), t(MONGO_CURSOR));
+    }
+    for m in [
+        "__iter__", "next", "__next__", "to_list", "explain", "distinct", "close",
+    ] {
+        add_key(join3(MONGO_CURSOR, ".", m), b(Database));
+    }
     for m in [
         "find_one",
-        "find",
         "insert_one",
         "insert_many",
         "update_one",
@@ -979,7 +1043,7 @@ fn build() -> FxHashMap<&'static str, Entry> {
             e(
                 Block(MailFtp),
                 Some("smtplib.SMTP"),
-                Guard::NeedsArg("host"),
+                Guard::NeedsArgOrLacks("host", "local_hostname"),
             ),
         );
     }
@@ -1343,7 +1407,10 @@ fn build() -> FxHashMap<&'static str, Entry> {
 
     // More clients, by family.
     for v in HTTP_VERBS {
-        add_key(join2("requests.api.", v), bt(Http, "requests.Response"));
+        add_key(
+            join2("requests.api.", v),
+            e(Block(Http), Some("requests.Response"), Guard::Streams),
+        );
     }
     add("wget.download", b(Http));
     add("huggingface_hub.hf_hub_download", b(Http));
@@ -1901,18 +1968,29 @@ pub(crate) fn item_type(ty: &str) -> Option<&'static str> {
 
 /// Filesystem calls that return a generator: calling one reads nothing; the value's type is
 /// the call's own name, and iterating it reads the directory.
-const LAZY_CALLS: [&str; 5] = [
-    "glob.iglob",
-    "pathlib.Path.iterdir",
-    "pathlib.Path.glob",
-    "pathlib.Path.rglob",
-    "os.walk",
+const LAZY_CALLS: [(&str, Family); 6] = [
+    ("glob.iglob", Filesystem),
+    ("pathlib.Path.iterdir", Filesystem),
+    ("pathlib.Path.glob", Filesystem),
+    ("pathlib.Path.rglob", Filesystem),
+    ("os.walk", Filesystem),
+    // A generator of SQL statements: each step queries the database.
+    ("sqlite3.Connection.iterdump", Database),
 ];
 
 /// Whether `ty` is the lazy result of the call of that name ([`LAZY_CALLS`]): iterating it is
 /// reported as that call.
 pub(crate) fn lazy_call(ty: &str) -> bool {
-    LAZY_CALLS.contains(&ty)
+    LAZY_CALLS.iter().any(|(name, _)| *name == ty)
+}
+
+/// Whether a value of type `ty` made over an in-memory buffer (`zipfile.ZipFile(io.BytesIO())`)
+/// only reads and writes memory: its methods then do no I/O.
+pub(crate) fn over_buffer_is_memory(ty: &str) -> bool {
+    matches!(
+        ty,
+        "gzip.GzipFile" | "bz2.BZ2File" | "lzma.LZMAFile" | "zipfile.ZipFile" | "tarfile.TarFile"
+    )
 }
 
 /// What leaving `with value:` does for a value of type `ty`, when it waits.

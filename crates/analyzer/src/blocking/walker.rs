@@ -2932,13 +2932,22 @@ impl<'c, 's> Walker<'c, 's> {
         };
         match entry.kind {
             Kind::Block(fam) => {
+                // Over an in-memory buffer, readers and writers of files touch memory only.
+                let buffered = match (entry.guard, syntax) {
+                    (Guard::UnlessBuffer(pos, kw), Some(a)) => {
+                        arg(a, usize::from(pos), kw).is_some_and(|e| self.is_buffer(e))
+                    }
+                    // `df.to_csv(buf)` with `buf = io.StringIO()`.
+                    (Guard::NeedsArg(kw), Some(a)) => {
+                        arg(a, 0, kw).is_some_and(|e| self.is_buffer(e))
+                    }
+                    _ => false,
+                };
                 let blocks = match (entry.guard, syntax) {
+                    _ if buffered => false,
                     (Guard::FileArg(pos, kw), Some(a)) => arg(a, usize::from(pos), kw)
                         .is_some_and(|e| matches!(self.peek(e), Value::Instance(ty, _) if known::is_file_type(ty))),
                     (Guard::FileArg(..), None) => false,
-                    (Guard::UnlessBuffer(pos, kw), Some(a)) => {
-                        !arg(a, usize::from(pos), kw).is_some_and(|e| self.is_buffer(e))
-                    }
                     (g, Some(a)) => guard_blocks(g, a),
                     (_, None) => true,
                 };
@@ -2955,6 +2964,16 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 if entry.guard == Guard::OpenMode {
                     return ret(Some(open_type(syntax, q)));
+                }
+                if buffered && entry.ret.is_some_and(known::over_buffer_is_memory) {
+                    return Value::Plain;
+                }
+                if entry.guard == Guard::Streams
+                    && syntax
+                        .and_then(|a| arg(a, usize::MAX, "stream"))
+                        .is_some_and(|e| matches!(e, Expr::BooleanLiteral(b) if b.value))
+                {
+                    return ret(Some(known::STREAMED_RESPONSE));
                 }
                 ret(entry.ret)
             }
@@ -2977,7 +2996,13 @@ impl<'c, 's> Walker<'c, 's> {
                 self.loop_bound(span, q);
                 ret(entry.ret)
             }
+            // The call itself blocks this thread until the coroutine finishes (and on the
+            // session's loop thread `asyncio.run` refuses to run): reported, then the
+            // coroutine's body is walked as awaited.
             Kind::RunsCoroutine => {
+                self.hit(span, q, known::Family::EventLoop, |w| {
+                    w.describe_via(via, recv).unwrap_or_else(|| q.to_string())
+                });
                 let mut pos = args.pos;
                 if !pos.is_empty() {
                     let coro = pos.swap_remove(0);
@@ -2986,6 +3011,9 @@ impl<'c, 's> Walker<'c, 's> {
                 Value::Unknown
             }
             Kind::RunsCallable => {
+                self.hit(span, q, known::Family::EventLoop, |w| {
+                    w.describe_via(via, recv).unwrap_or_else(|| q.to_string())
+                });
                 let mut pos = args.pos;
                 if !pos.is_empty() {
                     let f = pos.remove(0);
@@ -4013,7 +4041,7 @@ fn is_falsy_literal(e: &Expr) -> bool {
 /// Whether a call with these arguments blocks, given the entry's guard.
 fn guard_blocks(guard: Guard, a: &Arguments) -> bool {
     match guard {
-        Guard::Always | Guard::OpenMode | Guard::UnlessBuffer(..) => true,
+        Guard::Always | Guard::OpenMode | Guard::UnlessBuffer(..) | Guard::Streams => true,
         Guard::FileArg(..) => false,
         Guard::UnlessFalse(pos, kw) | Guard::UnlessZero(pos, kw) => {
             !arg(a, pos as usize, kw).is_some_and(is_falsy_literal)
@@ -4027,6 +4055,13 @@ fn guard_blocks(guard: Guard, a: &Arguments) -> bool {
                         matches!(n.as_str(), "host" | "path" | "buf" | "file") || n.as_str() == kw
                     })
                 })
+        }
+        Guard::NeedsArgOrLacks(kw, unless) => {
+            guard_blocks(Guard::NeedsArg(kw), a)
+                || !a
+                    .keywords
+                    .iter()
+                    .any(|k| k.arg.as_ref().is_none_or(|n| n.as_str() == unless))
         }
     }
 }

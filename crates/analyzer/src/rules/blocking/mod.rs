@@ -59,5 +59,9 @@ pub(crate) fn for_family(family: Family) -> (&'static RuleMeta, &'static str) {
             BlockingSyncPrimitive::meta(),
             "waits on a synchronisation primitive",
         ),
+        Family::EventLoop => (
+            BlockingSyncPrimitive::meta(),
+            "runs an event loop on this thread until the coroutine finishes",
+        ),
     }
 }
