@@ -895,11 +895,15 @@ fn classes_classmethods_super_init_iterators_and_dataclasses() {
     // A user iterable: `iter()` makes the iterator, `next()` and loops run it.
     let lines = "class Lines:\n    def __init__(self, path):\n        self.path = path\n    def __iter__(self):\n        with open(self.path) as f:\n            yield from f\nsrc = Lines('events.log')";
     assert!(last(&[lines, "it = iter(src)"]).is_empty());
+    // `yield from f` reads the file it delegates to.
     assert_eq!(
         last(&[lines, "it = iter(src)", "first = next(it)"]),
-        ["open"]
+        ["open", "io.TextIOWrapper.__iter__"]
     );
-    assert_eq!(last(&[lines, "for line in src:\n    pass"]), ["open"]);
+    assert_eq!(
+        last(&[lines, "for line in src:\n    pass"]),
+        ["open", "io.TextIOWrapper.__iter__"]
+    );
     // `glob.iglob` reads the directory as it is iterated.
     let iglob = "from glob import iglob\nparts = iglob('/data/*.parquet')";
     assert!(one(iglob).is_empty());
@@ -1273,4 +1277,193 @@ fn running_an_event_loop_to_completion_blocks() {
     );
     // Defining and awaiting is not running a loop.
     assert!(one(&format!("{main}await main()")).is_empty());
+}
+
+#[test]
+fn itertools_wrappers_stay_lazy_until_consumed() {
+    let made =
+        "import itertools as itt\nchained = itt.chain.from_iterable(map(open, ['a.log', 'b.log']))";
+    assert!(one(made).is_empty());
+    assert_eq!(
+        last(&[made, "head = list(itt.islice(chained, 5))"]),
+        ["open"]
+    );
+    let reader = "import csv, itertools\nfh = open('e.csv')\nreader = csv.reader(fh)";
+    assert!(last(&[reader, "batch = itertools.islice(reader, 100)"]).is_empty());
+    assert_eq!(
+        last(&[
+            reader,
+            "batch = itertools.islice(reader, 100)",
+            "rows = list(batch)"
+        ]),
+        ["csv.reader.__iter__"]
+    );
+    // A generator expression handed to a wrapper is not run either.
+    assert!(
+        one("import itertools\nlines = itertools.islice((open(p).read() for p in ['a', 'b']), 1)")
+            .is_empty()
+    );
+}
+
+#[test]
+fn lazy_library_iterators_run_when_iterated() {
+    let streamed =
+        "import requests\nbig = requests.get('https://x', stream=True)\nlines = big.iter_lines()";
+    assert_eq!(one(streamed), ["requests.get"]);
+    assert_eq!(
+        last(&[streamed, "first = next(lines)"]),
+        ["requests.models.Response.iter_lines"]
+    );
+    // Without `stream=True` the lines come from memory.
+    assert!(
+        last(&[
+            "import requests\nr = requests.get('https://x')",
+            "for line in r.iter_lines():\n    pass"
+        ])
+        .is_empty()
+    );
+    let stream = "import fileinput\nstream = fileinput.input(['a.log', 'b.log'])";
+    assert!(one(stream).is_empty());
+    assert_eq!(
+        last(&[stream, "errors = [l for l in stream if 'E' in l]"]),
+        ["fileinput.input"]
+    );
+    let pages = "import boto3\ns3 = boto3.client('s3')\npages = s3.get_paginator('list_objects_v2').paginate(Bucket='b')";
+    assert_eq!(
+        one(pages),
+        ["boto3.client", "botocore.client.BaseClient.get_paginator"]
+    );
+    assert_eq!(
+        last(&[pages, "keys = [o for p in pages for o in p['Contents']]"]),
+        ["botocore.paginate.Paginator.paginate"]
+    );
+    let chunks = "import pandas as pd\nreader = pd.read_csv('big.csv', chunksize=1000)";
+    assert_eq!(one(chunks), ["pandas.read_csv"]);
+    assert_eq!(
+        last(&[chunks, "first = next(iter(reader))"]),
+        ["pandas.io.parsers.TextFileReader.__iter__"]
+    );
+}
+
+#[test]
+fn constructors_and_polls_that_do_not_wait() {
+    assert!(
+        one("import select, socket\ns = socket.socket()\nr, _, _ = select.select([s], [], [], 0)")
+            .is_empty()
+    );
+    assert_eq!(
+        one("import select, socket\ns = socket.socket()\nr, _, _ = select.select([s], [], [], 5)"),
+        ["select.select"]
+    );
+    assert!(one("import pymongo\nc = pymongo.MongoClient('mongodb://db:27017')").is_empty());
+    assert_eq!(
+        one("import pymongo\nc = pymongo.MongoClient('mongodb+srv://cluster0.example.net')"),
+        ["pymongo.MongoClient"]
+    );
+    assert!(
+        one("import io\nimport pandas as pd\ndf = pd.DataFrame()\ndf.to_pickle(io.BytesIO())")
+            .is_empty()
+    );
+    assert_eq!(
+        one("import paramiko\nssh = paramiko.SSHClient()\nssh.load_system_host_keys()"),
+        ["paramiko.SSHClient.load_system_host_keys"]
+    );
+}
+
+#[test]
+fn dataclass_factories_and_subclass_hooks_run() {
+    let job = "from dataclasses import dataclass, field\n@dataclass\nclass Job:\n    name: str\n    log: object = field(default_factory=lambda: open('/tmp/job.log', 'a'))";
+    assert!(one(job).is_empty());
+    assert_eq!(last(&[job, "job = Job('nightly')"]), ["open"]);
+    // Given the field, the factory does not run.
+    assert!(last(&[job, "job = Job('nightly', None)"]).is_empty());
+    assert!(last(&[job, "job = Job('nightly', log=None)"]).is_empty());
+    let plugin = "class Plugin:\n    seen = {}\n    def __init_subclass__(cls, **kw):\n        Plugin.seen[cls.__name__] = open('p.toml').read()";
+    assert!(one(plugin).is_empty());
+    assert_eq!(
+        last(&[plugin, "class Csv(Plugin):\n    suffix = '.csv'"]),
+        ["open", "io.TextIOWrapper.read"]
+    );
+}
+
+#[test]
+fn logging_writes_a_file_when_configured_to() {
+    let setup = "import logging\nlog = logging.getLogger('app')\nlog.setLevel(logging.INFO)\nfh = logging.FileHandler('app.log', delay=True)";
+    assert!(one(setup).is_empty());
+    // No file handler yet: records go to stderr (or nowhere).
+    assert!(last(&[setup, "log.info('x')"]).is_empty());
+    let with_file = [setup, "log.addHandler(fh)"];
+    assert!(last(&with_file).is_empty());
+    assert_eq!(
+        last(&[with_file[0], with_file[1], "log.info('started')"]),
+        ["logging.Logger.info"]
+    );
+    // Below the logger's level nothing is written.
+    assert!(last(&[with_file[0], with_file[1], "log.debug('noise')"]).is_empty());
+    // The root logger's file, by `basicConfig`: its default level is WARNING.
+    let root = "import logging\nlogging.basicConfig(filename='x.log')";
+    assert_eq!(one(root), ["logging.basicConfig"]);
+    assert!(last(&[root, "logging.info('below')"]).is_empty());
+    assert_eq!(last(&[root, "logging.error('written')"]), ["logging.error"]);
+    // Records of other loggers propagate to the root's file, unless told not to.
+    assert_eq!(
+        last(&[
+            root,
+            "other = logging.getLogger('other')\nother.warning('w')"
+        ]),
+        ["logging.Logger.warning"]
+    );
+    assert!(
+        last(&[
+            root,
+            "other = logging.getLogger('other')\nother.propagate = False\nother.warning('w')"
+        ])
+        .is_empty()
+    );
+}
+
+#[test]
+fn memoized_calls_run_once() {
+    let cached = "import functools, sqlite3\n@functools.lru_cache(maxsize=None)\ndef tables(db):\n    return sqlite3.connect(db).execute('select 1').fetchall()";
+    assert_eq!(
+        last(&[cached, "a = tables('app.db')"]),
+        [
+            "sqlite3.connect",
+            "sqlite3.Connection.execute",
+            "sqlite3.Cursor.fetchall"
+        ]
+    );
+    assert!(last(&[cached, "a = tables('app.db')", "b = tables('app.db')"]).is_empty());
+    // Other arguments are another call.
+    assert_eq!(
+        last(&[cached, "a = tables('app.db')", "b = tables('other.db')"]).len(),
+        3
+    );
+    let prop = "import functools, json\nclass S:\n    @functools.cached_property\n    def data(self):\n        with open('s.json') as f:\n            return json.load(f)\ncfg = S()";
+    assert_eq!(last(&[prop, "r = cfg.data['r']"]), ["open", "json.load"]);
+    assert!(last(&[prop, "r = cfg.data['r']", "z = cfg.data['z']"]).is_empty());
+}
+
+#[test]
+fn first_use_loads_and_rollover_moves_to_disk() {
+    let mt = "import mimetypes\nkind, _ = mimetypes.guess_type('a.csv')";
+    assert_eq!(one(mt), ["mimetypes.guess_type"]);
+    assert!(last(&[mt, "mimetypes.add_type('text/markdown', '.md')"]).is_empty());
+    let tz = "import zoneinfo\nparis = zoneinfo.ZoneInfo('Europe/Paris')";
+    assert_eq!(one(tz), ["zoneinfo.ZoneInfo"]);
+    assert!(last(&[tz, "again = zoneinfo.ZoneInfo('Europe/Paris')"]).is_empty());
+    assert_eq!(
+        last(&[tz, "tokyo = zoneinfo.ZoneInfo('Asia/Tokyo')"]),
+        ["zoneinfo.ZoneInfo"]
+    );
+    let spool = "import tempfile\nspool = tempfile.SpooledTemporaryFile(max_size=1 << 20)\nspool.write(b'x')\nhead = spool.read(1)";
+    assert!(one(spool).is_empty());
+    assert_eq!(
+        last(&[spool, "spool.rollover()"]),
+        ["tempfile.SpooledTemporaryFile.rollover"]
+    );
+    assert_eq!(
+        last(&[spool, "spool.rollover()", "rest = spool.read()"]),
+        ["io.BufferedRandom.read"]
+    );
 }

@@ -73,6 +73,9 @@ pub(crate) enum Kind {
     ImportModule,
     /// `getattr(obj, "name")`: the attribute, when the name is a literal.
     GetAttr,
+    /// Configures logging or logs a record: file I/O exactly when the session's logging
+    /// configuration writes the record to a file (see `logs.rs`).
+    Logging,
 }
 
 /// When a call that usually blocks does not.
@@ -108,7 +111,22 @@ pub(crate) enum Guard {
     /// and also unless the keyword `unless` is given (`smtplib.SMTP()` looks up its own host's
     /// name unless given `local_hostname`).
     NeedsArgOrLacks(&'static str, &'static str),
+    /// Blocks only when the argument at `pos` (or keyword `kw`) is a string literal starting with
+    /// `prefix` (`pymongo.MongoClient("mongodb+srv://...")` looks the cluster up in DNS).
+    IfPrefix(u8, &'static str, &'static str),
+    /// Blocks the first time in a session only, per group: `mimetypes` reads its database
+    /// files on first use, then keeps them for the process.
+    Once(&'static str),
+    /// As [`Guard::Once`], per value of the first argument when it is a literal:
+    /// `zoneinfo.ZoneInfo(key)` reads the zone's file once per key and caches it.
+    OncePerKey(&'static str),
 }
+
+/// The type of logging handlers that write a file.
+pub(crate) const FILE_HANDLER: &str = "logging.FileHandler";
+
+/// What pandas readers given `chunksize=` or `iterator=True` return.
+pub(crate) const CHUNKED_READER: &str = "pandas.io.parsers.TextFileReader";
 
 /// What `pymongo.collection.Collection.find` returns.
 const MONGO_CURSOR: &str = "pymongo.cursor.Cursor";
@@ -509,10 +527,11 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("requests.session", t("requests.Session"));
     add("requests.sessions.Session", t("requests.Session"));
     add("requests.Session.send", bt(Http, "requests.Response"));
-    add("requests.Response.iter_content", b(Http));
-    add("requests.Response.iter_lines", b(Http));
+    // Without `stream=True` the body is in memory: iterating it reads nothing.
+    add("requests.Response.iter_content", pure);
+    add("requests.Response.iter_lines", pure);
     // A streamed response reads its body from the socket when asked for it.
-    for m in ["json", "iter_content", "iter_lines", "__iter__"] {
+    for m in ["json", "__iter__"] {
         add_key(join3(STREAMED_RESPONSE, ".", m), b(Http));
     }
     add("httpx.stream", bt(Http, "httpx.Response"));
@@ -578,12 +597,25 @@ fn build() -> FxHashMap<&'static str, Entry> {
             bt(Http, "urllib3.response.HTTPResponse"),
         );
     }
-    add("boto3.client", t("botocore.client.BaseClient"));
+    // Making a client loads the service's JSON model from botocore's data directory and reads
+    // the configuration and credential files.
+    add("boto3.client", bt(FileIo, "botocore.client.BaseClient"));
     add("boto3.Session", t("boto3.Session"));
     add("boto3.session.Session", t("boto3.Session"));
-    add("boto3.Session.client", t("botocore.client.BaseClient"));
+    add(
+        "boto3.Session.client",
+        bt(FileIo, "botocore.client.BaseClient"),
+    );
+    // A paginator's model is another JSON file; `paginate` sends nothing until iterated.
+    add(
+        "botocore.client.BaseClient.get_paginator",
+        bt(FileIo, "botocore.paginate.Paginator"),
+    );
+    add(
+        "botocore.paginate.Paginator.paginate",
+        t("botocore.paginate.Paginator.paginate"),
+    );
     for m in [
-        "get_paginator",
         "get_waiter",
         "can_paginate",
         "generate_presigned_url",
@@ -710,13 +742,34 @@ fn build() -> FxHashMap<&'static str, Entry> {
         } else {
             Guard::UnlessTrue(3, "delay")
         };
-        add(h, e(Block(FileIo), None, delay));
+        add(h, e(Block(FileIo), Some(FILE_HANDLER), delay));
     }
-    // `basicConfig` opens a file only when given `filename=`.
+    // `basicConfig` opens a file only when given `filename=` (the walker reports it, and
+    // records the root logger's file and level).
+    let logging = e(Logging, None, Guard::Always);
+    add("logging.basicConfig", logging);
     add(
-        "logging.basicConfig",
-        e(Block(FileIo), None, Guard::NeedsArg("filename")),
+        "logging.getLogger",
+        e(Logging, Some("logging.Logger"), Guard::Always),
     );
+    for m in [
+        "addHandler",
+        "setLevel",
+        "debug",
+        "info",
+        "warning",
+        "warn",
+        "error",
+        "exception",
+        "critical",
+        "fatal",
+        "log",
+    ] {
+        add_key(join2("logging.Logger.", m), logging);
+        if m != "addHandler" {
+            add_key(join2("logging.", m), logging);
+        }
+    }
     add("logging.config.fileConfig", b(FileIo));
     // `.env` files: read (and, by default, searched for up the directory tree).
     // csv readers and writers over an open file: iterating and writing do the file's I/O.
@@ -754,6 +807,10 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "tempfile.SpooledTemporaryFile",
         t("tempfile.SpooledTemporaryFile"),
     );
+    // Rolling over (asked for, or by `fileno()`) moves the data to a real temporary file: the
+    // object is that file from then on ([`receiver_becomes`]).
+    add("tempfile.SpooledTemporaryFile.rollover", b(FileIo));
+    add("tempfile.SpooledTemporaryFile.fileno", b(FileIo));
     add("tempfile.SpooledTemporaryFile.read", pure);
     add("tempfile.SpooledTemporaryFile.readline", pure);
     add("tempfile.SpooledTemporaryFile.write", pure);
@@ -860,6 +917,10 @@ fn build() -> FxHashMap<&'static str, Entry> {
     for m in ["connect", "exec_command", "open_sftp"] {
         add_key(join2("paramiko.SSHClient.", m), b(Socket));
     }
+    // Host keys are read from (and saved to) files.
+    for m in ["load_system_host_keys", "load_host_keys", "save_host_keys"] {
+        add_key(join2("paramiko.SSHClient.", m), b(FileIo));
+    }
     add("ftplib.FTP.connect", b(MailFtp));
 
     // Databases.
@@ -898,8 +959,18 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "psycopg2.pool.SimpleConnectionPool.getconn",
         bt(Database, "psycopg2.extensions.connection"),
     );
-    add("pymongo.MongoClient", t("pymongo.MongoClient"));
-    add("pymongo.mongo_client.MongoClient", t("pymongo.MongoClient"));
+    // The client connects in the background, but a `mongodb+srv://` address is resolved (DNS
+    // SRV and TXT lookups) in the constructor.
+    for f in ["pymongo.MongoClient", "pymongo.mongo_client.MongoClient"] {
+        add(
+            f,
+            e(
+                Block(Database),
+                Some("pymongo.MongoClient"),
+                Guard::IfPrefix(0, "host", "mongodb+srv://"),
+            ),
+        );
+    }
     for m in [
         "list_database_names",
         "list_databases",
@@ -1146,6 +1217,10 @@ fn build() -> FxHashMap<&'static str, Entry> {
             e(Block(DataIo), Some("pandas.DataFrame"), guard),
         );
     }
+    // `read_csv(path, chunksize=n)` reads the header now and the rows as it is iterated.
+    for m in ["__iter__", "get_chunk", "read", "__next__"] {
+        add_key(join3(CHUNKED_READER, ".", m), b(DataIo));
+    }
     // Functions that combine or reshape frames make frames (so `.to_csv(path)` on the result is
     // known to write a file).
     for f in [
@@ -1182,17 +1257,21 @@ fn build() -> FxHashMap<&'static str, Entry> {
                 e(Block(DataIo), None, Guard::NeedsArg("path_or_buf")),
             );
         }
-        for m in [
-            "to_excel",
-            "to_parquet",
-            "to_feather",
-            "to_hdf",
-            "to_pickle",
-            "to_sql",
-            "to_stata",
-            "to_orc",
-            "to_clipboard",
+        // Writers of a path or a file-like object: over an in-memory buffer they write memory.
+        for (m, kw) in [
+            ("to_excel", "excel_writer"),
+            ("to_parquet", "path"),
+            ("to_feather", "path"),
+            ("to_pickle", "path"),
+            ("to_stata", "path"),
+            ("to_orc", "path"),
         ] {
+            add_key(
+                join3(ty, ".", m),
+                e(Block(DataIo), None, Guard::UnlessBuffer(0, kw)),
+            );
+        }
+        for m in ["to_hdf", "to_sql", "to_clipboard"] {
             add_key(join3(ty, ".", m), b(DataIo));
         }
     }
@@ -1348,7 +1427,11 @@ fn build() -> FxHashMap<&'static str, Entry> {
     );
     add("concurrent.futures.wait", b(SyncPrimitive));
     add("concurrent.futures.as_completed", b(SyncPrimitive));
-    add("select.select", b(SyncPrimitive));
+    // A timeout of 0 polls and returns at once.
+    add(
+        "select.select",
+        e(Block(SyncPrimitive), None, Guard::UnlessZero(3, "timeout")),
+    );
     add("selectors.SelectSelector", t("selectors.DefaultSelector"));
     add("selectors.EpollSelector", t("selectors.DefaultSelector"));
     add("selectors.PollSelector", t("selectors.DefaultSelector"));
@@ -1423,10 +1506,13 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("docker.DockerClient", t("docker.DockerClient"));
     add("docker.client.from_env", t("docker.DockerClient"));
     add("xmlrpc.client.ServerProxy", t("xmlrpc.client.ServerProxy"));
-    add("boto3.resource", t("boto3.resources.base.ServiceResource"));
+    add(
+        "boto3.resource",
+        bt(FileIo, "boto3.resources.base.ServiceResource"),
+    );
     add(
         "boto3.Session.resource",
-        t("boto3.resources.base.ServiceResource"),
+        bt(FileIo, "boto3.resources.base.ServiceResource"),
     );
     for m in [
         "download_file",
@@ -1624,10 +1710,30 @@ fn build() -> FxHashMap<&'static str, Entry> {
     );
     add("matplotlib.pyplot.figure", t("matplotlib.figure.Figure"));
     add("matplotlib.figure.Figure.savefig", b(FileIo));
+    // Read on first use, then cached for the process.
+    for f in [
+        "guess_type",
+        "guess_extension",
+        "guess_all_extensions",
+        "add_type",
+        "init",
+    ] {
+        add_key(
+            join2("mimetypes.", f),
+            e(Block(FileIo), None, Guard::Once("mimetypes")),
+        );
+    }
+    add(
+        "zoneinfo.ZoneInfo",
+        e(
+            Block(FileIo),
+            Some("zoneinfo.ZoneInfo"),
+            Guard::OncePerKey("zoneinfo.ZoneInfo"),
+        ),
+    );
     add("configparser.ConfigParser", t("configparser.ConfigParser"));
     add("configparser.ConfigParser.read", b(FileIo));
     add("toml.load", b(FileIo));
-    add("fileinput.input", b(FileIo));
     add("sys.stdin.__iter__", b(Input));
     for f in ["prompt", "confirm", "getchar", "pause", "edit"] {
         add_key(join2("click.", f), b(Input));
@@ -1709,6 +1815,9 @@ fn build() -> FxHashMap<&'static str, Entry> {
     // `zip(xs, ys)` pairs the items of its arguments; `next(it)` takes one item of `it`.
     add("zip", e(Passthrough, None, Guard::Always));
     add("next", e(Passthrough, None, Guard::Always));
+    for (f, _) in LAZY_WRAPPERS {
+        add(f, e(Passthrough, None, Guard::Always));
+    }
     add("__import__", e(ImportModule, None, Guard::Always));
     add("getattr", e(GetAttr, None, Guard::Always));
     // Decorators whose meaning the engine uses.
@@ -1968,7 +2077,7 @@ pub(crate) fn item_type(ty: &str) -> Option<&'static str> {
 
 /// Filesystem calls that return a generator: calling one reads nothing; the value's type is
 /// the call's own name, and iterating it reads the directory.
-const LAZY_CALLS: [(&str, Family); 6] = [
+const LAZY_CALLS: [(&str, Family); 10] = [
     ("glob.iglob", Filesystem),
     ("pathlib.Path.iterdir", Filesystem),
     ("pathlib.Path.glob", Filesystem),
@@ -1976,12 +2085,56 @@ const LAZY_CALLS: [(&str, Family); 6] = [
     ("os.walk", Filesystem),
     // A generator of SQL statements: each step queries the database.
     ("sqlite3.Connection.iterdump", Database),
+    // Opens each file when iteration reaches it.
+    ("fileinput.input", FileIo),
+    // A streamed response's chunks and lines are read from the socket as they are iterated.
+    ("requests.models.Response.iter_content", Http),
+    ("requests.models.Response.iter_lines", Http),
+    // Each page is a request.
+    ("botocore.paginate.Paginator.paginate", Http),
 ];
+
+/// Functions that wrap an iterable in a lazy iterator: what they wrap runs only when the result
+/// is consumed. With the position of the wrapped iterable (`None`: every positional argument).
+const LAZY_WRAPPERS: [(&str, Option<usize>); 12] = [
+    ("itertools.islice", Some(0)),
+    ("itertools.chain", None),
+    ("itertools.chain.from_iterable", Some(0)),
+    ("itertools.takewhile", Some(1)),
+    ("itertools.dropwhile", Some(1)),
+    ("itertools.filterfalse", Some(1)),
+    ("itertools.compress", Some(0)),
+    ("itertools.zip_longest", None),
+    ("itertools.pairwise", Some(0)),
+    ("itertools.accumulate", Some(0)),
+    ("itertools.cycle", Some(0)),
+    ("itertools.groupby", Some(0)),
+];
+
+/// The wrapped iterable's position when `q` is a [`LAZY_WRAPPERS`] function (`Some(None)`:
+/// every positional argument).
+pub(crate) fn lazy_wrapper(q: &str) -> Option<Option<usize>> {
+    LAZY_WRAPPERS
+        .iter()
+        .find(|(name, _)| *name == q)
+        .map(|(_, at)| *at)
+}
 
 /// Whether `ty` is the lazy result of the call of that name ([`LAZY_CALLS`]): iterating it is
 /// reported as that call.
 pub(crate) fn lazy_call(ty: &str) -> bool {
     LAZY_CALLS.iter().any(|(name, _)| *name == ty)
+}
+
+/// The type a method call leaves its receiver with, when it changes
+/// (`spool.rollover()` makes a spooled file a real one).
+pub(crate) fn receiver_becomes(q: &str) -> Option<&'static str> {
+    match q {
+        "tempfile.SpooledTemporaryFile.rollover" | "tempfile.SpooledTemporaryFile.fileno" => {
+            Some(RANDOM)
+        }
+        _ => None,
+    }
 }
 
 /// Whether a value of type `ty` made over an in-memory buffer (`zipfile.ZipFile(io.BytesIO())`)

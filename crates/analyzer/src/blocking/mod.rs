@@ -9,6 +9,7 @@
 //! functions (kept as syntax, resolved again at each call, as Python does) of earlier ones.
 
 mod known;
+mod logs;
 mod walker;
 
 use std::sync::{Arc, OnceLock};
@@ -344,6 +345,10 @@ pub(crate) struct FuncInfo {
     pub(crate) is_classmethod: bool,
     /// `@property`: reading the attribute calls it.
     pub(crate) is_property: bool,
+    /// `@functools.lru_cache`, `@functools.cache`, `@functools.cached_property`: a call with
+    /// the same literal arguments (a second read of the property on the same object) returns
+    /// the remembered result without running the body.
+    pub(crate) memo: bool,
     /// Default values of parameters that have a known type, evaluated at definition.
     pub(crate) defaults: Vec<(Name, Value)>,
     pub(crate) body: FuncBody,
@@ -394,6 +399,9 @@ pub(crate) struct ClassInfo {
     /// The names annotated in the class body, in order (a dataclass's fields: its generated
     /// `__init__` takes them as parameters).
     pub(crate) fields: Vec<Name>,
+    /// Fields declared `field(default_factory=f)`, and `f`: a dataclass's `__init__` calls it
+    /// for each one not given.
+    pub(crate) factories: Vec<(Name, Value)>,
 }
 
 impl ClassInfo {
@@ -442,6 +450,11 @@ pub(crate) struct SymbolTable {
     /// The session has made a lazy iterable whose iteration runs code (a generator function,
     /// `map(f, xs)` bound to a name): from then on, arguments of calls are checked for one.
     pub(crate) lazy: bool,
+    /// Loggers with file handlers and their levels, once a cell configures logging.
+    pub(crate) logs: Option<Box<logs::LogState>>,
+    /// Calls of memoizing functions already made ([`FuncInfo::memo`]): the function (its cell,
+    /// line and name) and the text of its literal arguments (or the object, for a property).
+    pub(crate) memo: Vec<Box<str>>,
 }
 
 /// The blocking-I/O findings for one cell.

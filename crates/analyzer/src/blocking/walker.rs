@@ -12,6 +12,7 @@ use ruff_python_ast::{
 use ruff_text_size::{Ranged, TextRange};
 
 use super::known::{self, Entry, Guard, Kind};
+use super::logs;
 use super::{
     Attrs, BlockingReport, ClassInfo, DeepTree, FuncBody, FuncInfo, QStr, SourceBody, SymbolTable,
     Value, Via,
@@ -781,6 +782,16 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Expr::Starred(s) => self.bind_target(&s.value, Value::Plain, None),
             Expr::Attribute(a) => {
+                // `quiet.propagate = False`: the logger's records no longer reach the root's
+                // handlers.
+                if a.attr.as_str() == "propagate"
+                    && rhs.is_some_and(|e| matches!(e, Expr::BooleanLiteral(b) if !b.value))
+                    && matches!(self.peek(&a.value), Value::Instance("logging.Logger", _))
+                {
+                    let key = self.text(a.value.range()).unwrap_or("?");
+                    self.t.logs.get_or_insert_default().stop_propagating(key);
+                    return;
+                }
                 // `self.x = v` in a method: remember it as an attribute of the instance.
                 if let Expr::Name(base) = &*a.value
                     && let Some(f) = self.frames.last_mut()
@@ -1321,6 +1332,17 @@ impl<'c, 's> Walker<'c, 's> {
         let is_static = deco_is(&["staticmethod"]);
         let is_classmethod = deco_is(&["classmethod"]);
         let is_property = deco_is(&["property", "functools.cached_property"]);
+        // `@lru_cache(maxsize=None)` is a call: its callee names it.
+        let memo = def.decorator_list.iter().any(|d| {
+            let e = match &d.expression {
+                Expr::Call(c) => &*c.func,
+                e => e,
+            };
+            matches!(
+                self.qual_of(e).as_deref(),
+                Some("functools.lru_cache" | "functools.cache" | "functools.cached_property")
+            )
+        });
         let class = self
             .frames
             .last()
@@ -1352,6 +1374,7 @@ impl<'c, 's> Walker<'c, 's> {
             is_static,
             is_classmethod,
             is_property,
+            memo,
             defaults,
             body,
             cell: self.current_cell(),
@@ -1461,6 +1484,9 @@ impl<'c, 's> Walker<'c, 's> {
         self.frames.push(frame);
         self.stmts(&def.body);
         self.frames.truncate(base + 1);
+        // `log: IO = field(default_factory=lambda: open(p))`: the factory, made in the class's
+        // scope, runs when an instance is made without that field.
+        let factories = self.default_factories(&def.body);
         let attrs = self
             .frames
             .pop()
@@ -1479,14 +1505,53 @@ impl<'c, 's> Walker<'c, 's> {
                 _ => None,
             })
             .collect();
-        let info = ClassInfo {
+        let init_subclass = bases
+            .iter()
+            .find_map(|b| b.lookup("__init_subclass__"))
+            .cloned();
+        let info = Arc::new(ClassInfo {
             name: def.name.id.clone(),
             attrs,
             bases,
             lib_base,
             fields,
-        };
-        self.bind(&def.name.id, Value::Class(Arc::new(info)));
+            factories,
+        });
+        // Making a subclass calls the nearest base's `__init_subclass__` with it.
+        if let Some(Value::Func(f)) = init_subclass {
+            self.run(
+                &f,
+                Some(Value::Class(info.clone())),
+                Args::default(),
+                Span::from(def.range()),
+            );
+        }
+        self.bind(&def.name.id, Value::Class(info));
+    }
+
+    /// The `default_factory` of each annotated name of a class body given
+    /// `dataclasses.field(default_factory=...)`, evaluated in the class's scope (the innermost
+    /// frame).
+    fn default_factories(&mut self, body: &[Stmt]) -> Vec<(Name, Value)> {
+        let mut out = Vec::new();
+        for s in body {
+            if let Stmt::AnnAssign(a) = s
+                && let Expr::Name(n) = &*a.target
+                && let Some(Expr::Call(c)) = a.value.as_deref()
+                && let Some(k) = c.arguments.keywords.iter().find(|k| {
+                    k.arg
+                        .as_ref()
+                        .is_some_and(|n| n.as_str() == "default_factory")
+                })
+                && self.qual_of(&c.func).as_deref() == Some("dataclasses.field")
+            {
+                let f = self.eval(&k.value);
+                if !matches!(f, Value::Unknown | Value::Plain) {
+                    out.push((n.id.clone(), f));
+                }
+            }
+        }
+        out
     }
 
     /// The value bound by `with <v> as x`, reporting what entering does.
@@ -1864,6 +1929,7 @@ impl<'c, 's> Walker<'c, 's> {
                     is_static: false,
                     is_classmethod: false,
                     is_property: false,
+                    memo: false,
                     defaults: Vec::new(),
                     body,
                     cell: self.current_cell(),
@@ -1998,8 +2064,11 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 Value::Unknown
             }
+            // The body runs because the generator is being consumed: `yield from it` consumes
+            // `it` too.
             Expr::YieldFrom(y) => {
-                self.exec(&y.value);
+                let v = self.eval(&y.value);
+                self.iterate(&v, y.value.range());
                 Value::Unknown
             }
             Expr::Compare(c) => {
@@ -2318,6 +2387,15 @@ impl<'c, 's> Walker<'c, 's> {
                     return a.clone();
                 }
                 match cls.lookup(attr) {
+                    // A `cached_property` runs once per object.
+                    Some(Value::Func(f)) if f.is_property && f.memo => {
+                        let f = f.clone();
+                        let key = memo_id(&f, &(Arc::as_ptr(attrs) as usize).to_string());
+                        if self.remembered(key) {
+                            return Value::Unknown;
+                        }
+                        self.run(&f, Some(v), Args::default(), span).0
+                    }
                     Some(Value::Func(f)) if f.is_property => {
                         let f = f.clone();
                         self.run(&f, Some(v), Args::default(), span).0
@@ -2402,6 +2480,29 @@ impl<'c, 's> Walker<'c, 's> {
             Callee::Known { .. } => qname.as_str().and_then(known::lookup),
             _ => None,
         };
+        // `itertools.islice(it, n)`, `chain.from_iterable(map(open, paths))`: what they wrap
+        // runs when their result is consumed, not now.
+        if let (Callee::Known { .. }, Some(e)) = (&callee, entry)
+            && e.kind == Kind::Passthrough
+            && let Some(at) = qname.as_str().and_then(known::lazy_wrapper)
+        {
+            return self.lazy_wrapper(call, at);
+        }
+        if let (Callee::Known { via, .. }, Some(e)) = (&callee, entry)
+            && e.kind == Kind::Logging
+            && let Some(q) = qname.as_str()
+        {
+            // As for other calls: a report's secondary label points at the root name's binding.
+            let root = if self.chain.is_empty() {
+                root_name(&call.func).cloned()
+            } else {
+                None
+            };
+            let saved = std::mem::replace(&mut self.call_root, root);
+            let v = self.logging_call(q, via, call, span);
+            self.call_root = saved;
+            return v;
+        }
         let wants_args = match &callee {
             Callee::Known { .. } => entry.is_some_and(|e| {
                 matches!(
@@ -2474,7 +2575,180 @@ impl<'c, 's> Walker<'c, 's> {
         let result = self.dispatch(call, callee, &qname, entry, args, span);
         self.bare_callee = false;
         self.call_root = saved;
+        // `spool.rollover()`: the name holds a real file from now on.
+        if let Some(ty) = qname.as_str().and_then(known::receiver_becomes)
+            && let Expr::Attribute(a) = &*call.func
+            && let Expr::Name(n) = &*a.value
+        {
+            let via = match self.lookup(&n.id) {
+                Some(Value::Instance(_, via)) => via,
+                _ => Via::None,
+            };
+            self.rebind_visible(&n.id, Value::Instance(ty, via));
+        }
         result
+    }
+
+    /// A call of [`Kind::Logging`]: records what configures logging (`basicConfig`,
+    /// `addHandler`, `setLevel`), and reports a record that the configuration writes to a file.
+    fn logging_call(&mut self, q: &str, via: &Via, call: &ExprCall, span: Span) -> Value {
+        let args = self.args(&call.arguments, true);
+        let method = q.rsplit('.').next().unwrap_or(q);
+        let key: Box<str> = if q.starts_with("logging.Logger.") {
+            self.logger_key(&call.func)
+        } else {
+            logs::ROOT.into()
+        };
+        let a = &call.arguments;
+        match method {
+            "getLogger" => return Value::Instance("logging.Logger", Via::None),
+            "basicConfig" => {
+                if arg(a, usize::MAX, "filename").is_some() {
+                    self.hit(span, q, known::Family::FileIo, |w| {
+                        w.describe_via(via, None).unwrap_or_else(|| q.to_string())
+                    });
+                    self.t.logs.get_or_insert_default().add_file(logs::ROOT);
+                }
+                if let Some(level) = arg(a, usize::MAX, "level").and_then(|e| self.level_of(e)) {
+                    self.t
+                        .logs
+                        .get_or_insert_default()
+                        .set_level(logs::ROOT, level);
+                }
+            }
+            "addHandler" => {
+                if matches!(args.pos.first(), Some(Value::Instance(ty, _)) if *ty == known::FILE_HANDLER)
+                {
+                    self.t.logs.get_or_insert_default().add_file(&key);
+                }
+            }
+            "setLevel" => {
+                if let Some(level) = arg(a, 0, "level").and_then(|e| self.level_of(e)) {
+                    self.t.logs.get_or_insert_default().set_level(&key, level);
+                }
+            }
+            m => {
+                // `log(level, msg)` at a level not known here is taken to be written.
+                let level = logs::method_level(m).or_else(|| {
+                    (m == "log").then(|| {
+                        arg(a, 0, "level")
+                            .and_then(|e| self.level_of(e))
+                            .unwrap_or(50)
+                    })
+                });
+                if let Some(level) = level
+                    && self
+                        .t
+                        .logs
+                        .as_ref()
+                        .is_some_and(|l| l.writes_file(&key, level))
+                {
+                    self.hit(span, q, known::Family::FileIo, |_| {
+                        if key.is_empty() {
+                            "a handler of the root logger writes a file".to_string()
+                        } else {
+                            crate::diagnostic::concat(&["a handler of `", &key, "` writes a file"])
+                        }
+                    });
+                }
+            }
+        }
+        Value::Plain
+    }
+
+    /// The logger a `logging.Logger` method is called on, as [`logs::LogState`] keys them: the
+    /// receiver's text, or [`logs::ROOT`] for `logging.getLogger()` and `logging.root`.
+    fn logger_key(&mut self, func: &Expr) -> Box<str> {
+        let Expr::Attribute(a) = func else {
+            return "?".into();
+        };
+        let root = match &*a.value {
+            Expr::Call(c) => {
+                c.arguments.is_empty()
+                    && self.qual_of(&c.func).as_deref() == Some("logging.getLogger")
+            }
+            e => self.qual_of(e).as_deref() == Some("logging.root"),
+        };
+        if root {
+            return logs::ROOT.into();
+        }
+        self.text(a.value.range()).unwrap_or("?").into()
+    }
+
+    /// The level an expression names: `logging.INFO` (or `INFO` imported from it), `"INFO"`,
+    /// `20`.
+    fn level_of(&self, e: &Expr) -> Option<u32> {
+        match e {
+            Expr::NumberLiteral(n) => match &n.value {
+                ast::Number::Int(i) => i.as_u16().map(u32::from),
+                _ => None,
+            },
+            Expr::StringLiteral(s) => logs::level_named(s.value.to_str()),
+            e => self
+                .qual_of(e)?
+                .strip_prefix("logging.")
+                .and_then(logs::level_named),
+        }
+    }
+
+    /// The memo key of a call of memoizing `f` with `args`, when they are all literals (only
+    /// then is a repeated call known to be the same).
+    fn memo_key(&self, f: &FuncInfo, args: &Arguments) -> Option<Box<str>> {
+        if !args.args.iter().all(is_literal) || !args.keywords.iter().all(|k| is_literal(&k.value))
+        {
+            return None;
+        }
+        Some(memo_id(f, self.text(args.range())?))
+    }
+
+    /// Whether `key` was remembered already; remembers it (a session keeps at most 256: calls
+    /// past those run every time, as if not cached).
+    fn remembered(&mut self, key: Box<str>) -> bool {
+        if self.t.memo.contains(&key) {
+            return true;
+        }
+        if self.t.memo.len() < 256 {
+            self.t.memo.push(key);
+        }
+        false
+    }
+
+    /// A lazy wrapper's result: the wrapped iterable (argument `at`, or the first of them), kept
+    /// lazy (a generator expression or `map`/`filter` given here runs only when the result is
+    /// consumed); the other arguments run now.
+    fn lazy_wrapper(&mut self, call: &ExprCall, at: Option<usize>) -> Value {
+        let mut wrapped = None;
+        for (i, a) in call.arguments.args.iter().enumerate() {
+            if at.is_some_and(|at| at != i) || matches!(a, Expr::Starred(_)) {
+                self.exec(a);
+                continue;
+            }
+            let v = match a {
+                Expr::Generator(g) => self.lazy_genexp(g),
+                Expr::Call(c) => {
+                    let outer = self.lazy_site.replace(c.range().start().to_u32());
+                    let v = self.eval(a);
+                    self.lazy_site = outer;
+                    v
+                }
+                a => self.eval(a),
+            };
+            if wrapped.is_none()
+                && (matches!(
+                    v,
+                    Value::Gen(..)
+                        | Value::Mapped(_)
+                        | Value::Instance(..)
+                        | Value::UserInstance(..)
+                ) || same_items(&v).is_some())
+            {
+                wrapped = Some(v);
+            }
+        }
+        for k in &call.arguments.keywords {
+            self.exec(&k.value);
+        }
+        wrapped.unwrap_or(Value::Plain)
     }
 
     /// The string a subscript's key is: a literal, or the `__name__` of a user function or
@@ -2945,9 +3219,18 @@ impl<'c, 's> Walker<'c, 's> {
                 };
                 let blocks = match (entry.guard, syntax) {
                     _ if buffered => false,
+                    (Guard::Once(group), _) => !self.remembered(group.into()),
+                    (Guard::OncePerKey(group), a) => {
+                        let first = a
+                            .and_then(|a| a.args.first())
+                            .filter(|e| is_literal(e))
+                            .and_then(|e| self.text(e.range()))
+                            .unwrap_or("");
+                        !self.remembered(crate::diagnostic::concat(&[group, ":", first]).into())
+                    }
                     (Guard::FileArg(pos, kw), Some(a)) => arg(a, usize::from(pos), kw)
                         .is_some_and(|e| matches!(self.peek(e), Value::Instance(ty, _) if known::is_file_type(ty))),
-                    (Guard::FileArg(..), None) => false,
+                    (Guard::FileArg(..) | Guard::IfPrefix(..), None) => false,
                     (g, Some(a)) => guard_blocks(g, a),
                     (_, None) => true,
                 };
@@ -2968,12 +3251,8 @@ impl<'c, 's> Walker<'c, 's> {
                 if buffered && entry.ret.is_some_and(known::over_buffer_is_memory) {
                     return Value::Plain;
                 }
-                if entry.guard == Guard::Streams
-                    && syntax
-                        .and_then(|a| arg(a, usize::MAX, "stream"))
-                        .is_some_and(|e| matches!(e, Expr::BooleanLiteral(b) if b.value))
-                {
-                    return ret(Some(known::STREAMED_RESPONSE));
+                if let Some(ty) = syntax.and_then(|a| variant_ret(entry.guard, q, a)) {
+                    return ret(Some(ty));
                 }
                 ret(entry.ret)
             }
@@ -3198,6 +3477,7 @@ impl<'c, 's> Walker<'c, 's> {
                             is_static: false,
                             is_classmethod: false,
                             is_property: false,
+                            memo: false,
                             defaults: Vec::new(),
                             body: FuncBody::Source(SourceBody {
                                 text: Box::from(""),
@@ -3229,6 +3509,9 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                 }
             }
+            // Reached only through a value (`log = logger.info; log("x")`): the call's syntax,
+            // which the logger is read from, is not at hand. Nothing is configured or reported.
+            Kind::Logging => ret(entry.ret),
         }
     }
 
@@ -3256,6 +3539,11 @@ impl<'c, 's> Walker<'c, 's> {
                     Value::Coro(f, shared(args.pos))
                 } else if f.is_generator {
                     Value::Gen(f, shared(args.pos))
+                } else if f.memo
+                    && let Some(key) = syntax.and_then(|a| self.memo_key(&f, a))
+                    && self.remembered(key)
+                {
+                    Value::Unknown
                 } else {
                     self.run(&f, None, args, span).0
                 }
@@ -3287,6 +3575,7 @@ impl<'c, 's> Walker<'c, 's> {
                             || matches!(cls.lookup("__post_init__"), Some(Value::Func(_)))) =>
                     {
                         let mut fields = Attrs::default();
+                        let given = args.pos.len();
                         let mut pos = args.pos.into_iter();
                         for name in &cls.fields {
                             match pos.next() {
@@ -3297,11 +3586,23 @@ impl<'c, 's> Walker<'c, 's> {
                                 None => break,
                             }
                         }
+                        let named: Vec<&str> = args.kw.iter().map(|(k, _)| *k).collect();
                         for (k, v) in args.kw {
                             if cls.fields.iter().any(|f| f.as_str() == k)
                                 && (followable(&v) || matches!(v, Value::Str(_)))
                             {
                                 fields.insert(Name::new(k), v);
+                            }
+                        }
+                        // Fields not given get their factory's result.
+                        for (name, factory) in &cls.factories {
+                            let at = cls.fields.iter().position(|f| f == name);
+                            if at.is_some_and(|at| at < given) || named.contains(&name.as_str()) {
+                                continue;
+                            }
+                            let v = self.call_value(factory.clone(), Args::default(), None, span);
+                            if followable(&v) {
+                                fields.insert(name.clone(), v);
                             }
                         }
                         let made = Value::UserInstance(cls.clone(), Arc::new(fields.clone()));
@@ -3440,6 +3741,7 @@ impl<'c, 's> Walker<'c, 's> {
                 is_static: false,
                 is_classmethod: false,
                 is_property: false,
+                memo: false,
                 defaults: Vec::new(),
                 body: FuncBody::Genexp(Arc::new(DeepTree::copy(g, self.copy_depth()))),
                 cell: self.current_cell(),
@@ -4038,10 +4340,47 @@ fn is_falsy_literal(e: &Expr) -> bool {
     }
 }
 
+/// The type a blocking call returns instead of its entry's when its arguments say so: a
+/// response not yet read (`requests.get(url, stream=True)`), a reader of chunks
+/// (`pd.read_csv(path, chunksize=n)`).
+fn variant_ret(guard: Guard, q: &str, a: &Arguments) -> Option<&'static str> {
+    let literal_true = |e: &Expr| matches!(e, Expr::BooleanLiteral(b) if b.value);
+    if guard == Guard::Streams {
+        return arg(a, usize::MAX, "stream")
+            .is_some_and(literal_true)
+            .then_some(known::STREAMED_RESPONSE);
+    }
+    if q.starts_with("pandas.read_")
+        && (arg(a, usize::MAX, "chunksize").is_some_and(|e| !e.is_none_literal_expr())
+            || arg(a, usize::MAX, "iterator").is_some_and(literal_true))
+    {
+        return Some(known::CHUNKED_READER);
+    }
+    None
+}
+
+/// A memoizing function's identity (its cell, line and name) with what tells its calls apart.
+fn memo_id(f: &FuncInfo, what: &str) -> Box<str> {
+    let mut s = String::with_capacity(f.name.len() + what.len() + 24);
+    super::push_u32(&mut s, f.cell);
+    s.push(':');
+    super::push_u32(&mut s, f.line);
+    s.push(':');
+    s.push_str(&f.name);
+    s.push(':');
+    s.push_str(what);
+    s.into_boxed_str()
+}
+
 /// Whether a call with these arguments blocks, given the entry's guard.
 fn guard_blocks(guard: Guard, a: &Arguments) -> bool {
     match guard {
-        Guard::Always | Guard::OpenMode | Guard::UnlessBuffer(..) | Guard::Streams => true,
+        Guard::Always
+        | Guard::OpenMode
+        | Guard::UnlessBuffer(..)
+        | Guard::Streams
+        | Guard::Once(_)
+        | Guard::OncePerKey(_) => true,
         Guard::FileArg(..) => false,
         Guard::UnlessFalse(pos, kw) | Guard::UnlessZero(pos, kw) => {
             !arg(a, pos as usize, kw).is_some_and(is_falsy_literal)
@@ -4056,6 +4395,9 @@ fn guard_blocks(guard: Guard, a: &Arguments) -> bool {
                     })
                 })
         }
+        Guard::IfPrefix(pos, kw, prefix) => arg(a, pos as usize, kw).is_some_and(
+            |e| matches!(e, Expr::StringLiteral(s) if s.value.to_str().starts_with(prefix)),
+        ),
         Guard::NeedsArgOrLacks(kw, unless) => {
             guard_blocks(Guard::NeedsArg(kw), a)
                 || !a
