@@ -13,6 +13,10 @@ pub(crate) const ROOT: &str = "";
 /// The root logger's level until something sets it (`logging.WARNING`).
 const WARNING: u32 = 30;
 
+/// At most this many loggers are remembered in each list (lookups are linear; a session with
+/// more is not one a person wrote, and what is not remembered is reported as not configured).
+const MAX_LOGGERS: usize = 64;
+
 /// The session's logging configuration, as far as its cells have shown it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct LogState {
@@ -28,22 +32,23 @@ pub(crate) struct LogState {
 impl LogState {
     /// Logger `key` has a handler that writes a file.
     pub(crate) fn add_file(&mut self, key: &str) {
-        if !self.files.iter().any(|f| &**f == key) {
+        if self.files.len() < MAX_LOGGERS && !self.files.iter().any(|f| &**f == key) {
             self.files.push(key.into());
         }
     }
 
     /// Logger `key` logs records of `level` and above.
     pub(crate) fn set_level(&mut self, key: &str, level: u32) {
-        match self.levels.iter_mut().find(|(k, _)| &**k == key) {
-            Some((_, l)) => *l = level,
-            None => self.levels.push((key.into(), level)),
+        if let Some((_, l)) = self.levels.iter_mut().find(|(k, _)| &**k == key) {
+            *l = level;
+        } else if self.levels.len() < MAX_LOGGERS {
+            self.levels.push((key.into(), level));
         }
     }
 
     /// Logger `key`'s records stop at its own handlers.
     pub(crate) fn stop_propagating(&mut self, key: &str) {
-        if !self.local.iter().any(|k| &**k == key) {
+        if self.local.len() < MAX_LOGGERS && !self.local.iter().any(|k| &**k == key) {
             self.local.push(key.into());
         }
     }
