@@ -1467,3 +1467,22 @@ fn first_use_loads_and_rollover_moves_to_disk() {
         ["io.BufferedRandom.read"]
     );
 }
+
+#[test]
+fn contextmanager_binds_what_it_yields() {
+    let cm = "import contextlib, socket\n@contextlib.contextmanager\ndef listening(port):\n    srv = socket.create_server(('127.0.0.1', port))\n    yield srv\n    srv.close()";
+    assert!(one(cm).is_empty());
+    assert_eq!(
+        last(&[
+            cm,
+            "with listening(8765) as srv:\n    client, peer = srv.accept()"
+        ]),
+        ["socket.socket.accept"]
+    );
+    // A file yielded from an opened `with` is the file.
+    let opened = "import contextlib\n@contextlib.contextmanager\ndef opened(p):\n    with open(p) as f:\n        yield f";
+    assert_eq!(
+        last(&[opened, "with opened('a.txt') as f:\n    data = f.read()"]),
+        ["open", "io.TextIOWrapper.read"]
+    );
+}

@@ -326,6 +326,9 @@ pub(crate) struct Walker<'c, 's> {
     last_self_attrs: Option<Attrs>,
     /// Start of a call whose result is assigned directly (`m = map(f, xs)` stays lazy).
     lazy_site: Option<u32>,
+    /// While a `@contextmanager` generator is entered: the depth of its body's frame in
+    /// `chain`, and the first value its own body yields (what `with ... as x` binds).
+    yield_capture: Option<(usize, Option<Value>)>,
     /// The arguments being evaluated are those of a callee that calls a lambda argument at
     /// once and keeps nothing (`sorted(key=...)`, `map(...)` not bound): a module-level
     /// lambda among them need not be copied ([`FuncBody::LambdaAt`]).
@@ -371,6 +374,7 @@ impl<'c, 's> Walker<'c, 's> {
             work: WORK,
             last_self_attrs: None,
             lazy_site: None,
+            yield_capture: None,
             lambda_in_place: false,
             bare_callee: false,
             body_depth: 0,
@@ -1559,9 +1563,12 @@ impl<'c, 's> Walker<'c, 's> {
         match v {
             // `with opened(p) as f:` of a `@contextmanager` generator: entering runs its body
             // up to the `yield` (leaving runs the rest).
+            // `as x` binds what the body yields.
             Value::Gen(f, args) if !is_async => {
+                let outer = self.yield_capture.replace((self.chain.len() + 1, None));
                 self.resume(&f, &args, Span::from(e.range()));
-                Value::Unknown
+                let captured = std::mem::replace(&mut self.yield_capture, outer);
+                captured.and_then(|(_, v)| v).unwrap_or(Value::Unknown)
             }
             Value::Instance(ty, via) => {
                 let mut q = QBuf::new();
@@ -2060,7 +2067,19 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Expr::Yield(y) => {
                 if let Some(v) = &y.value {
-                    self.exec(v);
+                    // The first value a `@contextmanager` body being entered yields is what
+                    // `with ... as x` binds.
+                    match self.yield_capture {
+                        Some((depth, None)) if depth == self.chain.len() => {
+                            let v = self.eval(v);
+                            if followable(&v)
+                                && let Some((_, slot)) = &mut self.yield_capture
+                            {
+                                *slot = Some(v);
+                            }
+                        }
+                        _ => self.exec(v),
+                    }
                 }
                 Value::Unknown
             }
