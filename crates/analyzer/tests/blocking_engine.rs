@@ -1263,20 +1263,56 @@ fn smtp_looks_up_its_host_name_unless_given_one() {
 }
 
 #[test]
-fn running_an_event_loop_to_completion_blocks() {
-    let main = "import asyncio, time\nasync def main():\n    await asyncio.sleep(1)\n";
-    assert_eq!(one(&format!("{main}asyncio.run(main())")), ["asyncio.run"]);
+fn trio_run_blocks_and_asyncio_run_walks_its_coroutine() {
+    // `trio.run` runs trio's loop on this thread until `main` returns.
     assert_eq!(
         one("import trio\nasync def main():\n    await trio.sleep(1)\ntrio.run(main)"),
         ["trio.run"]
     );
-    // The coroutine's own blocking calls are still found.
+    // On the session's loop thread `asyncio.run` raises before running anything: it is not
+    // reported, but the coroutine's own blocking calls are.
+    let main = "import asyncio, time\nasync def main():\n    await asyncio.sleep(1)\n";
+    assert!(one(&format!("{main}asyncio.run(main())")).is_empty());
     assert_eq!(
         one("import asyncio, time\nasync def main():\n    time.sleep(1)\nasyncio.run(main())"),
-        ["asyncio.run", "time.sleep"]
+        ["time.sleep"]
     );
-    // Defining and awaiting is not running a loop.
     assert!(one(&format!("{main}await main()")).is_empty());
+}
+
+#[test]
+fn sleeps_in_handlers_of_a_try_that_does_not_block_do_not_run() {
+    let retry = "import time, functools\ndef retry(fn):\n    @functools.wraps(fn)\n    def wrapper(*a):\n        for i in range(3):\n            try:\n                return fn(*a)\n            except ValueError:\n                time.sleep(2 ** i)\n    return wrapper\n@retry\ndef parse_port(s):\n    return int(s)\n@retry\ndef fetch(u):\n    return open(u).read()";
+    assert!(last(&[retry, "port = parse_port('8080')"]).is_empty());
+    // When the body blocks, the backoff counts too.
+    assert_eq!(
+        last(&[retry, "text = fetch('a.txt')"]),
+        ["open", "io.TextIOWrapper.read", "time.sleep"]
+    );
+    // Handlers' other blocking calls still count.
+    assert_eq!(
+        one(
+            "import json\ntry:\n    cfg = json.loads('{')\nexcept ValueError:\n    cfg = open('default.json').read()"
+        ),
+        ["open", "io.TextIOWrapper.read"]
+    );
+}
+
+#[test]
+fn builtins_that_do_not_iterate_leave_generators_unrun() {
+    let made = "def lines(p):\n    with open(p) as f:\n        yield from f\ng = lines('a.txt')";
+    assert!(last(&[made, "print(type(g).__name__, g)"]).is_empty());
+    assert_eq!(
+        last(&[made, "print(list(g))"]),
+        ["open", "io.TextIOWrapper.__iter__"]
+    );
+    // A function returning a generator expression returns it unrun.
+    let wrap = "def errors(it):\n    return (l for l in it if 'E' in l)";
+    assert!(last(&[made, wrap, "errs = errors(g)"]).is_empty());
+    assert_eq!(
+        last(&[made, wrap, "errs = errors(g)", "first = next(errs)"]),
+        ["open", "io.TextIOWrapper.__iter__"]
+    );
 }
 
 #[test]

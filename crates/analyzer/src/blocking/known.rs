@@ -710,6 +710,14 @@ fn build() -> FxHashMap<&'static str, Entry> {
     }
     add("zipfile.ZipFile.open", bt(FileIo, READER));
     add(
+        "zipfile.is_zipfile",
+        e(Block(FileIo), None, Guard::UnlessBuffer(0, "filename")),
+    );
+    add(
+        "tarfile.is_tarfile",
+        e(Block(FileIo), None, Guard::UnlessBuffer(0, "name")),
+    );
+    add(
         "tarfile.open",
         file_or_buffer(2, "fileobj", "tarfile.TarFile"),
     );
@@ -1480,6 +1488,10 @@ fn build() -> FxHashMap<&'static str, Entry> {
         "asyncio.AbstractEventLoop.run_until_complete",
         e(RunsCoroutine, None, Guard::Always),
     );
+    // On the session's loop thread `asyncio.run` (and `run_until_complete` of a running loop,
+    // and `anyio.run` with its default asyncio backend) raise before running anything:
+    // nothing blocks there, but the coroutine's body is walked as awaited. `trio.run` runs
+    // trio's own loop on this thread to completion: it blocks (the walker reports it).
     add("asyncio.run", e(RunsCoroutine, None, Guard::Always));
     add("asyncio.Runner.run", e(RunsCoroutine, None, Guard::Always));
     for f in ["gather", "wait_for", "shield", "wait", "timeout"] {
@@ -1702,14 +1714,21 @@ fn build() -> FxHashMap<&'static str, Entry> {
     add("imageio.imread", b(FileIo));
     add("imageio.imwrite", b(FileIo));
     add("imageio.v3.imread", b(FileIo));
-    add("matplotlib.pyplot.savefig", b(FileIo));
+    add(
+        "matplotlib.pyplot.savefig",
+        e(Block(FileIo), None, Guard::UnlessBuffer(0, "fname")),
+    );
     add("matplotlib.pyplot.imread", b(FileIo));
     add(
         "matplotlib.pyplot.subplots",
         t("matplotlib.pyplot.subplots()"),
     );
     add("matplotlib.pyplot.figure", t("matplotlib.figure.Figure"));
-    add("matplotlib.figure.Figure.savefig", b(FileIo));
+    // `savefig(BytesIO())` renders into memory.
+    add(
+        "matplotlib.figure.Figure.savefig",
+        e(Block(FileIo), None, Guard::UnlessBuffer(0, "fname")),
+    );
     // Read on first use, then cached for the process.
     for f in [
         "guess_type",
@@ -2135,6 +2154,26 @@ pub(crate) fn receiver_becomes(q: &str) -> Option<&'static str> {
         }
         _ => None,
     }
+}
+
+/// Builtins that never iterate their arguments (`print(gen)` prints the generator object):
+/// a generator handed to one is not run.
+pub(crate) fn never_iterates(name: &str) -> bool {
+    matches!(
+        name,
+        "print"
+            | "type"
+            | "id"
+            | "repr"
+            | "str"
+            | "isinstance"
+            | "issubclass"
+            | "callable"
+            | "hash"
+            | "hasattr"
+            | "format"
+            | "ascii"
+    )
 }
 
 /// Whether a value of type `ty` made over an in-memory buffer (`zipfile.ZipFile(io.BytesIO())`)

@@ -326,6 +326,10 @@ pub(crate) struct Walker<'c, 's> {
     last_self_attrs: Option<Attrs>,
     /// Start of a call whose result is assigned directly (`m = map(f, xs)` stays lazy).
     lazy_site: Option<u32>,
+    /// Blocking calls met so far (reported or not, duplicates included).
+    hits_seen: u32,
+    /// In the handlers of a `try` whose body made no blocking call: sleeps are not reported.
+    quiet_sleep: bool,
     /// While a `@contextmanager` generator is entered: the depth of its body's frame in
     /// `chain`, and the first value its own body yields (what `with ... as x` binds).
     yield_capture: Option<(usize, Option<Value>)>,
@@ -375,6 +379,8 @@ impl<'c, 's> Walker<'c, 's> {
             last_self_attrs: None,
             lazy_site: None,
             yield_capture: None,
+            hits_seen: 0,
+            quiet_sleep: false,
             lambda_in_place: false,
             bare_callee: false,
             body_depth: 0,
@@ -498,6 +504,10 @@ impl<'c, 's> Walker<'c, 's> {
         family: known::Family,
         via: impl FnOnce(&Self) -> String,
     ) {
+        self.hits_seen = self.hits_seen.wrapping_add(1);
+        if self.quiet_sleep && family == known::Family::Sleep {
+            return;
+        }
         let span = if self.chain.is_empty() {
             span
         } else {
@@ -1023,7 +1033,12 @@ impl<'c, 's> Walker<'c, 's> {
             Stmt::FunctionDef(def) => self.function_def(def),
             Stmt::ClassDef(def) => self.class_def(def),
             Stmt::Return(r) => {
-                let v = r.value.as_ref().map_or(Value::Plain, |v| self.eval(v));
+                let v = match r.value.as_deref() {
+                    // `return (l for l in lines if ...)`: a generator, run when consumed.
+                    Some(Expr::Generator(g)) => self.lazy_genexp(g),
+                    Some(v) => self.eval(v),
+                    None => Value::Plain,
+                };
                 if let Some(f) = self.frames.last_mut()
                     && (f.ret.is_none()
                         || matches!(f.ret, Some(Value::Unknown | Value::Plain | Value::Str(_))))
@@ -1173,7 +1188,12 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Stmt::Try(t) => {
+                let before = self.hits_seen;
                 self.stmts(&t.body);
+                // A handler runs only when the body raises. A body that made no blocking call
+                // is taken to succeed, and a sleep in its handler (a retry's backoff) not to
+                // run; anything else the handler does still counts.
+                let quiet = self.quiet_sleep || self.hits_seen == before;
                 for h in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
                     if let Some(ty) = &h.type_ {
@@ -1182,7 +1202,9 @@ impl<'c, 's> Walker<'c, 's> {
                     if let Some(name) = &h.name {
                         self.bind(&name.id, Value::Plain);
                     }
+                    let outer = std::mem::replace(&mut self.quiet_sleep, quiet);
                     self.stmts(&h.body);
+                    self.quiet_sleep = outer;
                 }
                 self.stmts(&t.orelse);
                 self.stmts(&t.finalbody);
@@ -1643,8 +1665,10 @@ impl<'c, 's> Walker<'c, 's> {
         let range = TextRange::new(span.start.into(), span.end.into());
         self.iterate(v, range);
         match v {
-            Value::Instance(ty, via) if known::item_type(ty).is_some() => {
-                Value::Instance(ty, via.clone())
+            // `sorted(root.rglob("*.py"))`: a list of the paths, read once (iterating the list
+            // later reads nothing).
+            Value::Instance(ty, via) if let Some(item) = known::item_type(ty) => {
+                Value::Items(Box::new(Value::Instance(item, via.clone())), true)
             }
             Value::Items(item, _) => Value::Items(item.clone(), true),
             _ => Value::Plain,
@@ -2484,7 +2508,10 @@ impl<'c, 's> Walker<'c, 's> {
             Callee::Value(Value::Func(f)) => f.is_async && !used,
             _ => false,
         } {
-            self.exec_args(&call.arguments);
+            // `type(gen)`: builtins that never iterate their arguments leave a generator unrun.
+            let iterates = !(matches!(&callee, Callee::Value(Value::Plain))
+                && matches!(&*call.func, Expr::Name(n) if known::never_iterates(&n.id)));
+            self.exec_args_iterating(&call.arguments, iterates);
             return Value::Plain;
         }
         // Nothing to resolve: the arguments run, then a note may say why.
@@ -2552,7 +2579,9 @@ impl<'c, 's> Walker<'c, 's> {
             self.lambda_in_place = outer;
             args
         } else {
-            self.exec_args(&call.arguments);
+            // `print(gen)` prints the generator object.
+            let iterates = !qname.as_str().is_some_and(known::never_iterates);
+            self.exec_args_iterating(&call.arguments, iterates);
             Args::default()
         };
         // A qualified name with nothing patched (the arguments may have patched something)
@@ -2852,10 +2881,20 @@ impl<'c, 's> Walker<'c, 's> {
         if !matches!(method, "values" | "items" | "get") {
             return None;
         }
-        let Expr::Name(n) = &*a.value else {
-            return None;
+        // A name bound to a dict, or a dict display (`{"a": df}.items()`: walked here, once; its
+        // view is then the dict's, or nothing pyrepl3 follows).
+        let dict = match &*a.value {
+            Expr::Name(n) => self.lookup(&n.id)?,
+            d @ Expr::Dict(_) => match self.eval(d) {
+                v @ (Value::DictOf(_) | Value::Dict(..)) => v,
+                _ => {
+                    self.exec_args(&call.arguments);
+                    return Some(Value::Unknown);
+                }
+            },
+            _ => return None,
         };
-        let value = match self.lookup(&n.id)? {
+        let value = match dict {
             Value::DictOf(v) => *v,
             Value::Dict(entries, true) => {
                 if method == "get"
@@ -3091,6 +3130,21 @@ impl<'c, 's> Walker<'c, 's> {
     /// Run the arguments of a call whose values are not used, for their effects (as
     /// [`Self::args`] does without `keep`). The callee is not followed (a builtin, a library
     /// function), so a generator or lazy `map` among them is taken to be iterated by it.
+    /// [`Self::exec_args`], or when the callee never iterates its arguments (`print`,
+    /// `type`...), the arguments only run.
+    fn exec_args_iterating(&mut self, arguments: &Arguments, iterates: bool) {
+        if iterates {
+            return self.exec_args(arguments);
+        }
+        for a in arguments
+            .args
+            .iter()
+            .chain(arguments.keywords.iter().map(|k| &k.value))
+        {
+            self.exec(a);
+        }
+    }
+
     fn exec_args(&mut self, arguments: &Arguments) {
         if self.t.lazy {
             for a in arguments
@@ -3294,13 +3348,9 @@ impl<'c, 's> Walker<'c, 's> {
                 self.loop_bound(span, q);
                 ret(entry.ret)
             }
-            // The call itself blocks this thread until the coroutine finishes (and on the
-            // session's loop thread `asyncio.run` refuses to run): reported, then the
-            // coroutine's body is walked as awaited.
+            // On the session's loop thread `asyncio.run` raises before it runs anything: the
+            // coroutine's body is walked as awaited (its blocking calls are the cell's).
             Kind::RunsCoroutine => {
-                self.hit(span, q, known::Family::EventLoop, |w| {
-                    w.describe_via(via, recv).unwrap_or_else(|| q.to_string())
-                });
                 let mut pos = args.pos;
                 if !pos.is_empty() {
                     let coro = pos.swap_remove(0);
@@ -3308,10 +3358,15 @@ impl<'c, 's> Walker<'c, 's> {
                 }
                 Value::Unknown
             }
+            // `trio.run` runs trio's own loop on this thread until the function returns: the
+            // thread waits for all of it. (`anyio.run` uses asyncio unless told otherwise, and
+            // raises on the loop thread as `asyncio.run` does.)
             Kind::RunsCallable => {
-                self.hit(span, q, known::Family::EventLoop, |w| {
-                    w.describe_via(via, recv).unwrap_or_else(|| q.to_string())
-                });
+                if q.starts_with("trio.") {
+                    self.hit(span, q, known::Family::EventLoop, |w| {
+                        w.describe_via(via, recv).unwrap_or_else(|| q.to_string())
+                    });
+                }
                 let mut pos = args.pos;
                 if !pos.is_empty() {
                     let f = pos.remove(0);

@@ -5,11 +5,11 @@ crate::declare_rule! {
     /// Finds waits on thread synchronisation: `threading.Lock.acquire` (and `with lock:`),
     /// `Event.wait`, `Condition.wait`, `Thread.join`, `queue.Queue.get`, `Future.result`,
     /// `concurrent.futures.wait`, `select.select`. Non-blocking forms (`acquire(False)`,
-    /// `get(block=False)`, `wait(0)`) are not flagged. Also finds calls that run an event loop
-    /// on the calling thread until a coroutine finishes (`asyncio.run`,
-    /// `loop.run_until_complete`, `trio.run`, `anyio.run`): the thread waits for all of it, and
-    /// on the session's loop thread `asyncio.run` refuses to start at all. The coroutine's own
-    /// blocking calls are reported too.
+    /// `get(block=False)`, `wait(0)`) are not flagged. Also finds `trio.run`, which runs trio's
+    /// event loop on the calling thread until the function returns: the thread waits for all of
+    /// it. (`asyncio.run` and `loop.run_until_complete` raise on the session's loop thread
+    /// before running anything, so they are not flagged; the coroutine's own blocking calls
+    /// are, as for an awaited one.)
     ///
     /// ## Why is this bad?
     /// While the call waits, the thread that runs it can do nothing else. On the session's event loop
