@@ -1522,3 +1522,73 @@ fn contextmanager_binds_what_it_yields() {
         ["open", "io.TextIOWrapper.read"]
     );
 }
+
+#[test]
+fn branches_decided_by_constants_run_or_not() {
+    assert!(one("import os\nDEBUG = False\nif DEBUG:\n    print(os.stat('.'))").is_empty());
+    assert_eq!(
+        one("import os\nDEBUG = True\nif DEBUG:\n    print(os.stat('.'))"),
+        ["os.stat"]
+    );
+    // A flag set in an earlier cell.
+    assert!(
+        last(&[
+            "import os\nDEBUG = 0",
+            "if DEBUG:\n    os.remove('x')\nelse:\n    pass"
+        ])
+        .is_empty()
+    );
+    assert_eq!(
+        one("import os\nif __name__ == '__main__':\n    os.makedirs('out', exist_ok=True)"),
+        ["os.makedirs"]
+    );
+    // Short circuits, conditional expressions, asserts, empty loops and comprehensions.
+    assert!(one("import os\nok = False and os.path.exists('x')").is_empty());
+    assert_eq!(
+        one("import os\nok = True and os.path.exists('x')"),
+        ["os.path.exists"]
+    );
+    assert!(one("import subprocess\nb = 'main' or subprocess.check_output(['git'])").is_empty());
+    assert!(one("from pathlib import Path\nassert True, Path('C').read_text()").is_empty());
+    assert!(one("import os\nfor n in []:\n    os.remove(n)").is_empty());
+    assert!(one("import os\nsizes = {p: os.path.getsize(p) for p in []}").is_empty());
+    assert!(one("from pathlib import Path\nfs = [Path('a')]\nnone = [p.read_text() for p in fs if False]").is_empty());
+    assert!(one("import os\nx = sorted([], key=os.path.getmtime)").is_empty());
+    // A test that depends on what runs keeps both branches.
+    assert_eq!(
+        one("import os, random\nif random.random() > 0.5:\n    os.remove('x')"),
+        ["os.remove"]
+    );
+}
+
+#[test]
+fn constant_arguments_decide_branches_in_helpers() {
+    let load = "from pathlib import Path\nCACHE = {}\ndef load(path, cache=True):\n    if cache:\n        return CACHE.get(path, '')\n    return Path(path).read_text()";
+    assert!(last(&[load, "cfg = load('a.toml')"]).is_empty());
+    assert_eq!(
+        last(&[load, "cfg = load('a.toml', cache=False)"]),
+        ["pathlib.Path.read_text"]
+    );
+    let read = "from pathlib import Path\ndef read(p, mode='lazy'):\n    if mode == 'lazy':\n        return Path(p)\n    return Path(p).read_bytes()";
+    assert!(last(&[read, "h = read('b.bin')"]).is_empty());
+    assert_eq!(
+        last(&[read, "h = read('b.bin', mode='eager')"]),
+        ["pathlib.Path.read_bytes"]
+    );
+    let cached = "import requests\ndef users(cache=None):\n    if cache is not None:\n        return cache\n    return requests.get('https://x').json()";
+    assert!(last(&[cached, "u = users([{'name': 'ada'}])"]).is_empty());
+    assert_eq!(last(&[cached, "u = users()"]), ["requests.get"]);
+}
+
+#[test]
+fn nothing_after_a_raise_or_return_runs() {
+    assert!(one("import os\nraise SystemExit(0)\nos.remove('x')").is_empty());
+    // A `raise` in a branch that may not be taken ends nothing.
+    let strict = "def strict(p):\n    if not p.endswith('.json'):\n        raise ValueError(p)\n    return open(p).read()";
+    assert_eq!(
+        last(&[strict, "d = strict('a.json')"]),
+        ["open", "io.TextIOWrapper.read"]
+    );
+    assert!(one("def f():\n    return 1\n    open('x')\nf()").is_empty());
+    assert!(one("import time\nfor i in range(3):\n    break\n    time.sleep(1)").is_empty());
+}

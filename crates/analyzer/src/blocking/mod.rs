@@ -156,6 +156,25 @@ impl QStr {
     }
 }
 
+/// A constant [`Value::Lit`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lit {
+    Bool(bool),
+    Int(i64),
+    None,
+}
+
+impl Lit {
+    /// Its truth value (`bool(x)`).
+    pub(crate) fn truth(self) -> bool {
+        match self {
+            Lit::Bool(b) => b,
+            Lit::Int(i) => i != 0,
+            Lit::None => false,
+        }
+    }
+}
+
 /// What pyrepl3 knows about the value of an expression or a binding.
 #[derive(Debug, Clone)]
 pub(crate) enum Value {
@@ -205,6 +224,9 @@ pub(crate) enum Value {
     /// name): as plain as any string, but known when it is used as a key of a dict pyrepl3
     /// follows (`TOOLS[name]`, `TOOLS[call["name"]]`).
     Str(Name),
+    /// A constant bound to a name or passed as an argument (`DEBUG = False`,
+    /// `load(p, cache=True)`): as plain as any value, but it decides branches that test it.
+    Lit(Lit),
     /// A dict comprehension all of whose values are this one value, which pyrepl3 can follow
     /// (`handlers = {k: fetch for k in keys}`): a subscript, `.get(k)` or an item of
     /// `.values()` gives it.
@@ -506,7 +528,7 @@ mod tests {
                 "y + ".repeat(2900)
             ),
             format!(
-                "import time\nfor _ in map(lambda: {}time.sleep(1), []): pass",
+                "import time\nfor _ in map(lambda: {}time.sleep(1), [1]): pass",
                 "not ".repeat(2900)
             ),
             format!("import time\nx = time.sleep(1){}", ".a".repeat(2900)),

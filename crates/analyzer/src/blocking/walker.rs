@@ -14,8 +14,8 @@ use ruff_text_size::{Ranged, TextRange};
 use super::known::{self, Entry, Guard, Kind};
 use super::logs;
 use super::{
-    Attrs, BlockingReport, ClassInfo, DeepTree, FuncBody, FuncInfo, QStr, SourceBody, SymbolTable,
-    Value, Via,
+    Attrs, BlockingReport, ClassInfo, DeepTree, FuncBody, FuncInfo, Lit, QStr, SourceBody,
+    SymbolTable, Value, Via,
 };
 use crate::diagnostic::{Diagnostic, Related};
 use crate::rules::blocking::for_family;
@@ -326,6 +326,11 @@ pub(crate) struct Walker<'c, 's> {
     last_self_attrs: Option<Attrs>,
     /// Start of a call whose result is assigned directly (`m = map(f, xs)` stays lazy).
     lazy_site: Option<u32>,
+    /// The statement just walked surely left its block (see [`Self::stmts`]).
+    ended: bool,
+    /// How many enclosing blocks of the function (or module) being walked may not run, or may
+    /// stop part-way (branches of an undecided test, loop bodies, `try` bodies and handlers).
+    uncertain: u32,
     /// Blocking calls met so far (reported or not, duplicates included).
     hits_seen: u32,
     /// In the handlers of a `try` whose body made no blocking call: sleeps are not reported.
@@ -380,6 +385,8 @@ impl<'c, 's> Walker<'c, 's> {
             lazy_site: None,
             yield_capture: None,
             hits_seen: 0,
+            ended: false,
+            uncertain: 0,
             quiet_sleep: false,
             lambda_in_place: false,
             bare_callee: false,
@@ -692,6 +699,12 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn bind(&mut self, name: &Name, v: Value) {
+        // A constant bound where the code may or may not run (`if <unknown>: compatible =
+        // False`) is one of two values afterwards: no test may be decided by it.
+        let v = match v {
+            Value::Lit(_) | Value::Str(_) if self.uncertain > 0 => Value::Plain,
+            v => v,
+        };
         if let Some(f) = self.frames.last_mut()
             && !f.globals.iter().any(|g| g == name)
         {
@@ -1009,12 +1022,22 @@ impl<'c, 's> Walker<'c, 's> {
         for (i, s) in module.body.iter().enumerate() {
             self.top = i;
             self.stmt(s);
+            // A `raise` the cell surely reaches ends it.
+            if self.ended {
+                break;
+            }
         }
     }
 
+    /// Walk a block; it stops at a statement that surely leaves it (`return`, `raise`,
+    /// `break`, `continue`, or an `if` whose taken branch does), and [`Self::ended`] then tells
+    /// the enclosing statement.
     fn stmts(&mut self, body: &[Stmt]) {
         for s in body {
             self.stmt(s);
+            if self.ended {
+                break;
+            }
         }
     }
 
@@ -1041,10 +1064,14 @@ impl<'c, 's> Walker<'c, 's> {
                 };
                 if let Some(f) = self.frames.last_mut()
                     && (f.ret.is_none()
-                        || matches!(f.ret, Some(Value::Unknown | Value::Plain | Value::Str(_))))
+                        || matches!(
+                            f.ret,
+                            Some(Value::Unknown | Value::Plain | Value::Str(_) | Value::Lit(_))
+                        ))
                 {
                     f.ret = Some(v);
                 }
+                self.ended = true;
             }
             Stmt::Delete(d) => {
                 for t in &d.targets {
@@ -1056,7 +1083,8 @@ impl<'c, 's> Walker<'c, 's> {
                     }
                 }
             }
-            Stmt::TypeAlias(_) | Stmt::Pass(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
+            Stmt::TypeAlias(_) | Stmt::Pass(_) => {}
+            Stmt::Break(_) | Stmt::Continue(_) => self.ended = true,
             Stmt::IpyEscapeCommand(_) | Stmt::Nonlocal(_) => {}
             Stmt::Assign(a) => {
                 let v = match &*a.value {
@@ -1069,8 +1097,12 @@ impl<'c, 's> Walker<'c, 's> {
                         self.lazy_site = None;
                         v
                     }
-                    // `action = "save"`: a short string, known as a dict key later.
-                    other @ Expr::StringLiteral(_) => self.eval_arg(other),
+                    // `action = "save"`: a short string, known as a dict key later; `DEBUG =
+                    // False`: a constant that decides the branches testing it.
+                    other @ (Expr::StringLiteral(_)
+                    | Expr::BooleanLiteral(_)
+                    | Expr::NoneLiteral(_)
+                    | Expr::NumberLiteral(_)) => self.eval_arg(other),
                     other => self.eval(other),
                 };
                 // The last target takes the value itself (`a = b = v` clones it once).
@@ -1103,33 +1135,70 @@ impl<'c, 's> Walker<'c, 's> {
                     // `async for x in agen()`: the async generator's body runs.
                     it = self.awaited(it, Span::from(f.iter.range()));
                 }
-                let item = self.iterate(&it, f.iter.range());
-                self.bind_target(&f.target, item, None);
-                self.stmts(&f.body);
+                // `for x in []:` never runs its body.
+                if self.truth(&f.iter) != Some(false) {
+                    let item = self.iterate(&it, f.iter.range());
+                    self.uncertain += 1;
+                    self.bind_target(&f.target, item, None);
+                    self.stmts(&f.body);
+                    self.uncertain -= 1;
+                    // `break` and `continue` end the body, not what follows the loop.
+                    self.ended = false;
+                }
                 self.stmts(&f.orelse);
             }
             Stmt::While(w) => {
-                if is_false(&w.test) {
+                self.exec(&w.test);
+                if self.truth(&w.test) == Some(false) {
                     self.stmts(&w.orelse);
                     return;
                 }
-                self.exec(&w.test);
+                self.uncertain += 1;
                 self.stmts(&w.body);
+                self.uncertain -= 1;
+                self.ended = false;
                 self.stmts(&w.orelse);
             }
             Stmt::If(i) => {
-                if !is_false(&i.test) {
-                    self.exec(&i.test);
-                    self.stmts(&i.body);
-                }
-                for clause in &i.elif_else_clauses {
-                    if let Some(test) = &clause.test {
-                        if is_false(test) {
-                            continue;
+                // Branches in order: one whose test is surely false is skipped; one surely
+                // true (or the `else` after surely false ones) is the only one taken, and
+                // whether it leaves the block is the `if`'s; after a test that depends on what
+                // runs, every later branch may be taken and none surely is.
+                let mut sure = true;
+                let branches = std::iter::once((Some(&*i.test), &i.body)).chain(
+                    i.elif_else_clauses
+                        .iter()
+                        .map(|c| (c.test.as_ref(), &c.body)),
+                );
+                for (test, body) in branches {
+                    let t = match test {
+                        Some(test) => {
+                            self.exec(test);
+                            self.truth(test)
                         }
-                        self.exec(test);
+                        None => Some(true),
+                    };
+                    match t {
+                        Some(false) => continue,
+                        Some(true) => {
+                            // After an undecided test, this branch may not be the one taken.
+                            let may_not_run = u32::from(!sure);
+                            self.uncertain += may_not_run;
+                            self.stmts(body);
+                            self.uncertain -= may_not_run;
+                            if !sure {
+                                self.ended = false;
+                            }
+                            return;
+                        }
+                        None => {
+                            self.uncertain += 1;
+                            self.stmts(body);
+                            self.uncertain -= 1;
+                            self.ended = false;
+                            sure = false;
+                        }
                     }
-                    self.stmts(&clause.body);
                 }
             }
             Stmt::With(w) => {
@@ -1176,7 +1245,10 @@ impl<'c, 's> Walker<'c, 's> {
                     if let Some(g) = &case.guard {
                         self.exec(g);
                     }
+                    self.uncertain += 1;
                     self.stmts(&case.body);
+                    self.uncertain -= 1;
+                    self.ended = false;
                 }
             }
             Stmt::Raise(r) => {
@@ -1186,10 +1258,14 @@ impl<'c, 's> Walker<'c, 's> {
                 if let Some(e) = &r.cause {
                     self.exec(e);
                 }
+                self.ended = true;
             }
             Stmt::Try(t) => {
                 let before = self.hits_seen;
+                // The body may stop at any statement; handlers and `else` may not run.
+                self.uncertain += 1;
                 self.stmts(&t.body);
+                self.ended = false;
                 // A handler runs only when the body raises. A body that made no blocking call
                 // is taken to succeed, and a sleep in its handler (a retry's backoff) not to
                 // run; anything else the handler does still counts.
@@ -1205,13 +1281,20 @@ impl<'c, 's> Walker<'c, 's> {
                     let outer = std::mem::replace(&mut self.quiet_sleep, quiet);
                     self.stmts(&h.body);
                     self.quiet_sleep = outer;
+                    self.ended = false;
                 }
                 self.stmts(&t.orelse);
+                self.uncertain -= 1;
+                self.ended = false;
+                // `finally` always runs; the `try` surely ends when it does.
                 self.stmts(&t.finalbody);
             }
             Stmt::Assert(a) => {
                 self.exec(&a.test);
-                if let Some(m) = &a.msg {
+                // The message is made only when the test fails.
+                if let Some(m) = &a.msg
+                    && self.truth(&a.test) != Some(true)
+                {
                     self.exec(m);
                 }
             }
@@ -1344,7 +1427,8 @@ impl<'c, 's> Walker<'c, 's> {
         let mut defaults = Vec::new();
         for p in def.parameters.iter_non_variadic_params() {
             if let Some(d) = &p.default {
-                let v = self.eval(d);
+                // Constants and short strings too: `cache=True` decides `if cache:` inside.
+                let v = self.eval_arg(d);
                 if !matches!(v, Value::Unknown | Value::Plain) {
                     defaults.push((p.name().id.clone(), v));
                 }
@@ -1847,21 +1931,30 @@ impl<'c, 's> Walker<'c, 's> {
     /// them, for their effects only (what it computes from their values has none).
     fn exec_inner(&mut self, e: &Expr) {
         match e {
-            Expr::BoolOp(b) => b.values.iter().for_each(|v| self.exec(v)),
+            // `False and f()`, `"main" or g()`: what comes after a deciding operand never runs.
+            Expr::BoolOp(b) => {
+                let and = b.op == ast::BoolOp::And;
+                for v in &b.values {
+                    self.exec(v);
+                    if self.truth(v) == Some(!and) {
+                        break;
+                    }
+                }
+            }
             Expr::BinOp(b) => {
                 self.exec(&b.left);
                 self.exec(&b.right);
             }
             Expr::UnaryOp(u) => self.exec(&u.operand),
             Expr::If(i) => {
-                if is_false(&i.test) {
-                    self.exec(&i.orelse);
-                } else if is_true(&i.test) {
-                    self.exec(&i.body);
-                } else {
-                    self.exec(&i.test);
-                    self.exec(&i.body);
-                    self.exec(&i.orelse);
+                self.exec(&i.test);
+                match self.truth(&i.test) {
+                    Some(false) => self.exec(&i.orelse),
+                    Some(true) => self.exec(&i.body),
+                    None => {
+                        self.exec(&i.body);
+                        self.exec(&i.orelse);
+                    }
                 }
             }
             Expr::Dict(d) => {
@@ -1910,10 +2003,18 @@ impl<'c, 's> Walker<'c, 's> {
     fn eval_inner(&mut self, e: &Expr) -> Value {
         match e {
             Expr::BoolOp(b) => {
+                let and = b.op == ast::BoolOp::And;
                 let mut best = Value::Unknown;
-                for v in &b.values {
-                    let v = self.eval(v);
-                    if matches!(best, Value::Unknown | Value::Plain | Value::Str(_)) {
+                for e in &b.values {
+                    let v = self.eval(e);
+                    if self.truth(e) == Some(!and) {
+                        // This operand is the result, and nothing after it runs.
+                        return v;
+                    }
+                    if matches!(
+                        best,
+                        Value::Unknown | Value::Plain | Value::Str(_) | Value::Lit(_)
+                    ) {
                         best = v;
                     }
                 }
@@ -1969,16 +2070,18 @@ impl<'c, 's> Walker<'c, 's> {
                 }))
             }
             Expr::If(i) => {
-                if is_false(&i.test) {
-                    return self.eval(&i.orelse);
-                }
-                if is_true(&i.test) {
-                    return self.eval(&i.body);
-                }
                 self.exec(&i.test);
+                match self.truth(&i.test) {
+                    Some(false) => return self.eval(&i.orelse),
+                    Some(true) => return self.eval(&i.body),
+                    None => {}
+                }
                 let a = self.eval(&i.body);
                 let b = self.eval(&i.orelse);
-                if matches!(a, Value::Unknown | Value::Plain | Value::Str(_)) {
+                if matches!(
+                    a,
+                    Value::Unknown | Value::Plain | Value::Str(_) | Value::Lit(_)
+                ) {
                     b
                 } else {
                     a
@@ -2244,7 +2347,7 @@ impl<'c, 's> Walker<'c, 's> {
                         _ => *item,
                     },
                     Value::Async => Value::Async,
-                    Value::Plain | Value::Str(_) => Value::Plain,
+                    Value::Plain | Value::Str(_) | Value::Lit(_) => Value::Plain,
                     _ => Value::Unknown,
                 }
             }
@@ -2296,6 +2399,10 @@ impl<'c, 's> Walker<'c, 's> {
         let mut pushed = false;
         for (i, g) in generators.iter().enumerate() {
             let it = self.eval(&g.iter);
+            // `[f(x) for x in []]`: nothing after the first iterable runs.
+            if i == 0 && self.truth(&g.iter) == Some(false) {
+                return ItemType::default();
+            }
             if i == 0 {
                 let frame = self.new_frame(FrameKind::Comprehension, parent);
                 self.frames.push(frame);
@@ -2305,6 +2412,13 @@ impl<'c, 's> Walker<'c, 's> {
             self.bind_target(&g.target, item, None);
             for cond in &g.ifs {
                 self.exec(cond);
+                // `[f(x) for x in xs if False]`: nothing after the filter runs.
+                if self.truth(cond) == Some(false) {
+                    if pushed && let Some(frame) = self.frames.pop() {
+                        self.recycle(frame.locals);
+                    }
+                    return ItemType::default();
+                }
             }
         }
         let mut items = ItemType::default();
@@ -2468,6 +2582,7 @@ impl<'c, 's> Walker<'c, 's> {
             Value::Plain
             | Value::Items(..)
             | Value::Str(_)
+            | Value::Lit(_)
             | Value::Dict(..)
             | Value::DictOf(_) => Value::Plain,
             _ => Value::Unknown,
@@ -2504,7 +2619,7 @@ impl<'c, 's> Walker<'c, 's> {
         // `async def` whose coroutine is dropped unawaited (its body never runs; making the
         // coroutine value has no effect), whose result is then not used either.
         if match &callee {
-            Callee::Value(Value::Plain | Value::Str(_)) => true,
+            Callee::Value(Value::Plain | Value::Str(_) | Value::Lit(_)) => true,
             Callee::Value(Value::Func(f)) => f.is_async && !used,
             _ => false,
         } {
@@ -2565,7 +2680,7 @@ impl<'c, 's> Walker<'c, 's> {
             }),
             Callee::Value(v) => !matches!(
                 v,
-                Value::Unknown | Value::Plain | Value::Async | Value::Str(_)
+                Value::Unknown | Value::Plain | Value::Async | Value::Str(_) | Value::Lit(_)
             ),
             _ => false,
         };
@@ -2759,6 +2874,83 @@ impl<'c, 's> Walker<'c, 's> {
             self.t.memo.push(key);
         }
         false
+    }
+
+    /// The truth value of a test when it is known without running anything: literals (and
+    /// empty or non-empty displays), names bound to constants or short strings, `not`, `and`,
+    /// `or`, comparisons of constants, `__name__` (`"__main__"` in a cell) and
+    /// `TYPE_CHECKING`. `None` when it depends on what runs.
+    fn truth(&self, e: &Expr) -> Option<bool> {
+        if is_false(e) {
+            return Some(false);
+        }
+        match e {
+            Expr::BooleanLiteral(_) | Expr::NoneLiteral(_) | Expr::NumberLiteral(_) => {
+                lit_of(e).map(Lit::truth)
+            }
+            Expr::StringLiteral(s) => Some(!s.value.is_empty()),
+            Expr::BytesLiteral(b) => Some(!b.value.is_empty()),
+            Expr::List(l) if !l.elts.iter().any(|e| matches!(e, Expr::Starred(_))) => {
+                Some(!l.elts.is_empty())
+            }
+            Expr::Tuple(t) if !t.elts.iter().any(|e| matches!(e, Expr::Starred(_))) => {
+                Some(!t.elts.is_empty())
+            }
+            Expr::Dict(d) if d.items.is_empty() => Some(false),
+            Expr::Name(n) => match self.lookup(&n.id) {
+                Some(Value::Lit(l)) => Some(l.truth()),
+                Some(Value::Str(s)) => Some(!s.is_empty()),
+                None if n.id.as_str() == "__name__" => Some(true),
+                _ => None,
+            },
+            Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not => self.truth(&u.operand).map(|t| !t),
+            Expr::BoolOp(b) => {
+                let and = b.op == ast::BoolOp::And;
+                // `a and b`: false as soon as one is; true when all are (`or` mirrored).
+                let mut all_known = true;
+                for v in &b.values {
+                    match self.truth(v) {
+                        Some(t) if t != and => return Some(t),
+                        Some(_) => {}
+                        None => all_known = false,
+                    }
+                }
+                all_known.then_some(and)
+            }
+            // `cache is not None` with `cache` bound to a list, an instance, a function...:
+            // values that are surely objects.
+            Expr::Compare(c)
+                if c.ops.len() == 1
+                    && matches!(c.ops[0], ast::CmpOp::Is | ast::CmpOp::IsNot)
+                    && matches!(c.comparators[0], Expr::NoneLiteral(_))
+                    && matches!(&*c.left, Expr::Name(n) if self.lookup(&n.id).is_some_and(|v| is_object(&v))) =>
+            {
+                Some(c.ops[0] == ast::CmpOp::IsNot)
+            }
+            Expr::Compare(c) if c.ops.len() == 1 => {
+                let (l, r) = (self.constant(&c.left)?, self.constant(&c.comparators[0])?);
+                match c.ops[0] {
+                    ast::CmpOp::Eq | ast::CmpOp::Is => Some(l == r),
+                    ast::CmpOp::NotEq | ast::CmpOp::IsNot => Some(l != r),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// A constant an expression is, for comparisons: a literal, or a name bound to one.
+    fn constant(&self, e: &Expr) -> Option<Const> {
+        match e {
+            Expr::StringLiteral(s) => Some(Const::Str(s.value.to_str().into())),
+            Expr::Name(n) => match self.lookup(&n.id) {
+                Some(Value::Lit(l)) => Some(Const::Lit(l)),
+                Some(Value::Str(s)) => Some(Const::Str(s.as_str().into())),
+                None if n.id.as_str() == "__name__" => Some(Const::Str("__main__".into())),
+                _ => None,
+            },
+            e => lit_of(e).map(Const::Lit),
+        }
     }
 
     /// A lazy wrapper's result: the wrapped iterable (argument `at`, or the first of them), kept
@@ -3214,7 +3406,8 @@ impl<'c, 's> Walker<'c, 's> {
             Expr::StringLiteral(s) => {
                 Name::new_inline(s.value.to_str()).map_or(Value::Plain, Value::Str)
             }
-            a => self.eval(a),
+            // `cache=False`, `DEBUG = True`: constants decide the branches that test them.
+            a => lit_of(a).map_or_else(|| self.eval(a), Value::Lit),
         }
     }
 
@@ -3399,9 +3592,14 @@ impl<'c, 's> Walker<'c, 's> {
                 if matches!(q, "map" | "filter") && self.lazy_site == Some(span.start) =>
             {
                 match args.pos.into_iter().next() {
-                    Some(Value::Unknown | Value::Plain | Value::Async | Value::Str(_)) | None => {
+                    Some(
                         Value::Unknown
-                    }
+                        | Value::Plain
+                        | Value::Async
+                        | Value::Str(_)
+                        | Value::Lit(_),
+                    )
+                    | None => Value::Unknown,
                     Some(f) => {
                         self.t.lazy = true;
                         Value::Mapped(Box::new(f))
@@ -3409,7 +3607,12 @@ impl<'c, 's> Walker<'c, 's> {
                 }
             }
             Kind::CallsArg0 => {
+                // `map(f, [])` never calls `f`.
+                let empty = syntax
+                    .and_then(|a| a.args.get(1))
+                    .is_some_and(|e| self.truth(e) == Some(false));
                 if self.lazy_site != Some(span.start)
+                    && !empty
                     && let Some(f) = args.pos.into_iter().next()
                 {
                     self.call_value(f, Args::default(), None, span);
@@ -3418,7 +3621,11 @@ impl<'c, 's> Walker<'c, 's> {
             }
             Kind::CallsKey => {
                 let items = self.consume(args.pos.first(), span);
-                if let Some((_, f)) = args.kw.into_iter().find(|(k, _)| *k == "key") {
+                // `sorted([], key=f)` never calls `f`.
+                let empty = syntax
+                    .and_then(|a| a.args.first())
+                    .is_some_and(|e| self.truth(e) == Some(false));
+                if !empty && let Some((_, f)) = args.kw.into_iter().find(|(k, _)| *k == "key") {
                     self.call_value(f, Args::default(), None, span);
                 }
                 items
@@ -3711,7 +3918,7 @@ impl<'c, 's> Walker<'c, 's> {
             Value::Qual(q, via) => self.call_known(q.as_str(), &via, None, args, syntax, span),
             Value::LibMethod(m, via) => self.call_known(&m, &via, None, args, syntax, span),
             Value::Async => Value::Async,
-            Value::Plain | Value::Str(_) => Value::Plain,
+            Value::Plain | Value::Str(_) | Value::Lit(_) => Value::Plain,
             Value::Instance(ty, via) => {
                 let mut q = QBuf::new();
                 q.push(ty);
@@ -3936,14 +4143,42 @@ impl<'c, 's> Walker<'c, 's> {
 
         let result = match body {
             Some(BodyRef::Def(def)) => {
+                // Parameters the call gives a value (possibly an unknown one): a constant
+                // default (`fileobj=None`) stands only for those it does not give.
+                let has_self = this.is_some() && !f.is_static;
+                let given: Vec<Name> = if f
+                    .defaults
+                    .iter()
+                    .any(|(_, v)| matches!(v, Value::Lit(_) | Value::Str(_)))
+                {
+                    def.parameters
+                        .posonlyargs
+                        .iter()
+                        .chain(&def.parameters.args)
+                        .skip(usize::from(has_self))
+                        .take(args.pos.len())
+                        .map(|p| p.name().id.clone())
+                        .chain(args.kw.iter().map(|(k, _)| Name::new(k)))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 bind_params(&mut frame, &def.parameters, this, args, f.is_static);
                 for (name, v) in &f.defaults {
+                    let constant = matches!(v, Value::Lit(_) | Value::Str(_));
+                    if constant && given.contains(name) {
+                        continue;
+                    }
                     if let Some(slot @ Value::Unknown) = frame.locals.get_mut(name) {
                         *slot = v.clone();
                     }
                 }
                 self.frames.push(frame);
+                let outer_ended = std::mem::take(&mut self.ended);
+                let outer_uncertain = std::mem::take(&mut self.uncertain);
                 self.stmts(&def.body);
+                self.ended = outer_ended;
+                self.uncertain = outer_uncertain;
                 self.frames.truncate(base + 1);
                 let mut frame = self
                     .frames
@@ -4269,7 +4504,7 @@ impl ItemType {
 fn followable(v: &Value) -> bool {
     !matches!(
         v,
-        Value::Unknown | Value::Plain | Value::Async | Value::Str(_)
+        Value::Unknown | Value::Plain | Value::Async | Value::Str(_) | Value::Lit(_)
     )
 }
 
@@ -4326,7 +4561,9 @@ fn same_items(v: &Value) -> Option<Value> {
 fn binop(l: Value, op: Operator, r: Value) -> Value {
     match (l, op) {
         (v @ Value::Instance("pathlib.Path" | "pathlib.PurePath", _), Operator::Div) => v,
-        (Value::Plain | Value::Str(_), _) if matches!(r, Value::Plain | Value::Str(_)) => {
+        (Value::Plain | Value::Str(_) | Value::Lit(_), _)
+            if matches!(r, Value::Plain | Value::Str(_) | Value::Lit(_)) =>
+        {
             Value::Plain
         }
         _ => Value::Unknown,
@@ -4369,11 +4606,16 @@ fn is_literal(e: &Expr) -> bool {
 }
 
 /// `True` or a non-zero integer literal.
-fn is_true(e: &Expr) -> bool {
+/// The constant a literal is (`True`, `0`, `None`).
+fn lit_of(e: &Expr) -> Option<Lit> {
     match e {
-        Expr::BooleanLiteral(b) => b.value,
-        Expr::NumberLiteral(n) => matches!(&n.value, ast::Number::Int(i) if *i != ast::Int::ZERO),
-        _ => false,
+        Expr::BooleanLiteral(b) => Some(Lit::Bool(b.value)),
+        Expr::NoneLiteral(_) => Some(Lit::None),
+        Expr::NumberLiteral(n) => match &n.value {
+            ast::Number::Int(i) => i.as_i64().map(Lit::Int),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -4431,6 +4673,34 @@ fn variant_ret(guard: Guard, q: &str, a: &Arguments) -> Option<&'static str> {
         return Some(known::CHUNKED_READER);
     }
     None
+}
+
+/// Whether a value is surely an object, never `None` (a display, an instance, a function...).
+fn is_object(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Instance(..)
+            | Value::UserInstance(..)
+            | Value::Func(_)
+            | Value::Method(..)
+            | Value::Class(_)
+            | Value::Partial(_)
+            | Value::Tuple(_)
+            | Value::Items(..)
+            | Value::Dict(..)
+            | Value::DictOf(_)
+            | Value::Str(_)
+            | Value::Lit(Lit::Bool(_) | Lit::Int(_))
+            | Value::Gen(..)
+            | Value::Coro(..)
+    )
+}
+
+/// A constant compared by [`Walker::truth`].
+#[derive(PartialEq)]
+enum Const {
+    Lit(Lit),
+    Str(Box<str>),
 }
 
 /// A memoizing function's identity (its cell, line and name) with what tells its calls apart.
