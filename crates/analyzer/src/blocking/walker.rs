@@ -668,6 +668,18 @@ impl<'c, 's> Walker<'c, 's> {
         Visible::Global
     }
 
+    /// The value a name is bound to in the frames or the module, without copying it (builtins
+    /// and star imports, which are never constants, are not looked at).
+    fn bound_ref(&self, name: &str) -> Option<&Value> {
+        if !self.frames.is_empty() {
+            match self.visible(name) {
+                Visible::Local(_, v) | Visible::Closure(v) => return Some(v),
+                Visible::Global => {}
+            }
+        }
+        self.t.globals.get(name)
+    }
+
     fn lookup(&self, name: &str) -> Option<Value> {
         // At module level (no frames) every name is a global.
         if !self.frames.is_empty() {
@@ -2897,7 +2909,7 @@ impl<'c, 's> Walker<'c, 's> {
                 Some(!t.elts.is_empty())
             }
             Expr::Dict(d) if d.items.is_empty() => Some(false),
-            Expr::Name(n) => match self.lookup(&n.id) {
+            Expr::Name(n) => match self.bound_ref(&n.id) {
                 Some(Value::Lit(l)) => Some(l.truth()),
                 Some(Value::Str(s)) => Some(!s.is_empty()),
                 None if n.id.as_str() == "__name__" => Some(true),
@@ -2923,7 +2935,7 @@ impl<'c, 's> Walker<'c, 's> {
                 if c.ops.len() == 1
                     && matches!(c.ops[0], ast::CmpOp::Is | ast::CmpOp::IsNot)
                     && matches!(c.comparators[0], Expr::NoneLiteral(_))
-                    && matches!(&*c.left, Expr::Name(n) if self.lookup(&n.id).is_some_and(|v| is_object(&v))) =>
+                    && matches!(&*c.left, Expr::Name(n) if self.bound_ref(&n.id).is_some_and(is_object)) =>
             {
                 Some(c.ops[0] == ast::CmpOp::IsNot)
             }
@@ -2943,8 +2955,8 @@ impl<'c, 's> Walker<'c, 's> {
     fn constant(&self, e: &Expr) -> Option<Const> {
         match e {
             Expr::StringLiteral(s) => Some(Const::Str(s.value.to_str().into())),
-            Expr::Name(n) => match self.lookup(&n.id) {
-                Some(Value::Lit(l)) => Some(Const::Lit(l)),
+            Expr::Name(n) => match self.bound_ref(&n.id) {
+                Some(Value::Lit(l)) => Some(Const::Lit(*l)),
                 Some(Value::Str(s)) => Some(Const::Str(s.as_str().into())),
                 None if n.id.as_str() == "__name__" => Some(Const::Str("__main__".into())),
                 _ => None,
