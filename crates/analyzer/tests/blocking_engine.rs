@@ -1592,3 +1592,20 @@ fn nothing_after_a_raise_or_return_runs() {
     assert!(one("def f():\n    return 1\n    open('x')\nf()").is_empty());
     assert!(one("import time\nfor i in range(3):\n    break\n    time.sleep(1)").is_empty());
 }
+
+#[test]
+fn tasks_run_when_awaited_and_fstrings_format_user_objects() {
+    let coro = "import asyncio, time\nasync def nap_badly():\n    time.sleep(0.2)";
+    assert!(last(&[coro, "job = asyncio.create_task(nap_badly())"]).is_empty());
+    assert_eq!(
+        last(&[coro, "job = asyncio.create_task(nap_badly())\nawait job"]),
+        ["time.sleep"]
+    );
+    let version = "class Version:\n    def __str__(self):\n        return open('VERSION').read().strip()\nversion = Version()";
+    assert!(one(version).is_empty());
+    assert_eq!(
+        last(&[version, "banner = f'app {version}'"]),
+        ["open", "io.TextIOWrapper.read"]
+    );
+    assert!(last(&[version, "banner = f'app {version!r}'"]).is_empty());
+}

@@ -2388,6 +2388,27 @@ impl<'c, 's> Walker<'c, 's> {
     fn interpolation(&mut self, el: &InterpolatedStringElement) {
         if let InterpolatedStringElement::Interpolation(i) = el {
             self.exec(&i.expression);
+            // `f"{version}"` of a user object formats it: its `__format__` (or `__str__`,
+            // `__repr__` for `!r`) runs.
+            if let Expr::Name(n) = &*i.expression
+                && let Some(Value::UserInstance(cls, attrs)) = self.bound_ref(&n.id).cloned()
+            {
+                let dunder = match i.conversion {
+                    ast::ConversionFlag::Repr | ast::ConversionFlag::Ascii => "__repr__",
+                    ast::ConversionFlag::Str => "__str__",
+                    ast::ConversionFlag::None if cls.lookup("__format__").is_some() => "__format__",
+                    ast::ConversionFlag::None => "__str__",
+                };
+                if let Some(Value::Func(f)) = cls.lookup(dunder).cloned() {
+                    let this = Value::UserInstance(cls, attrs);
+                    self.call_value(
+                        Value::Method(f, Box::new(this)),
+                        Args::default(),
+                        None,
+                        Span::from(i.range()),
+                    );
+                }
+            }
             if let Some(spec) = &i.format_spec {
                 self.guarded(|this| {
                     for el in spec.elements.iter() {
@@ -2683,6 +2704,7 @@ impl<'c, 's> Walker<'c, 's> {
                     Kind::Partial
                         | Kind::CallsArg0
                         | Kind::CallsKey
+                        | Kind::LoopBound
                         | Kind::RunsCoroutine
                         | Kind::RunsCallable
                         | Kind::Gathers
@@ -3551,6 +3573,13 @@ impl<'c, 's> Walker<'c, 's> {
             Kind::Async => Value::Async,
             Kind::LoopBound => {
                 self.loop_bound(span, q);
+                // `job = asyncio.create_task(work())`: awaiting the task runs the coroutine.
+                if q.ends_with("create_task") || q.ends_with("ensure_future") {
+                    return match args.pos.into_iter().next() {
+                        Some(v @ (Value::Coro(..) | Value::Gather(_))) => v,
+                        _ => ret(entry.ret),
+                    };
+                }
                 ret(entry.ret)
             }
             // On the session's loop thread `asyncio.run` raises before it runs anything: the
