@@ -1609,3 +1609,17 @@ fn tasks_run_when_awaited_and_fstrings_format_user_objects() {
     );
     assert!(last(&[version, "banner = f'app {version!r}'"]).is_empty());
 }
+
+#[test]
+fn a_loop_over_different_functions_calls_each() {
+    let steps = "import time\nsteps = [lambda: 'prep', lambda: time.sleep(1), lambda: 'done']";
+    assert!(one(steps).is_empty());
+    assert_eq!(
+        last(&[steps, "outputs = [s() for s in steps]"]),
+        ["time.sleep"]
+    );
+    assert_eq!(last(&[steps, "for s in steps:\n    s()"]), ["time.sleep"]);
+    // Iterating without calling runs nothing.
+    assert!(last(&[steps, "names = [s.__name__ for s in steps]"]).is_empty());
+    assert!(one("steps = [lambda: 'a', lambda: 'b']\nfor s in steps:\n    s()").is_empty());
+}

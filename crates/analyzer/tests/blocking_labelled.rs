@@ -213,10 +213,10 @@ fn precision_and_recall_on_the_twelfth_blind_corpus() {
 
 /// The thirteenth blind set (the execution path: dead branches, short circuits, helper chains,
 /// constant arguments, dunder protocols, definition time). The one set under the bar:
-/// 0.777 / 0.947 on first contact, 0.940 / 0.965 after the fixes its README lists. What is
+/// 0.777 / 0.947 on first contact, 0.941 / 0.974 after the fixes its README lists. What is
 /// open needs reasoning pyrepl3 does not do: which calls raise (`int("2")` succeeds and
 /// `int("two")` does not, so only one `except` branch runs), generators stepped one `next` at a
-/// time, a list of callables called one by one. This test keeps the figures from falling back.
+/// time. This test keeps the figures from falling back.
 #[test]
 fn precision_and_recall_on_the_thirteenth_blind_corpus_do_not_fall_back() {
     let (cells, precision, recall) = measure("labelled_blind13");

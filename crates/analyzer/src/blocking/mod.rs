@@ -241,6 +241,9 @@ pub(crate) enum Value {
     /// One of several values, chosen at run time (`TOOLS[name]` of a dict all of whose values
     /// pyrepl3 can follow): calling it blocks when calling every one of them does.
     AnyOf(Arc<[Value]>),
+    /// Each of several callables, one after another: an item of a list of different functions
+    /// being iterated (`for step in steps: step()`). Calling it calls every one.
+    EachOf(Arc<[Value]>),
 }
 
 /// Attributes of a user object, by name.

@@ -1776,6 +1776,15 @@ impl<'c, 's> Walker<'c, 's> {
         if let Some(item) = same_items(v) {
             return item;
         }
+        // `steps = [prep, lambda: nap(1)]`: a loop over it calls each in turn.
+        if let Value::Tuple(items) = v
+            && items.len() > 1
+            && items
+                .iter()
+                .all(|i| matches!(i, Value::Func(_) | Value::Partial(_) | Value::Method(..)))
+        {
+            return Value::EachOf(items.clone());
+        }
         if let Value::Mapped(f) = v {
             return self.call_value((**f).clone(), Args::default(), None, Span::from(range));
         }
@@ -3983,6 +3992,16 @@ impl<'c, 's> Walker<'c, 's> {
             | Value::Items(..)
             | Value::Mapped(_) => Value::Unknown,
             Value::AnyOf(choices) => self.call_any_of(&choices, args, syntax, span),
+            Value::EachOf(items) => {
+                for v in items.iter() {
+                    let a = Args {
+                        pos: args.pos.clone(),
+                        kw: args.kw.clone(),
+                    };
+                    self.call_value(v.clone(), a, syntax, span);
+                }
+                Value::Unknown
+            }
         }
     }
 
