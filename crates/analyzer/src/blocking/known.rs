@@ -36,8 +36,9 @@ pub(crate) enum Family {
     DataIo,
     /// Waiting on locks, events, queues, threads, futures, `select`.
     SyncPrimitive,
-    /// Running an event loop on the calling thread until a coroutine finishes (`asyncio.run`,
-    /// `trio.run`): reported by the same rule as [`Family::SyncPrimitive`].
+    /// Running another event loop on the calling thread until a function finishes
+    /// (`trio.run`; `asyncio.run` raises on the session's loop thread instead): reported by the
+    /// same rule as [`Family::SyncPrimitive`].
     EventLoop,
 }
 
