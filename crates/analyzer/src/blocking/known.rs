@@ -2146,6 +2146,19 @@ pub(crate) fn lazy_call(ty: &str) -> bool {
     LAZY_CALLS.iter().any(|(name, _)| *name == ty)
 }
 
+/// Loop-bound calls whose result wraps the coroutine given first (`asyncio.create_task`):
+/// awaiting the result runs it.
+pub(crate) fn wraps_coroutine(q: &str) -> bool {
+    q.ends_with(".create_task") || q.ends_with(".ensure_future")
+}
+
+/// Calls that run a coroutine function on an event loop of their own, on the calling thread,
+/// until it returns (`trio.run`): the thread waits for all of it. (`asyncio.run` and
+/// `anyio.run`, with its default asyncio backend, raise on the session's loop thread instead.)
+pub(crate) fn runs_own_loop(q: &str) -> bool {
+    q == "trio.run"
+}
+
 /// The type a method call leaves its receiver with, when it changes
 /// (`spool.rollover()` makes a spooled file a real one).
 pub(crate) fn receiver_becomes(q: &str) -> Option<&'static str> {

@@ -681,14 +681,7 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn lookup(&self, name: &str) -> Option<Value> {
-        // At module level (no frames) every name is a global.
-        if !self.frames.is_empty() {
-            match self.visible(name) {
-                Visible::Local(_, v) | Visible::Closure(v) => return Some(v.clone()),
-                Visible::Global => {}
-            }
-        }
-        if let Some(v) = self.t.globals.get(name) {
+        if let Some(v) = self.bound_ref(name) {
             return Some(v.clone());
         }
         for m in &self.t.star_modules {
@@ -3583,7 +3576,7 @@ impl<'c, 's> Walker<'c, 's> {
             Kind::LoopBound => {
                 self.loop_bound(span, q);
                 // `job = asyncio.create_task(work())`: awaiting the task runs the coroutine.
-                if q.ends_with("create_task") || q.ends_with("ensure_future") {
+                if known::wraps_coroutine(q) {
                     return match args.pos.into_iter().next() {
                         Some(v @ (Value::Coro(..) | Value::Gather(_))) => v,
                         _ => ret(entry.ret),
@@ -3605,7 +3598,7 @@ impl<'c, 's> Walker<'c, 's> {
             // thread waits for all of it. (`anyio.run` uses asyncio unless told otherwise, and
             // raises on the loop thread as `asyncio.run` does.)
             Kind::RunsCallable => {
-                if q.starts_with("trio.") {
+                if known::runs_own_loop(q) {
                     self.hit(span, q, known::Family::EventLoop, |w| {
                         w.describe_via(via, recv).unwrap_or_else(|| q.to_string())
                     });
